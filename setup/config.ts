@@ -1,0 +1,169 @@
+/**
+ * The one place that reads the environment. Every variable the suite understands is declared in
+ * `VARIABLES` with its parser and a one-line description; `loadSettings()` reads `process.env`
+ * plus an optional `.env` file (dotenv; real environment wins), validates every value once and
+ * returns typed, serialisable settings. An invalid value throws a ConfigError whose message is
+ * one line: variable, value, what is accepted.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseDotenv } from 'dotenv'
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+type Parser<T> = (raw: string, name: string) => T
+
+const oneOf = <const T extends string>(...choices: T[]): Parser<T> => (raw, name) => {
+  if ((choices as string[]).includes(raw)) return raw as T
+  throw new ConfigError(`${name}=${raw} is not one of ${choices.join('|')}`)
+}
+
+const integer = (min: number, max: number): Parser<number> => (raw, name) => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name}=${raw} is not a whole number (expected ${min}..${max})`)
+  const n = Number(raw)
+  if (n < min || n > max) throw new ConfigError(`${name}=${raw} is out of range (expected ${min}..${max})`)
+  return n
+}
+
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['0', 'false', 'no', 'off'].includes(v)) return false
+  throw new ConfigError(`${name}=${raw} is not a boolean (expected true|false)`)
+}
+
+const text: Parser<string> = (raw) => raw
+
+const url = (...protocols: string[]): Parser<string> => (raw, name) => {
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL (expected ${protocols.join(' or ')}//host:port/…): ${redactUrl(raw)}`)
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} has protocol ${parsed.protocol} (expected ${protocols.join(' or ')}): ${redactUrl(raw)}`)
+  }
+  return raw
+}
+
+const intList = (min: number, max: number): Parser<number[]> => (raw, name) => {
+  const parts = raw.split(',').map((s) => s.trim()).filter(Boolean)
+  if (parts.length === 0) throw new ConfigError(`${name}=${raw} is empty (expected a comma-separated list such as 1000,10000)`)
+  return parts.map((p) => integer(min, max)(p, name))
+}
+
+/** Never print a password: `postgres://user:***@host:5432/db`. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+  }
+}
+
+interface Variable<T> {
+  parse: Parser<T>
+  default: T
+  describe: string
+}
+
+const v = <T>(parse: Parser<T>, def: T, describe: string): Variable<T> => ({ parse, default: def, describe })
+
+/** Every variable the suite reads. `.env.example` documents each one (a test keeps them in sync). */
+export const VARIABLES = {
+  BENCH_PROFILE: v(oneOf('full', 'smoke'), 'full', 'full: the real measurement; smoke: few samples and relaxed budgets, so every bench runs once in CI'),
+  BENCH_POSTGRES: v(oneOf('auto', 'embedded', 'container', 'external'), 'auto', 'where PostgreSQL comes from'),
+  DATABASE_URL: v<string | undefined>(url('postgres:', 'postgresql:'), undefined, 'external PostgreSQL (selects external mode under auto)'),
+  PG_BIN_DIR: v<string | undefined>(text, undefined, 'directory with initdb and postgres for embedded mode (default: the npm-shipped binaries)'),
+  BENCH_PG_IMAGE: v(text, 'ghcr.io/pgmq/pg18-pgmq:v1.7.0', 'image for container mode'),
+  BENCH_ORCHESTRATOR: v(oneOf('auto', 'embedded', 'compose', 'external', 'off'), 'auto', 'where the orchestrator under test comes from'),
+  TASKER_ORCHESTRATION_URL: v<string | undefined>(url('http:', 'https:'), undefined, 'external orchestration API (selects external mode under auto)'),
+  BENCH_WORKERS: v(integer(1, 32), 2, 'worker processes the embedded orchestrator starts'),
+  BENCH_RESULTS_DIR: v(text, 'results', 'where result files, logs and plans are written'),
+  BENCH_BUDGETS_FILE: v(text, 'fixtures/budgets.yaml', 'budget (threshold) file'),
+  BENCH_BUDGETS: v<string | undefined>(text, undefined, "budget overrides: 'bench name=p(95)<5,p(99)<10; other=avg<2'"),
+  BENCH_BUDGET_SCALE: v<number | undefined>((raw, name) => {
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name}=${raw} is not a positive number`)
+    return n
+  }, undefined, 'multiply every budget limit (default 1, and 10 in the smoke profile)'),
+  BENCH_TRACES: v(oneOf('auto', 'embedded', 'jaeger', 'tempo', 'off'), 'auto', 'where spans are collected for the worker-level breakdown'),
+  BENCH_TRACES_URL: v<string | undefined>(url('http:', 'https:'), undefined, 'Jaeger query or Tempo URL for the jaeger/tempo trace modes'),
+  BENCH_E2E_SAMPLES: v<number | undefined>(integer(1, 100_000), undefined, 'tasks per end-to-end scenario (default 200; smoke 10)'),
+  BENCH_COMPLETION: v(oneOf('auto', 'event', 'poll'), 'auto', 'how the end-to-end bench detects completion'),
+  BENCH_POLL_INTERVAL_MS: v(integer(1, 10_000), 50, 'poll interval for poll completion mode'),
+  BENCH_SQL_SCALES: v<number[] | undefined>(intList(10, 1_000_000), undefined, 'dataset sizes (tasks) for the SQL bench (default 1000,10000,100000; smoke 200)'),
+  BENCH_SEED: v(bool, false, 'allow seeding an external database the suite did not create'),
+  BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
+} as const
+
+type Vars = typeof VARIABLES
+export type Settings = { [K in keyof Vars]: Vars[K] extends Variable<infer T> ? T : never } & {
+  /** where the values came from, for the one-line mode explanations */
+  envFile: string | undefined
+  root: string
+  ci: boolean
+}
+
+/** Lines of a .env file that are neither blank, comments nor KEY=value. */
+function checkDotenvSyntax(file: string, content: string): void {
+  content.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim()
+    if (t === '' || t.startsWith('#')) return
+    if (!/^(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=/.test(t)) {
+      throw new ConfigError(`${file}:${i + 1}: expected KEY=value, got: ${t.slice(0, 60)}`)
+    }
+  })
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv
+  /** project root; .env is read from here unless BENCH_ENV_FILE names another file */
+  root?: string
+}
+
+export function loadSettings(options: LoadOptions = {}): Settings {
+  const env = options.env ?? process.env
+  const root = options.root ?? process.cwd()
+  const envFile = env.BENCH_ENV_FILE ? path.resolve(root, env.BENCH_ENV_FILE) : path.join(root, '.env')
+  let fromFile: Record<string, string> = {}
+  let usedFile: string | undefined
+  if (existsSync(envFile)) {
+    const content = readFileSync(envFile, 'utf8')
+    checkDotenvSyntax(envFile, content)
+    fromFile = parseDotenv(content)
+    usedFile = envFile
+    for (const key of Object.keys(fromFile)) {
+      if (key.startsWith('BENCH_') && !(key in VARIABLES) && key !== 'BENCH_ENV_FILE') {
+        throw new ConfigError(`${envFile}: ${key} is not a known variable (see .env.example)${suggest(key)}`)
+      }
+    }
+  } else if (env.BENCH_ENV_FILE) {
+    throw new ConfigError(`BENCH_ENV_FILE=${env.BENCH_ENV_FILE}: no such file`)
+  }
+
+  const settings: Record<string, unknown> = { envFile: usedFile, root, ci: Boolean(env.CI && env.CI !== 'false') }
+  for (const [name, spec] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
+    const raw = env[name] ?? fromFile[name]
+    settings[name] = raw === undefined || raw === '' ? spec.default : spec.parse(raw, name)
+  }
+  return settings as Settings
+}
+
+function suggest(key: string): string {
+  const known = Object.keys(VARIABLES)
+  const close = known.find((k) => k.startsWith(key.slice(0, Math.max(8, key.length - 3))))
+  return close ? `; did you mean ${close}?` : ''
+}
+
+/** Unknown BENCH_* variables in the real environment: probably typos, worth one warning line. */
+export function unknownBenchVariables(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.keys(env).filter((k) => k.startsWith('BENCH_') && !(k in VARIABLES) && k !== 'BENCH_ENV_FILE')
+}
+
+export const isSmoke = (s: Pick<Settings, 'BENCH_PROFILE'>): boolean => s.BENCH_PROFILE === 'smoke'

