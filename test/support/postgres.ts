@@ -1,0 +1,28 @@
+/**
+ * A throwaway embedded PostgreSQL per test file: `const db = usePostgres()` in a describe block
+ * (or at the top of a file) starts one in beforeAll and stops it in afterAll.
+ * `db.pool` is ready inside tests; `db.server.url` connects new clients.
+ */
+import { afterAll, beforeAll } from 'vitest'
+import pg from 'pg'
+import { startEmbeddedPostgres } from '../../setup/postgres/embedded.ts'
+import type { StartedPostgres } from '../../setup/postgres/types.ts'
+
+export interface TestPostgres {
+  server: StartedPostgres
+  pool: pg.Pool
+}
+
+export function usePostgres(prepare?: (pool: pg.Pool, server: StartedPostgres) => Promise<void>): TestPostgres {
+  const handle = {} as TestPostgres
+  beforeAll(async () => {
+    handle.server = await startEmbeddedPostgres({ binDir: process.env.PG_BIN_DIR || undefined })
+    handle.pool = new pg.Pool({ connectionString: handle.server.url, max: 10 })
+    await prepare?.(handle.pool, handle.server)
+  }, 120_000)
+  afterAll(async () => {
+    await handle.pool?.end()
+    await handle.server?.stop()
+  }, 60_000)
+  return handle
+}

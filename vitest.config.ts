@@ -1,0 +1,39 @@
+import { defineConfig } from 'vitest/config'
+
+/**
+ * Two projects: `unit` runs the suite's own tests (npm test), `benchmarks` runs the bench files
+ * (npx vitest bench). Only the benchmarks project starts PostgreSQL and the orchestrator, once
+ * per run, in its global setup; its setup file checks every recorded result against the budgets.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          benchmark: { include: [] },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'benchmarks',
+          include: [],
+          benchmark: { include: ['benchmarks/**/*.bench.ts'], retainSamples: true },
+          globalSetup: ['./setup/global-setup.ts'],
+          setupFiles: ['./setup/bench-hooks.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          // Bench files run one after another: concurrent files would measure each other.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
