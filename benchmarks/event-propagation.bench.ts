@@ -1,0 +1,130 @@
+/**
+ * Event propagation: pgmq send-with-notify → LISTEN round trip.
+ *
+ * One dedicated, persistent listener; one sender connection. A sample starts right before the
+ * `pgmq_send_with_notify` call and ends when the listener's `notification` event for that message
+ * fires. No connection set-up and no sleeps inside a sample.
+ */
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import pg from 'pg'
+import { createListener, type Listener } from '../setup/pg/listener.ts'
+import { sampleCount } from '../setup/profile.ts'
+
+const NAMESPACE = 'benchmark_event_test'
+const QUEUE = `worker_${NAMESPACE}_queue`
+const BACKGROUND_QUEUE = 'worker_benchmark_background_queue'
+const CHANNEL = `pgmq_message_ready.${NAMESPACE}`
+
+const run = inject('run')
+let listener: Listener
+let sender: pg.Client
+
+beforeAll(async () => {
+  sender = new pg.Client({ connectionString: run.databaseUrl })
+  await sender.connect()
+  for (const queue of [QUEUE, BACKGROUND_QUEUE]) await sender.query('SELECT pgmq.create($1)', [queue])
+  listener = await createListener(run.databaseUrl, [CHANNEL])
+})
+
+afterAll(async () => {
+  await listener?.close()
+  if (sender) {
+    for (const queue of [QUEUE, BACKGROUND_QUEUE]) await sender.query('SELECT pgmq.drop_queue($1)', [queue]).catch(() => {})
+    await sender.end()
+  }
+})
+
+/** One sample: send with notify, wait for our notification, check it is ours. */
+async function sendAndObserve(message: object): Promise<{ overriddenDuration: number }> {
+  const observed = listener.next(CHANNEL)
+  const t0 = performance.now()
+  const { rows } = await sender.query<{ msg_id: string }>('SELECT pgmq_send_with_notify($1, $2::jsonb, 0) AS msg_id', [QUEUE, message])
+  const n = await observed
+  const payload = JSON.parse(n.payload) as { msg_id: number | string }
+  if (String(payload.msg_id) !== String(rows[0]!.msg_id)) throw new Error(`notification for msg ${payload.msg_id}, expected ${rows[0]!.msg_id}`)
+  return { overriddenDuration: n.at - t0 }
+}
+
+async function batchAndObserve(messages: object[]): Promise<{ overriddenDuration: number }> {
+  const observed = listener.next(CHANNEL)
+  const t0 = performance.now()
+  await sender.query('SELECT pgmq_send_batch_with_notify($1, $2::jsonb[], 0)', [QUEUE, messages.map((m) => JSON.stringify(m))])
+  const n = await observed
+  const payload = JSON.parse(n.payload) as { event_type: string; message_count: number }
+  if (payload.event_type !== 'batch_ready' || payload.message_count !== messages.length) throw new Error(`unexpected batch notification ${n.payload}`)
+  return { overriddenDuration: n.at - t0 }
+}
+
+const stepMessage = () => ({ task_uuid: crypto.randomUUID(), step_uuid: crypto.randomUUID(), correlation_id: crypto.randomUUID() })
+/** ~6 KB: still sent inline (the wrapper inlines payloads under 7000 bytes). */
+const sixKb = { ...stepMessage(), padding: 'x'.repeat(6_000) }
+/** Over the inline limit: the notification is a signal only (payload_omitted). */
+const tenKb = { ...stepMessage(), padding: 'x'.repeat(10_000) }
+
+const options = (full: number) => ({ iterations: sampleCount(run, full), time: 0, warmupIterations: sampleCount(run, 50), warmupTime: 0 })
+
+describe('idle', () => {
+  test('small payload', async ({ bench }) => {
+    const result = await bench('notify small payload', () => sendAndObserve(stepMessage())).run(options(2_000))
+    expect(result.latency.samplesCount).toBeGreaterThan(0)
+  })
+
+  test('6 KB payload (inline)', async ({ bench }) => {
+    await bench('notify 6KB payload', () => sendAndObserve(sixKb)).run(options(500))
+  })
+
+  test('10 KB payload (signal only)', async ({ bench }) => {
+    const observed = listener.next(CHANNEL)
+    await sender.query('SELECT pgmq_send_with_notify($1, $2::jsonb, 0)', [QUEUE, tenKb])
+    expect(JSON.parse((await observed).payload)).toMatchObject({ event_type: 'message_ready', payload_omitted: true })
+    await bench('notify 10KB payload omitted', () => sendAndObserve(tenKb)).run(options(500))
+  })
+
+  test('batch of 10', async ({ bench }) => {
+    const batch = Array.from({ length: 10 }, stepMessage)
+    await bench('notify batch of 10', () => batchAndObserve(batch)).run(options(500))
+  })
+})
+
+describe('under background load', () => {
+  const SENDERS = 4
+  const MAX_MESSAGES_PER_SENDER = 200_000
+  const MAX_LOAD_MS = 60_000
+  let stop = false
+  let load: Promise<number[]>
+
+  beforeAll(async () => {
+    stop = false
+    const started = performance.now()
+    const senders = await Promise.all(
+      Array.from({ length: SENDERS }, async () => {
+        const c = new pg.Client({ connectionString: run.databaseUrl })
+        await c.connect()
+        return c
+      }),
+    )
+    // Bounded in count and time; stopped by afterAll at the latest.
+    load = Promise.all(
+      senders.map(async (c) => {
+        let sent = 0
+        while (!stop && sent < MAX_MESSAGES_PER_SENDER && performance.now() - started < MAX_LOAD_MS) {
+          await c.query('SELECT pgmq_send_with_notify($1, $2::jsonb, 0)', [BACKGROUND_QUEUE, stepMessage()])
+          sent++
+        }
+        await c.end()
+        return sent
+      }),
+    )
+  })
+
+  afterAll(async () => {
+    stop = true
+    const sent = await load
+    expect(sent.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+    await sender.query('SELECT pgmq.purge_queue($1)', [BACKGROUND_QUEUE])
+  })
+
+  test(`small payload, ${SENDERS} concurrent senders`, async ({ bench }) => {
+    await bench('notify small payload under load', () => sendAndObserve(stepMessage())).run(options(1_000))
+  })
+})

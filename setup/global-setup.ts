@@ -1,0 +1,76 @@
+/**
+ * Global setup of the benchmarks project: runs once per `vitest bench` in the main process.
+ * config → PostgreSQL (+ pgmq + tasker schema) → orchestrator → provide('run', …) to the bench
+ * files; the returned teardown (and Ctrl-C / crash handlers) stops everything it started.
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { runCleanups } from './cleanup.ts'
+import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, type Settings } from './config.ts'
+import { collectEnvironment } from './environment.ts'
+import { loadBudgets } from './budgets/load.ts'
+import { choosePostgresMode, providePostgres } from './postgres/provide.ts'
+import type { StartedPostgres } from './postgres/types.ts'
+import { prepareDatabase } from './database/prepare.ts'
+import { provideOrchestrator } from './orchestrator/provide.ts'
+import type { RunInfo } from './results/run-info.ts'
+
+const log = (line: string) => console.log(`[tasker-bench] ${line}`)
+
+export default async function globalSetup(project: TestProject) {
+  let settings: Settings
+  try {
+    settings = loadSettings({ root: project.config.root })
+    loadBudgets(settings) // a malformed budget file fails here, before anything starts
+  } catch (err) {
+    throw oneLine(err)
+  }
+  for (const name of unknownBenchVariables()) log(`warning: ${name} is not a variable this suite knows (see .env.example)`)
+  const resultsDir = path.resolve(settings.root, settings.BENCH_RESULTS_DIR)
+  mkdirSync(resultsDir, { recursive: true })
+
+  try {
+    const choice = await choosePostgresMode(settings)
+    log(`PostgreSQL: ${choice.mode} (${choice.reason})`)
+    const postgres: StartedPostgres = await providePostgres(settings, choice, log)
+    const database = await prepareDatabase(postgres, settings, log)
+    const orchestrator = await provideOrchestrator(settings, postgres, resultsDir, log)
+
+    const run: RunInfo = {
+      profile: settings.BENCH_PROFILE,
+      resultsDir,
+      databaseUrl: postgres.url,
+      orchestratorUrl: orchestrator.url,
+      templatesDir: orchestrator.templatesDir,
+      postgres: { mode: postgres.mode, reason: choice.reason, version: database.serverVersion, owned: postgres.owned },
+      pgmq: database.pgmq,
+      orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir },
+      environment: collectEnvironment({
+        profile: settings.BENCH_PROFILE,
+        postgres: { mode: postgres.mode, version: database.serverVersion, reason: choice.reason },
+        pgmq: database.pgmq,
+        orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers },
+      }),
+    }
+    project.provide('run', run)
+    log(`database ${redactUrl(postgres.url)}; pgmq ${database.pgmq.kind} ${database.pgmq.version}`)
+  } catch (err) {
+    await runCleanups()
+    throw oneLine(err)
+  }
+
+  return async () => {
+    await runCleanups()
+  }
+}
+
+/** Configuration mistakes are one line, not a stack trace. */
+function oneLine(err: unknown): Error {
+  if (err instanceof ConfigError) {
+    const e = new Error(err.message)
+    e.stack = `ConfigError: ${err.message}`
+    return e
+  }
+  return err instanceof Error ? err : new Error(String(err))
+}
