@@ -1,0 +1,44 @@
+/**
+ * Runs `vitest bench` on some bench files as a child process, the way a user does, with a clean
+ * environment (no DATABASE_URL etc. leaking in from the developer's shell) plus `env`.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+export interface BenchRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  output: string
+  resultsDir: string
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs')
+
+export function runBench(files: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<BenchRun> {
+  const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
+  const clean: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('BENCH_') && !k.startsWith('TASKER_') && k !== 'DATABASE_URL' && !k.startsWith('VITEST')) clean[k] = v
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VITEST, 'bench', '--run', ...files], {
+      cwd: ROOT,
+      env: { ...clean, NO_COLOR: '1', BENCH_RESULTS_DIR: resultsDir, BENCH_ENV_FILE: '.env.example', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGINT')
+      reject(new Error(`vitest bench ${files.join(' ')} did not finish within ${timeoutMs} ms:\n${output.slice(-3000)}`))
+    }, timeoutMs)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, output, resultsDir })
+    })
+  })
+}
