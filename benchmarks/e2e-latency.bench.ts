@@ -1,0 +1,104 @@
+/**
+ * End-to-end latency: POST /v1/tasks → the task is complete, for the linear, diamond, tree and
+ * mixed-DAG workflows, one task per sample.
+ *
+ * t0 is taken right before the POST; the sample ends when completion is observed: on the
+ * completion event (a NOTIFY from a trigger on task transitions) where the suite can reach the
+ * orchestrator's database, else by polling the API. The mode and poll interval are recorded with
+ * the result, as are each sample's task_uuid and correlation_id (the trace breakdown joins on them)
+ * and the server-side duration (completed_at − created_at).
+ */
+import { afterAll, beforeAll, describe, inject, test } from 'vitest'
+import { annotateResult } from '../setup/results/record.ts'
+import { sampleCount } from '../setup/profile.ts'
+import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { createPollWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
+import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
+import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
+import { serverDurations, type SampleRecord } from '../setup/tasker/samples.ts'
+
+const run = inject('run')
+const TASK_TIMEOUT_MS = 30_000
+const samples = sampleCount(run, run.settings.BENCH_E2E_SAMPLES ?? 200)
+const options = { iterations: samples, time: 0, warmupIterations: sampleCount(run, 10), warmupTime: 0 }
+const completion = chooseCompletionMode(run)
+
+let api: TaskerClient
+let watcher: CompletionWatcher
+let workflows: Record<Shape, Workflow>
+
+beforeAll(async () => {
+  if (!run.orchestratorUrl) throw new Error('the end-to-end bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
+  api = createTaskerClient(run.orchestratorUrl)
+  await api.health()
+  workflows = loadWorkflows(run.templatesDir)
+  watcher = await createCompletionWatcher(run, api, completion)
+  console.log(`[e2e] completion: ${completion.mode} (${completion.reason}); ${samples} samples per scenario${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
+})
+
+afterAll(async () => {
+  await watcher?.close()
+  await api?.close()
+})
+
+/** Creates one task, waits for it; keeps its ids for the results file (run phase only). */
+function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => CompletionWatcher) {
+  let phase: 'warmup' | 'run' = 'warmup'
+  const fn = async () => {
+    const request = taskRequest(workflow)
+    const t0 = performance.now()
+    const task = await api.createTask(request)
+    const done = await waitFor().wait(task.task_uuid, TASK_TIMEOUT_MS)
+    const ms = done.at - t0
+    if (phase === 'run') records.push({ task_uuid: task.task_uuid, correlation_id: task.correlation_id, ms })
+    return { overriddenDuration: ms }
+  }
+  const fnOpts = {
+    beforeAll(mode?: string) {
+      phase = mode === 'warmup' ? 'warmup' : 'run'
+    },
+  }
+  return { fn, fnOpts }
+}
+
+describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow', (shape) => {
+  test(`one task at a time`, async ({ bench, task }) => {
+    const records: SampleRecord[] = []
+    const { fn, fnOpts } = oneTask(workflows[shape], records, () => watcher)
+    await bench(`e2e ${shape}`, fnOpts, fn).run(options)
+    annotateResult(task, {
+      completion: completion.mode,
+      pollIntervalMs: watcher.pollIntervalMs,
+      steps: workflows[shape].steps.length,
+      samples: await serverDurations(api, records),
+    })
+  })
+})
+
+test('linear, polled every BENCH_POLL_INTERVAL_MS (tasker-core’s method)', async ({ bench, task }) => {
+  const interval = run.settings.BENCH_POLL_INTERVAL_MS
+  const poller = createPollWatcher(api, interval)
+  const records: SampleRecord[] = []
+  const { fn, fnOpts } = oneTask(workflows.linear, records, () => poller)
+  await bench(`e2e linear (poll ${interval} ms)`, fnOpts, fn).run(options)
+  annotateResult(task, { completion: 'poll', pollIntervalMs: interval, samples: await serverDurations(api, records) })
+})
+
+test('10 linear tasks started together, until the last completes', async ({ bench, task }) => {
+  const K = 10
+  const records: SampleRecord[] = []
+  await bench(`e2e linear x${K} concurrent`, async () => {
+    const requests = Array.from({ length: K }, () => taskRequest(workflows.linear))
+    const t0 = performance.now()
+    const finished = await Promise.all(
+      requests.map(async (request) => {
+        const created = await api.createTask(request)
+        const done = await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
+        records.push({ task_uuid: created.task_uuid, correlation_id: created.correlation_id, ms: done.at - t0 })
+        return done.at
+      }),
+    )
+    return { overriddenDuration: Math.max(...finished) - t0 }
+  }).run({ ...options, iterations: Math.max(5, Math.ceil(options.iterations / K)) })
+  annotateResult(task, { completion: completion.mode, concurrency: K, tasks: records.length })
+})

@@ -1,0 +1,27 @@
+/**
+ * Setup file of the `benchmarks` project: after every test, summarise what it measured (Vitest
+ * benches and recordSamples() entries) into the test's meta for the results reporter, print one
+ * line per measurement (Vitest's table has no p95), and fail the test on a violated budget.
+ */
+import { afterEach } from 'vitest'
+import { loadSettings } from './config.ts'
+import { checkTestResults } from './budgets/check-test.ts'
+import { loadBudgets, type BudgetBook } from './budgets/load.ts'
+
+let book: BudgetBook | undefined
+// Loaded on the first measurement, once per worker module graph; a ConfigError fails that test.
+const budgets = (): BudgetBook => (book ??= loadBudgets(loadSettings()))
+
+export class BudgetViolationError extends Error {
+  override name = 'BudgetViolationError'
+}
+
+afterEach((ctx) => {
+  const { lines, violations } = checkTestResults(ctx.task, budgets)
+  for (const line of lines) console.log(line)
+  if (violations.length > 0) {
+    const error = new BudgetViolationError(`${violations.length} budget${violations.length > 1 ? 's' : ''} violated:\n${violations.join('\n')}`)
+    error.stack = `${error.name}: ${error.message}` // the hook's stack frames say nothing useful
+    throw error
+  }
+})
