@@ -25,7 +25,7 @@ afterAll(async () => {
 
 const options = { iterations: sampleCount(run, 500), time: 0, warmupIterations: sampleCount(run, 20), warmupTime: 0 }
 
-test.each(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench }) => {
+test.for(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench }) => {
   await bench(`create ${shape} task`, async () => {
     const request = taskRequest(workflows[shape])
     const t0 = performance.now()

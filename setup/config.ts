@@ -98,6 +98,9 @@ export const VARIABLES = {
   BENCH_COMPLETION: v(oneOf('auto', 'event', 'poll'), 'auto', 'how the end-to-end bench detects completion'),
   BENCH_POLL_INTERVAL_MS: v(integer(1, 10_000), 50, 'poll interval for poll completion mode'),
   BENCH_SQL_SCALES: v<number[] | undefined>(intList(10, 1_000_000), undefined, 'dataset sizes (tasks) for the SQL bench (default 1000,10000,100000; smoke 200)'),
+  BENCH_LOAD_RATES: v<number[] | undefined>(intList(1, 10_000), undefined, 'arrival rates (tasks/s) of the open-model load bench (default 25,50,100,200; smoke 10)'),
+  BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, 'how long each load rate is held (default 10; smoke 2)'),
+  BENCH_TEMPLATES_DIR: v(text, 'fixtures/templates', 'task templates the benches create tasks from (a deployment may name its own)'),
   BENCH_SEED: v(bool, false, 'allow seeding an external database the suite did not create'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
 } as const

@@ -81,6 +81,12 @@ describe('installPgmq / detectPgmq', () => {
       await clients[2]!.query(`SELECT pgmq.create('after_install')`)
       const { rows } = await clients[3]!.query(`SELECT * FROM pgmq.send('after_install', '{"ok":true}')`)
       expect(rows).toHaveLength(1)
+
+      // A layer from another version of this checkout is re-applied in place, keeping queues.
+      await clients[0]!.query(`CREATE OR REPLACE FUNCTION pgmq.compat_version() RETURNS text LANGUAGE sql AS $$ SELECT 'tasker-bench-pgmq-compatible 0.0.1' $$`)
+      expect(await installPgmq(clients[0]!)).toEqual(results[0])
+      const kept = await clients[0]!.query(`SELECT count(*)::int AS n FROM pgmq.q_after_install`)
+      expect(kept.rows[0].n).toBe(1)
     } finally {
       await Promise.all(clients.map((c) => c.end().catch(() => {})))
     }

@@ -24,7 +24,7 @@ export async function provideOrchestrator(
   resultsDir: string,
   log: (line: string) => void,
 ): Promise<ProvidedOrchestrator> {
-  const templatesDir = path.resolve(settings.root, 'fixtures/templates')
+  const templatesDir = path.resolve(settings.root, settings.BENCH_TEMPLATES_DIR)
   const mode = settings.BENCH_ORCHESTRATOR
   if (mode === 'off') return { mode, reason: 'BENCH_ORCHESTRATOR=off', url: undefined, templatesDir, workers: undefined, logDir: undefined }
 

@@ -1,0 +1,120 @@
+/**
+ * Load at a fixed arrival rate (open model): linear tasks arrive at each rate of BENCH_LOAD_RATES
+ * for BENCH_LOAD_SECONDS, independent of completions. Each task's latency runs from its intended
+ * start to its observed completion (coordinated omission corrected), so a stall is not hidden.
+ * Reported per rate: achieved throughput, p50/p95/p99/max, peak queue depth, failures; and the
+ * rate at which latency breaks down. Loopback only; bounded in count (rate × seconds) and time.
+ */
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { achievedThroughput, correctedLatencies, runOpenModel } from '../setup/load/open-model.ts'
+import { annotateResult, recordSamples } from '../setup/results/record.ts'
+import { summarize } from '../setup/stats/percentiles.ts'
+import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import type { CompletionWatcher } from '../setup/tasker/completion.ts'
+import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
+import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
+
+const run = inject('run')
+const smoke = run.profile === 'smoke'
+const rates = run.settings.BENCH_LOAD_RATES ?? (smoke ? [10] : [25, 50, 100, 200])
+const seconds = run.settings.BENCH_LOAD_SECONDS ?? (smoke ? 2 : 10)
+/** Latency is "broken down" at a rate whose p99 exceeds this, or whose throughput falls behind. */
+const BREAKDOWN_P99_MS = 100
+const TASK_TIMEOUT_MS = 30_000
+const QUEUE_SAMPLE_MS = 250
+
+let api: TaskerClient
+let watcher: CompletionWatcher
+let linear: Workflow
+let db: pg.Client | undefined
+const verdicts: { rate: number; p99: number; throughput: number; brokeDown: boolean }[] = []
+
+beforeAll(async () => {
+  if (!run.orchestratorUrl) throw new Error('the load bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
+  api = createTaskerClient(run.orchestratorUrl, 256)
+  await api.health()
+  linear = loadWorkflows(run.templatesDir).linear
+  const completion = chooseCompletionMode(run)
+  watcher = await createCompletionWatcher(run, api, completion)
+  if (completion.mode === 'event') {
+    db = new pg.Client({ connectionString: run.databaseUrl })
+    await db.connect()
+  }
+  console.log(`[load] rates ${rates.join(', ')} tasks/s for ${seconds} s each; completion ${completion.mode}`)
+})
+
+afterAll(async () => {
+  await watcher?.close()
+  await api?.close()
+  await db?.end()
+  if (verdicts.length > 0) {
+    const broken = verdicts.find((v) => v.brokeDown)
+    console.log(
+      broken
+        ? `[load] latency breaks down at ${broken.rate} tasks/s (p99 ${broken.p99.toFixed(1)} ms, ${broken.throughput.toFixed(1)} tasks/s achieved)`
+        : `[load] no breakdown up to ${Math.max(...verdicts.map((v) => v.rate))} tasks/s (p99 ≤ ${BREAKDOWN_P99_MS} ms, throughput kept up)`,
+    )
+  }
+})
+
+/** Samples total queue depth (all pgmq queues) every QUEUE_SAMPLE_MS while `until` is pending. */
+async function sampleQueueDepth(until: Promise<unknown>): Promise<{ t: number; depth: number }[]> {
+  if (!db) return []
+  const series: { t: number; depth: number }[] = []
+  let done = false
+  until.finally(() => (done = true))
+  const t0 = performance.now()
+  while (!done) {
+    const { rows } = await db.query<{ depth: string }>('SELECT coalesce(sum(queue_length), 0) AS depth FROM pgmq.metrics_all()')
+    series.push({ t: Math.round(performance.now() - t0), depth: Number(rows[0]!.depth) })
+    await new Promise((r) => setTimeout(r, QUEUE_SAMPLE_MS))
+  }
+  return series
+}
+
+describe.each(rates)('%i linear tasks/s', (rate) => {
+  test(`for ${seconds} s`, async ({ task }) => {
+    const ids: { task_uuid: string; correlation_id: string }[] = []
+    const load = runOpenModel({
+      ratePerSecond: rate,
+      durationMs: seconds * 1000,
+      drainTimeoutMs: TASK_TIMEOUT_MS,
+      start: async () => {
+        const created = await api.createTask(taskRequest(linear))
+        ids.push({ task_uuid: created.task_uuid, correlation_id: created.correlation_id })
+        return (await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)).at
+      },
+    })
+    const [result, queue] = await Promise.all([load, sampleQueueDepth(load)])
+    const latencies = correctedLatencies(result)
+    const failures = result.arrivals.filter((a) => a.error)
+    const throughput = achievedThroughput(result)
+    const lag = result.lastArrivalAt - (result.startedAt + seconds * 1000)
+
+    const summary = summarize(latencies.length > 0 ? latencies : [Number.NaN])
+    const brokeDown = summary.p99 > BREAKDOWN_P99_MS || throughput < rate * 0.9 || failures.length > 0 || result.abandoned > 0
+    verdicts.push({ rate, p99: summary.p99, throughput, brokeDown })
+    const peakQueue = Math.max(0, ...queue.map((q) => q.depth))
+    console.log(
+      `[load] ${rate}/s: ${latencies.length}/${result.arrivals.length} completed, ${throughput.toFixed(1)} tasks/s achieved, ` +
+        `p50 ${summary.p50.toFixed(1)} p95 ${summary.p95.toFixed(1)} p99 ${summary.p99.toFixed(1)} max ${summary.max.toFixed(1)} ms, ` +
+        `peak queue depth ${peakQueue}, generator lag ${lag.toFixed(0)} ms${failures.length ? `, ${failures.length} failed: ${failures[0]!.error}` : ''}`,
+    )
+    recordSamples(task, `load linear @${rate}/s`, latencies, {
+      offeredRate: rate,
+      seconds,
+      achievedThroughput: throughput,
+      arrivals: result.arrivals.length,
+      failed: failures.length,
+      abandoned: result.abandoned,
+      generatorLagMs: lag,
+      queueDepth: queue,
+      taskIds: ids,
+    })
+    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown })
+    // A failed or abandoned task is a failure of the system under test, reported with its reason.
+    expect(failures.map((f) => f.error), 'tasks that failed under load').toEqual([])
+    expect(result.abandoned, 'tasks still running after the drain timeout').toBe(0)
+  })
+})
