@@ -19,6 +19,9 @@ const CHANNELS = [
 const QUEUES = ['orchestration_step_results', 'worker_payments_queue', 'plain_inbox']
 
 const db = usePostgres(async (pool) => {
+  // At teardown the server can stop before the pool's idle connections have closed; pg.Pool
+  // re-emits their shutdown error as an 'error' event, which must not become an uncaught error.
+  pool.on('error', () => {})
   const client = await pool.connect()
   try {
     await installPgmq(client)

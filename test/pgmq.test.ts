@@ -20,6 +20,9 @@ interface MessageRow {
 }
 
 const db = usePostgres(async (pool) => {
+  // At teardown the server can stop before the pool's idle connections have closed; pg.Pool
+  // re-emits their shutdown error as an 'error' event, which must not become an uncaught error.
+  pool.on('error', () => {})
   const client = await pool.connect()
   try {
     await installPgmq(client)

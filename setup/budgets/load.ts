@@ -93,7 +93,8 @@ export function scaleBudget(budget: BudgetExpression, scale: number): BudgetExpr
 export function parseBudgetFile(content: string, shown: string): Entries {
   const doc = parseDocument(content, { uniqueKeys: true })
   if (doc.errors.length > 0) {
-    throw new ConfigError(`${shown}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`)
+    const bareStar = /^\s*\*\s*:/m.test(content) ? ` (write the every-bench key quoted, '*':, since a bare * is YAML alias syntax)` : ''
+    throw new ConfigError(`${shown}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:\s*$/, '')}${bareStar}`)
   }
   const root: unknown = doc.toJS()
   const entries: Entries = new Map()

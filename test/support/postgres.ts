@@ -18,6 +18,9 @@ export function usePostgres(prepare?: (pool: pg.Pool, server: StartedPostgres) =
   beforeAll(async () => {
     handle.server = await startEmbeddedPostgres({ binDir: process.env.PG_BIN_DIR || undefined })
     handle.pool = new pg.Pool({ connectionString: handle.server.url, max: 10 })
+    // pool.end() resolves before idle clients have closed; the server stopping right after makes
+    // them emit an error nobody else would handle.
+    handle.pool.on('error', () => {})
     await prepare?.(handle.pool, handle.server)
   }, 120_000)
   afterAll(async () => {

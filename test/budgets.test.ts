@@ -1,0 +1,263 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { TaskMeta, TestBenchmark } from 'vitest'
+import { afterAll, describe, expect, test } from 'vitest'
+import { checkTestResults, type FinishedTest } from '../setup/budgets/check-test.ts'
+import { evaluateBudgets, formatViolation, checkBudgets } from '../setup/budgets/evaluate.ts'
+import { BudgetBook, loadBudgets, parseBudgetOverrides, scaleBudget, type BudgetSettings } from '../setup/budgets/load.ts'
+import { parseBudgetExpression } from '../setup/budgets/parse.ts'
+import { ConfigError } from '../setup/config.ts'
+import { recordSamples } from '../setup/results/record.ts'
+import { summarize } from '../setup/stats/percentiles.ts'
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-budgets-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+let fileCount = 0
+/** Settings pointing at a budget file with `content`, written to a fresh temp file. */
+function settingsFor(content: string, overrides: Partial<BudgetSettings> = {}): BudgetSettings {
+  const name = `budgets-${++fileCount}.yaml`
+  writeFileSync(path.join(root, name), content)
+  return { root, BENCH_BUDGETS_FILE: name, BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full', ...overrides }
+}
+
+const SEED = `
+event-propagation:
+  '*':
+    - p(95)<10
+    - p(99)<20
+  large payload:
+    - p(95)<15
+e2e-latency:
+  linear: [p(99)<500, count>=100, min>4]
+`
+
+describe('parseBudgetExpression', () => {
+  test.each([
+    ['p(95)<10', { metric: 'p(95)', field: 'p95', operator: '<', limit: 10, unit: 'ms' }],
+    ['p(99)<20', { metric: 'p(99)', field: 'p99', operator: '<', limit: 20 }],
+    ['p(99.9) <= 30ms', { metric: 'p(99.9)', field: 'p999', operator: '<=', limit: 30 }],
+    ['p(50)<=2', { metric: 'p(50)', field: 'p50', operator: '<=', limit: 2 }],
+    ['p( 90 )<7.5', { metric: 'p(90)', field: 'p90', limit: 7.5 }],
+    ['avg<5', { metric: 'avg', field: 'mean', operator: '<', limit: 5 }],
+    ['max<100', { metric: 'max', field: 'max', limit: 100 }],
+    ['min>0', { metric: 'min', field: 'min', operator: '>', limit: 0 }],
+    ['med<=2', { metric: 'med', field: 'p50', operator: '<=', limit: 2 }],
+    ['count>=1000', { metric: 'count', field: 'n', operator: '>=', limit: 1000, unit: 'samples' }],
+    ['count==10', { metric: 'count', operator: '==', limit: 10 }],
+    ['  avg < 0.5ms ', { text: 'avg < 0.5ms', limit: 0.5 }],
+  ])('accepts %s', (expr, expected) => {
+    expect(parseBudgetExpression(expr, 'test')).toMatchObject({ scale: 1, where: 'test', ...expected })
+  })
+
+  test.each(['p95<10', 'p(95)', '<10', 'p(95)<', 'avg<5s', 'p(95)=<10', 'p(95)<-1', 'mean<5', 'p(95)!=3', 'p(95)<10 ms ms', ''])(
+    'rejects %j with the expected-format message',
+    (expr) => {
+      expect(() => parseBudgetExpression(expr, 'somewhere')).toThrow(
+        `budget somewhere: cannot parse "${expr.trim()}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000)`,
+      )
+    },
+  )
+
+  test('a percentile the summary does not compute names the ones it does', () => {
+    expect(() => parseBudgetExpression('p(97)<10', 'x')).toThrow('p(97) is not computed; use one of p(50), p(75), p(90), p(95), p(99), p(99.9)')
+  })
+
+  test('count is not in milliseconds', () => {
+    expect(() => parseBudgetExpression('count>=10ms', 'x')).toThrow(/count is a number of samples/)
+  })
+})
+
+describe('loadBudgets', () => {
+  test('the file: exact names plus "*"; an exact budget replaces the "*" budget on the same metric', () => {
+    const book = loadBudgets(settingsFor(SEED))
+    expect(book.scale).toBe(1)
+    expect(book.for('event-propagation', 'small payload').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
+    expect(book.for('event-propagation', 'large payload').map((b) => b.text)).toEqual(['p(99)<20', 'p(95)<15'])
+    expect(book.for('e2e-latency', 'linear').map((b) => b.text)).toEqual(['p(99)<500', 'count>=100', 'min>4'])
+    expect(book.for('e2e-latency', 'diamond')).toEqual([])
+    expect(book.for('never-ran', 'x')).toEqual([])
+    expect(book.benchNames('event-propagation')).toEqual(['large payload'])
+    expect(book.for('event-propagation', 'small payload')[0]!.where).toBe(`budgets-${fileCount}.yaml: event-propagation > *`)
+  })
+
+  test('scale: upper limits multiplied, lower limits divided, count and == untouched', () => {
+    const book = loadBudgets(settingsFor(SEED + '  eq: [max==3]\n', { BENCH_BUDGET_SCALE: 4 }))
+    const linear = book.for('e2e-latency', 'linear')
+    expect(linear.map((b) => [b.text, b.limit, b.writtenLimit])).toEqual([
+      ['p(99)<500', 2000, 500],
+      ['count>=100', 100, 100],
+      ['min>4', 1, 4],
+    ])
+    expect(book.for('e2e-latency', 'eq')[0]).toMatchObject({ limit: 3, scale: 1 })
+    expect(scaleBudget(parseBudgetExpression('avg<=2', 'x'), 3)).toMatchObject({ limit: 6, writtenLimit: 2, scale: 3 })
+  })
+
+  test('the smoke profile scales by 10 unless BENCH_BUDGET_SCALE says otherwise', () => {
+    expect(loadBudgets(settingsFor(SEED, { BENCH_PROFILE: 'smoke' })).for('event-propagation', 'x')[0]!.limit).toBe(100)
+    expect(loadBudgets(settingsFor(SEED, { BENCH_PROFILE: 'smoke', BENCH_BUDGET_SCALE: 1 })).for('event-propagation', 'x')[0]!.limit).toBe(10)
+  })
+
+  test('BENCH_BUDGETS overrides replace a key, add new files, and an empty list removes budgets', () => {
+    const book = loadBudgets(
+      settingsFor(SEED, {
+        BENCH_BUDGETS: 'event-propagation/*=p(95)<5 ; event-propagation/large payload= ; sql/get_next_ready_tasks=p(95)<3ms,avg<=2;',
+      }),
+    )
+    expect(book.for('event-propagation', 'small payload').map((b) => b.text)).toEqual(['p(95)<5'])
+    expect(book.for('event-propagation', 'large payload').map((b) => b.text)).toEqual(['p(95)<5'])
+    expect(book.for('sql', 'get_next_ready_tasks').map((b) => [b.text, b.where])).toEqual([
+      ['p(95)<3ms', 'BENCH_BUDGETS sql > get_next_ready_tasks'],
+      ['avg<=2', 'BENCH_BUDGETS sql > get_next_ready_tasks'],
+    ])
+    expect(book.for('e2e-latency', 'linear')).toHaveLength(3)
+  })
+
+  test('overrides are scaled like the file', () => {
+    const book = loadBudgets(settingsFor(SEED, { BENCH_BUDGETS: 'e2e-latency/linear=p(99)<100', BENCH_BUDGET_SCALE: 2 }))
+    expect(book.for('e2e-latency', 'linear')[0]).toMatchObject({ limit: 200, writtenLimit: 100 })
+  })
+
+  test('a bench name may contain slashes: only the first one separates the file', () => {
+    expect(parseBudgetOverrides('api/POST /v1/tasks=p(95)<20')).toMatchObject([{ file: 'api', bench: 'POST /v1/tasks' }])
+  })
+
+  test.each([
+    ['p(95)<5', /BENCH_BUDGETS: "p\(95\)<5" is not <file>\/<bench name>=<expr>/],
+    ['small payload=p(95)<5', /BENCH_BUDGETS: "small payload=p\(95\)<5" is not <file>\/<bench name>=/],
+    ['event-propagation/=p(95)<5', /is not <file>\/<bench name>=/],
+    ['event-propagation/*=p95<5', /^budget BENCH_BUDGETS event-propagation > \*: cannot parse "p95<5"/],
+  ])('a malformed override %j is a ConfigError', (raw, message) => {
+    const attempt = () => loadBudgets(settingsFor(SEED, { BENCH_BUDGETS: raw }))
+    expect(attempt).toThrow(ConfigError)
+    expect(attempt).toThrow(message)
+  })
+
+  test.each([
+    ['event-propagation:\n  b: [p(95)<10\n', /^budgets-\d+\.yaml: invalid YAML: Flow sequence/],
+    ["event-propagation:\n  *:\n    - p(95)<10\n", /invalid YAML: .*write the every-bench key quoted, '\*':/],
+    ['a:\n  b: [avg<1]\n  b: [avg<2]\n', /invalid YAML: Map keys must be unique at line 3/],
+    ['- p(95)<10\n', /expected a mapping of bench files to benches .*got a list/],
+    ['event-propagation.bench.ts/x: {}\n', /"event-propagation.bench.ts\/x" is not a bench file name/],
+    ['event-propagation: [p(95)<10]\n', /event-propagation: expected a mapping of bench names \(or '\*'\) to lists of budgets, got a list/],
+    ['event-propagation:\n  small payload: p(95)<10\n', /budget budgets-\d+\.yaml: event-propagation > small payload: expected a list of expressions .*got the text "p\(95\)<10"/],
+    ['event-propagation:\n  small payload: [10]\n', /event-propagation > small payload: 10 is not an expression/],
+    ['event-propagation:\n  small payload:\n    - p(95)<10\n    - p95<20\n', /^budget budgets-\d+\.yaml: event-propagation > small payload: cannot parse "p95<20"/],
+  ])('a malformed file is a ConfigError naming the file, the key and the expression (%#)', (content, message) => {
+    const attempt = () => loadBudgets(settingsFor(content))
+    expect(attempt).toThrow(ConfigError)
+    expect(attempt).toThrow(message)
+  })
+
+  test('an empty file means no budgets; a missing file is an error naming the variable', () => {
+    expect(loadBudgets(settingsFor('# nothing yet\n')).fileStems()).toEqual([])
+    expect(() => loadBudgets({ ...settingsFor(''), BENCH_BUDGETS_FILE: 'nope.yaml' })).toThrow(/^BENCH_BUDGETS_FILE=nope.yaml: no such file/)
+  })
+
+  test('the shipped fixtures/budgets.yaml holds the seed targets', () => {
+    const book = loadBudgets({ root: path.resolve(import.meta.dirname, '..'), BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' })
+    expect(book.for('event-propagation', 'any bench').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
+    expect(book.for('task-initialization', 'linear').map((b) => b.text)).toEqual(['p(99)<50'])
+    expect(book.for('task-initialization', 'diamond').map((b) => b.text)).toEqual(['p(99)<75'])
+    expect(book.for('e2e-latency', 'linear').map((b) => b.text)).toEqual(['p(99)<500'])
+    expect(book.for('e2e-latency', 'diamond').map((b) => b.text)).toEqual(['p(99)<800'])
+  })
+})
+
+describe('evaluateBudgets', () => {
+  const parse = (...exprs: string[]) => exprs.map((e) => parseBudgetExpression(e, 'test'))
+  const oneToHundred = summarize(Array.from({ length: 100 }, (_, i) => i + 1)) // p95 95.05, p99 99.01
+
+  test('returns one violation per failed budget, none for those that hold', () => {
+    const violations = evaluateBudgets(oneToHundred, parse('p(95)<10', 'p(99)<100', 'avg<=50.5', 'max<100', 'min>0', 'count>=1000', 'med==50.5'))
+    expect(violations).toEqual([
+      expect.objectContaining({ expression: 'p(95)<10', metric: 'p(95)', observed: oneToHundred.p95, limit: 10, operator: '<' }),
+      expect.objectContaining({ expression: 'max<100', metric: 'max', observed: 100, limit: 100, operator: '<' }),
+      expect.objectContaining({ expression: 'count>=1000', metric: 'count', observed: 100, limit: 1000, operator: '>=', unit: 'samples' }),
+    ])
+  })
+
+  test('checkBudgets records every check, passed or not', () => {
+    expect(checkBudgets(oneToHundred, parse('p(95)<10', 'p(99)<100'))).toEqual([
+      { expression: 'p(95)<10', operator: '<', limit: 10, observed: oneToHundred.p95, passed: false },
+      { expression: 'p(99)<100', operator: '<', limit: 100, observed: oneToHundred.p99, passed: true },
+    ])
+  })
+
+  test('formatViolation', () => {
+    const summary = { ...oneToHundred, p95: 12.4 }
+    const [v] = evaluateBudgets(summary, parse('p(95)<10'))
+    expect(formatViolation({ file: 'event-propagation', bench: 'small payload' }, v!)).toBe(
+      'budget violated: event-propagation > small payload: p(95) = 12.40 ms, limit < 10 ms',
+    )
+    const [count] = evaluateBudgets(summary, parse('count>=1000'))
+    expect(formatViolation({ file: 'f', bench: 'b' }, count!)).toBe('budget violated: f > b: count = 100, limit >= 1000')
+    const [scaled] = evaluateBudgets(summary, [scaleBudget(parseBudgetExpression('p(95)<1', 'x'), 10)])
+    expect(formatViolation({ file: 'f', bench: 'b' }, scaled!)).toBe('budget violated: f > b: p(95) = 12.40 ms, limit < 10 ms (written 1 ms, budget scale 10)')
+  })
+
+  test('a p99 violation with fewer than 100 samples says p99 is not meaningful', () => {
+    const [v] = evaluateBudgets(summarize([1, 2, 30]), parse('p(99)<5'))
+    expect(formatViolation({ file: 'f', bench: 'b' }, v!)).toMatch(/limit < 5 ms \[only 3 samples: p\(99\) is not meaningful below 100\]$/)
+  })
+})
+
+describe('checkTestResults (what the bench hooks run after each test)', () => {
+  const book = new BudgetBook(
+    new Map([['event-propagation', new Map([['*', [parseBudgetExpression('p(95)<10', 'test: event-propagation > *')]]])]]),
+  )
+  const benchTask = (name: string, samples: number[] | undefined, samplesCount = samples?.length ?? 0) =>
+    ({ name, latency: { samples, samplesCount }, throughput: {}, period: 0, totalTime: 0, rank: 1 }) as unknown as TestBenchmark['tasks'][number]
+  const finished = (benchmarks: TestBenchmark[]): FinishedTest & { meta: TaskMeta } => ({
+    meta: {},
+    benchmarks,
+    file: { name: 'benchmarks/event-propagation.bench.ts' },
+  })
+
+  test('summarises bench samples into meta, checks budgets, and reports violations', () => {
+    const fast = Array.from({ length: 100 }, (_, i) => 1 + i / 100)
+    const slow = Array.from({ length: 20 }, (_, i) => 10 + i)
+    const task = finished([{ name: 'notify', tasks: [benchTask('small payload', fast), benchTask('large payload', slow)] }])
+    const result = checkTestResults(task, () => book)
+
+    expect(task.meta.tasker!.measurements.map((m) => [m.name, m.source, m.summary.n])).toEqual([
+      ['small payload', 'bench', 100],
+      ['large payload', 'bench', 20],
+    ])
+    expect(task.meta.tasker!.measurements[1]!.budgets).toEqual([expect.objectContaining({ expression: 'p(95)<10', passed: false })])
+    expect(result.violations).toEqual([expect.stringMatching(/^budget violated: event-propagation > large payload: p\(95\) = 28\.05 ms, limit < 10 ms$/)])
+    expect(result.lines[0]).toMatch(/^\[bench\] event-propagation > small payload: n=100 p50=1\.50 p95=1\.94 p99=1\.98 max=1\.99 ms · budgets 1\/1 ok$/)
+    expect(result.lines[1]).toMatch(/n=20 .*\(n < 100: p99 not meaningful\) · budgets 0\/1 ok$/)
+  })
+
+  test('recordSamples() entries are checked too, and a rerun replaces the bench entries', () => {
+    const task = finished([{ name: 't', tasks: [benchTask('small payload', [1, 2, 3])] }])
+    recordSamples(task, 'step claim', [20, 30, 40], { phase: 'claim' })
+    checkTestResults(task, () => book)
+    const result = checkTestResults(task, () => book)
+    expect(task.meta.tasker!.measurements.map((m) => [m.name, m.source])).toEqual([
+      ['small payload', 'bench'],
+      ['step claim', 'samples'],
+    ])
+    expect(result.violations).toEqual([expect.stringContaining('event-propagation > step claim: p(95) = 39.00 ms')])
+  })
+
+  test('a test that measured nothing never loads the budgets and leaves meta alone', () => {
+    const task = finished([])
+    const result = checkTestResults(task, () => {
+      throw new Error('budgets must not be loaded')
+    })
+    expect(result).toEqual({ lines: [], violations: [] })
+    expect(task.meta.tasker).toBeUndefined()
+  })
+
+  test('bench.from() baselines are skipped; missing retained samples is an error that says how to fix it', () => {
+    const stored = { ...benchTask('baseline', undefined, 50), fromStore: true }
+    expect(checkTestResults(finished([{ name: 't', tasks: [stored] }]), () => book).lines).toEqual([])
+    expect(() => checkTestResults(finished([{ name: 't', tasks: [benchTask('x', undefined, 50)] }]), () => book)).toThrow(
+      /bench "x" has no retained samples.*retainSamples: true/,
+    )
+  })
+})
+
