@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config'
  */
 export default defineConfig({
   test: {
+    // The results reporter writes results/bench-<timestamp>.json and results/latest.json.
+    reporters: ['default', './setup/reporters/results-json.ts'],
     projects: [
       {
         extends: true,

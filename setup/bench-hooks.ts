@@ -4,13 +4,21 @@
  * line per measurement (Vitest's table has no p95), and fail the test on a violated budget.
  */
 import { afterEach } from 'vitest'
-import { loadSettings } from './config.ts'
+import { ConfigError, loadSettings } from './config.ts'
 import { checkTestResults } from './budgets/check-test.ts'
 import { loadBudgets, type BudgetBook } from './budgets/load.ts'
 
 let book: BudgetBook | undefined
-// Loaded on the first measurement, once per worker module graph; a ConfigError fails that test.
-const budgets = (): BudgetBook => (book ??= loadBudgets(loadSettings()))
+// Loaded on the first measurement, once per worker module graph; a ConfigError fails that test
+// (the global setup loads the budgets too, so a bad file normally stops the run before it starts).
+function budgets(): BudgetBook {
+  try {
+    return (book ??= loadBudgets(loadSettings()))
+  } catch (err) {
+    if (err instanceof ConfigError) err.stack = `${err.name}: ${err.message}` // a typo, not a bug: no stack
+    throw err
+  }
+}
 
 export class BudgetViolationError extends Error {
   override name = 'BudgetViolationError'

@@ -86,7 +86,7 @@ export const VARIABLES = {
   BENCH_WORKERS: v(integer(1, 32), 2, 'worker processes the embedded orchestrator starts'),
   BENCH_RESULTS_DIR: v(text, 'results', 'where result files, logs and plans are written'),
   BENCH_BUDGETS_FILE: v(text, 'fixtures/budgets.yaml', 'budget (threshold) file'),
-  BENCH_BUDGETS: v<string | undefined>(text, undefined, "budget overrides: 'bench name=p(95)<5,p(99)<10; other=avg<2'"),
+  BENCH_BUDGETS: v<string | undefined>(text, undefined, "budget overrides: 'event-propagation/notify small payload=p(95)<5,p(99)<10; e2e-latency/*=p(99)<1000'"),
   BENCH_BUDGET_SCALE: v<number | undefined>((raw, name) => {
     const n = Number(raw)
     if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name}=${raw} is not a positive number`)

@@ -39,6 +39,7 @@ export default async function globalSetup(project: TestProject) {
 
     const run: RunInfo = {
       profile: settings.BENCH_PROFILE,
+      settings,
       resultsDir,
       databaseUrl: postgres.url,
       orchestratorUrl: orchestrator.url,

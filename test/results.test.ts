@@ -137,7 +137,7 @@ describe('the results-json reporter', () => {
     reporter.onInit(fakeVitest(tmp, lines))
     reporter.onTestRunEnd([
       fakeModule('test/unit.test.ts', [{ name: 'plain', state: 'passed', meta: {} }]),
-      fakeModule('benchmarks/event-propagation.bench.ts', [{ name: 'notify', state: 'failed', meta: measuredMeta() }], { environment, resultsDir, profile: 'full' }),
+      fakeModule('benchmarks/event-propagation.bench.ts', [{ name: 'notify', state: 'failed', meta: measuredMeta() }], { environment, resultsDir, profile: 'full' } as RunInfo),
     ])
 
     const files = readdirSync(resultsDir).sort()
@@ -168,7 +168,7 @@ describe('the results-json reporter', () => {
     const lines: string[] = []
     const reporter = new ResultsJsonReporter()
     reporter.onInit(fakeVitest(root, lines))
-    const run: RunInfo = { environment, resultsDir, profile: 'full' }
+    const run = { environment, resultsDir, profile: 'full' } as RunInfo
     reporter.onTestRunEnd([fakeModule('benchmarks/event-propagation.bench.ts', [{ name: 'notify', state: 'passed', meta: measuredMeta() }], run)])
     expect(lines.slice(1)).toEqual(['note: budgets for "event-propagation > small paylod" matched no bench of event-propagation (bench names are case-sensitive)'])
 

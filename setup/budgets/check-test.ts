@@ -66,7 +66,8 @@ function benchMeasurements(benchmarks: readonly TestBenchmark[]): Measurement[] 
   return out
 }
 
-const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
+/** 3 significant figures at most: 123, 12.3, 1.23, 0.12, and 0.000049 rather than 0.00 for tiny benches. */
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 0.01 || n === 0 ? n.toFixed(2) : String(Number(n.toPrecision(2))))
 
 function summaryLine(file: string, m: Measurement, passed: number): string {
   const s: LatencySummary = m.summary
