@@ -6,6 +6,7 @@
 import type { TaskMeta, TestBenchmark } from 'vitest'
 import { taskerMeta, type Measurement } from '../results/meta.ts'
 import { benchFileStem } from '../results/file-stem.ts'
+import { retainSamples } from '../results/retained-samples.ts'
 import { summarize, type LatencySummary } from '../stats/percentiles.ts'
 import { checkBudgets, evaluateBudgets, formatViolation } from './evaluate.ts'
 import type { BudgetBook } from './load.ts'
@@ -60,7 +61,7 @@ function benchMeasurements(benchmarks: readonly TestBenchmark[]): Measurement[] 
         }
         continue // the bench did not complete; its error already fails the test
       }
-      out.push({ name: t.name, source: 'bench', summary: summarize(samples) })
+      out.push({ name: t.name, source: 'bench', summary: summarize(samples), samples: retainSamples(samples) })
     }
   }
   return out

@@ -26,7 +26,9 @@
  *     "n", "min", "max", "mean", "sd", "p50", "p75", "p90", "p95", "p99", "p999": number,
  *     "p99Meaningful": boolean,       // n >= 100
  *     "budgets": [{ "expression": "p(95)<10", "operator": "<", "limit": 10, "observed": 2.1, "passed": true }],
- *     "extra": { … }                  // annotateResult() fields + the measurement's own extra
+ *     "extra": { … },                 // annotateResult() fields + the measurement's own extra
+ *     "samples"?: number[]            // sorted; all samples up to 5000, else 5000 evenly spaced
+ *                                     // quantile points (setup/results/retained-samples.ts)
  *   }]
  * }
  */

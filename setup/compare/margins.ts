@@ -1,0 +1,135 @@
+/**
+ * Regression margins: how much worse a metric must be, relatively AND absolutely, before a
+ * significant difference counts as a regression. Built-in defaults, overridden per bench file and
+ * per bench by the margins file (YAML, BENCH_MARGINS_FILE, written by scripts/bench-calibrate.ts
+ * or by hand):
+ *
+ *   defaults:                      # every bench (overrides the built-in defaults below)
+ *     p50: { relative: 0.10, absoluteMs: 0.05 }
+ *   benches:
+ *     event-propagation:           # bench file stem, as in the budget file
+ *       '*':                       # every bench of that file
+ *         p95: { relative: 0.25 }
+ *       notify small payload:      # one bench, by the name in Vitest's table
+ *         p50: { relative: 0.12, absoluteMs: 0.08 }
+ *
+ * `relative` is a fraction (0.10 = 10 %), `absoluteMs` milliseconds. Each level overrides only
+ * the fields it names. Built-in: p50 10 % and 0.05 ms; p95 20 % and 0.10 ms — p95 moves more
+ * between runs than the median, and a difference under 0.05 ms is below what a shared machine
+ * reproduces for a sub-millisecond round trip.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { parseDocument } from 'yaml'
+import { ConfigError } from '../config.ts'
+
+export const COMPARED_METRICS = ['p50', 'p95'] as const
+export type ComparedMetric = (typeof COMPARED_METRICS)[number]
+
+export interface Margin {
+  /** fraction of the baseline value: 0.10 = 10 % */
+  relative: number
+  absoluteMs: number
+}
+
+export type MetricMargins = Record<ComparedMetric, Margin>
+
+export const BUILT_IN_MARGINS: Readonly<MetricMargins> = Object.freeze({
+  p50: Object.freeze({ relative: 0.1, absoluteMs: 0.05 }),
+  p95: Object.freeze({ relative: 0.2, absoluteMs: 0.1 }),
+})
+
+/** The key for every bench of a file. */
+export const EVERY_BENCH = '*'
+
+type PartialMargins = Partial<Record<ComparedMetric, Partial<Margin>>>
+
+export interface MarginsSpec {
+  defaults: PartialMargins
+  /** file stem → bench name or '*' → margins */
+  benches: Record<string, Record<string, PartialMargins>>
+}
+
+export class MarginBook {
+  readonly spec: MarginsSpec
+  /** where the margins came from, for reports: a path, or "built-in" */
+  readonly source: string
+
+  constructor(spec: MarginsSpec = { defaults: {}, benches: {} }, source = 'built-in') {
+    this.spec = spec
+    this.source = source
+  }
+
+  for(file: string, bench: string): MetricMargins {
+    const levels = [this.spec.defaults, this.spec.benches[file]?.[EVERY_BENCH], bench === EVERY_BENCH ? undefined : this.spec.benches[file]?.[bench]]
+    const out = {} as MetricMargins
+    for (const metric of COMPARED_METRICS) {
+      out[metric] = { ...BUILT_IN_MARGINS[metric] }
+      for (const level of levels) Object.assign(out[metric], level?.[metric])
+    }
+    return out
+  }
+}
+
+/** The margins file at `file`, or the built-in margins when there is none. */
+export function loadMargins(file: string, shown: string = file): MarginBook {
+  if (!existsSync(file)) return new MarginBook()
+  return new MarginBook(parseMarginsFile(readFileSync(file, 'utf8'), shown), shown)
+}
+
+export function parseMarginsFile(content: string, shown: string): MarginsSpec {
+  const doc = parseDocument(content, { uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`${shown}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]} (quote the every-bench key: '*':)`)
+  }
+  const root: unknown = doc.toJS() ?? {}
+  if (!isMapping(root)) throw new ConfigError(`${shown}: expected a mapping with "defaults:" and/or "benches:", got ${describe(root)}`)
+  for (const key of Object.keys(root)) {
+    if (key !== 'defaults' && key !== 'benches') throw new ConfigError(`${shown}: unknown key "${key}" (expected defaults or benches)`)
+  }
+  const spec: MarginsSpec = { defaults: parseMetricMargins(root.defaults ?? {}, `${shown}: defaults`), benches: {} }
+  const benches = root.benches ?? {}
+  if (!isMapping(benches)) throw new ConfigError(`${shown}: benches: expected a mapping of bench files, got ${describe(benches)}`)
+  for (const [file, names] of Object.entries(benches)) {
+    if (!isMapping(names)) throw new ConfigError(`${shown}: benches > ${file}: expected a mapping of bench names (or '*'), got ${describe(names)}`)
+    spec.benches[file] = {}
+    for (const [bench, margins] of Object.entries(names)) {
+      spec.benches[file][bench] = parseMetricMargins(margins, `${shown}: benches > ${file} > ${bench}`)
+    }
+  }
+  return spec
+}
+
+function parseMetricMargins(value: unknown, where: string): PartialMargins {
+  if (!isMapping(value)) throw new ConfigError(`${where}: expected e.g. { p50: { relative: 0.1, absoluteMs: 0.05 } }, got ${describe(value)}`)
+  const out: PartialMargins = {}
+  for (const [metric, margin] of Object.entries(value)) {
+    if (!(COMPARED_METRICS as readonly string[]).includes(metric)) {
+      throw new ConfigError(`${where}: "${metric}" is not a compared metric (expected ${COMPARED_METRICS.join(' or ')})`)
+    }
+    if (!isMapping(margin)) throw new ConfigError(`${where} > ${metric}: expected { relative: 0.1, absoluteMs: 0.05 }, got ${describe(margin)}`)
+    const parsed: Partial<Margin> = {}
+    for (const [field, number] of Object.entries(margin)) {
+      if (field !== 'relative' && field !== 'absoluteMs') {
+        throw new ConfigError(`${where} > ${metric}: unknown field "${field}" (expected relative, a fraction such as 0.1, or absoluteMs)`)
+      }
+      const max = field === 'relative' ? 10 : 1e7
+      if (typeof number !== 'number' || !Number.isFinite(number) || number < 0 || number > max) {
+        const hint = field === 'relative' ? ' (a fraction: 0.1 = 10 %)' : ' (milliseconds)'
+        throw new ConfigError(`${where} > ${metric}.${field}: ${JSON.stringify(number)} is not a number within 0..${max}${hint}`)
+      }
+      parsed[field] = number
+    }
+    out[metric as ComparedMetric] = parsed
+  }
+  return out
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list'
+  if (value === null || value === undefined) return 'nothing'
+  return typeof value === 'string' ? `the text "${value}"` : `${typeof value} ${JSON.stringify(value)}`
+}

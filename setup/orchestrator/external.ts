@@ -1,0 +1,28 @@
+/** External mode: the orchestrator is a deployment at a URL; check that it answers GET /health. */
+
+const TIMEOUT_MS = 10_000
+
+export async function checkOrchestrator(url: string): Promise<void> {
+  const healthUrl = new URL('/health', url).toString()
+  const advice = 'check TASKER_ORCHESTRATION_URL (http://host:8080 of the orchestration service) and that the service is running, or unset it to measure the embedded reference orchestrator'
+  let res: Response
+  try {
+    res = await fetch(healthUrl, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+  } catch (err) {
+    const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message)
+    throw new Error(`the orchestrator at ${url} is not reachable: GET ${healthUrl} failed (${cause}); ${advice}`)
+  }
+  const text = await res.text().catch(() => '')
+  if (res.status !== 200) {
+    throw new Error(`the orchestrator at ${url} is not healthy: GET ${healthUrl} returned HTTP ${res.status} ${text.slice(0, 200)}; ${advice}`)
+  }
+  let body: { status?: unknown } | undefined
+  try {
+    body = JSON.parse(text) as { status?: unknown }
+  } catch {
+    body = undefined
+  }
+  if (body?.status !== 'healthy') {
+    throw new Error(`the orchestrator at ${url} answered GET ${healthUrl} with ${text.slice(0, 200)} instead of {"status":"healthy",…}; ${advice}`)
+  }
+}

@@ -1,0 +1,20 @@
+/** GET a JSON document from a trace backend, with a timeout and an error that names the URL and status. */
+export async function getJson(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<unknown> {
+  const res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs) })
+  const text = await res.text()
+  if (!res.ok) throw new TraceBackendError(`GET ${url} → ${res.status}: ${text.slice(0, 300)}`, res.status)
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new TraceBackendError(`GET ${url} answered with something that is not JSON: ${text.slice(0, 200)}`, res.status)
+  }
+}
+
+export class TraceBackendError extends Error {
+  override name = 'TraceBackendError'
+  readonly status: number
+  constructor(message: string, status: number) {
+    super(message)
+    this.status = status
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Reading a task's spans back, from a bench worker: the embedded receiver's query API, Jaeger or
+ * Tempo, chosen by the TraceSettings the global setup provided. Exporters send spans in batches,
+ * so a task's last spans can arrive a while after it completed: waitForTrace() polls until the
+ * trace is complete or a bounded deadline passes, and then says what is missing rather than
+ * guessing.
+ */
+import { analyseTask, type TaskBreakdown } from './breakdown.ts'
+import { getJson } from './http-json.ts'
+import { DEFAULT_SERVICES, jaegerServices, jaegerSpansFor } from './jaeger.ts'
+import { correlationIdOf } from './span-store.ts'
+import { tempoSpansFor } from './tempo.ts'
+import type { NormalisedSpan, TraceSettings } from './types.ts'
+
+export interface WaitOptions {
+  /** the task's step count or step names (see AnalyseOptions) */
+  expectSteps?: number | readonly string[]
+  /** give up this many ms after the call (default 10 000) */
+  deadlineMs?: number
+  /** or at this performance.now() instant, when several tasks share one deadline */
+  until?: number
+}
+
+export interface TraceResult {
+  spans: NormalisedSpan[]
+  breakdown: TaskBreakdown
+  /** how long waitForTrace waited for late spans */
+  waitedMs: number
+}
+
+export interface TraceQuery {
+  readonly mode: TraceSettings['mode']
+  /** The spans of one task, as the backend has them now. */
+  spansFor(correlationId: string): Promise<NormalisedSpan[]>
+  /** Polls until the task's trace is complete or the deadline passes (then `breakdown.complete` is false). */
+  waitForTrace(correlationId: string, options?: WaitOptions): Promise<TraceResult>
+}
+
+export interface TraceQueryOptions {
+  /** per request (default 5 000 ms) */
+  requestTimeoutMs?: number
+  /** Jaeger services to search (default: those named tasker*, else tasker-orchestration and tasker-worker) */
+  services?: readonly string[]
+}
+
+export function createTraceQuery(traces: TraceSettings, options: TraceQueryOptions = {}): TraceQuery {
+  const timeoutMs = options.requestTimeoutMs ?? 5_000
+  const base = traces.queryUrl?.replace(/\/+$/, '')
+  if (traces.mode !== 'off' && !base) throw new Error(`trace mode ${traces.mode} has no queryUrl: was the run object provided by setup/traces/provide.ts?`)
+  let services: Promise<readonly string[]> | undefined
+
+  async function fetchSpans(correlationId: string): Promise<NormalisedSpan[]> {
+    switch (traces.mode) {
+      case 'off':
+        throw new Error(`traces are off (${traces.reason}): there is nothing to query`)
+      case 'embedded': {
+        const body = (await getJson(`${base}/api/spans?${new URLSearchParams({ correlation_id: correlationId })}`, timeoutMs)) as { spans?: NormalisedSpan[] }
+        return body.spans ?? []
+      }
+      case 'jaeger':
+        services ??= options.services ? Promise.resolve(options.services) : discoverServices(base!, timeoutMs)
+        return jaegerSpansFor(base!, await services, correlationId, timeoutMs)
+      case 'tempo':
+        return tempoSpansFor(base!, correlationId, timeoutMs)
+    }
+  }
+
+  async function spansFor(correlationId: string): Promise<NormalisedSpan[]> {
+    const spans = await fetchSpans(correlationId)
+    // The same rule as the embedded store: spans of the task's traces, minus other tasks' spans.
+    return spans.filter((s) => {
+      const cid = correlationIdOf(s)
+      return cid === undefined || cid === correlationId
+    }).sort((a, b) => a.startMs - b.startMs)
+  }
+
+  return {
+    mode: traces.mode,
+    spansFor,
+    async waitForTrace(correlationId, wait = {}) {
+      const started = performance.now()
+      const until = wait.until ?? started + (wait.deadlineMs ?? 10_000)
+      let pause = 100
+      for (let attempt = 0; ; attempt++) {
+        const spans = await spansFor(correlationId)
+        const breakdown = analyseTask(correlationId, spans, { expectSteps: wait.expectSteps })
+        const now = performance.now()
+        if (breakdown.complete || now + pause > until || attempt >= 1_000) {
+          if (!breakdown.complete) breakdown.missing.push(`gave up waiting for late spans after ${Math.round(now - started)} ms`)
+          return { spans, breakdown, waitedMs: Math.round(now - started) }
+        }
+        await new Promise((r) => setTimeout(r, pause))
+        pause = Math.min(1_000, pause * 1.5)
+      }
+    },
+  }
+}
+
+async function discoverServices(base: string, timeoutMs: number): Promise<readonly string[]> {
+  const all = await jaegerServices(base, timeoutMs).catch(() => [] as string[])
+  const tasker = all.filter((s) => /tasker/i.test(s))
+  return tasker.length > 0 ? tasker : DEFAULT_SERVICES
+}

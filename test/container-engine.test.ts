@@ -1,0 +1,166 @@
+/**
+ * The container path for real, where an engine answers (skipped, with the reason in the title,
+ * where none does; .ci/container-stage.sh runs this file after starting one):
+ * the locally built PostgreSQL image through Testcontainers, and the compose orchestrator —
+ * against the run's database and with its own PostgreSQL — completing a task.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { installPgmq } from '../fixtures/pgmq/install.ts'
+import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
+import { startContainerPostgres } from '../setup/postgres/container.ts'
+import type { StartedPostgres } from '../setup/postgres/types.ts'
+import {
+  findComposeTool,
+  ORCHESTRATOR_IMAGE,
+  POSTGRES_IMAGE,
+  startComposeOrchestrator,
+  type ComposeOrchestrator,
+} from '../setup/orchestrator/compose.ts'
+import { createTaskerClient } from '../setup/tasker/api-client.ts'
+import { loadWorkflows, taskRequest } from '../setup/tasker/workflows.ts'
+import { containersWithLabel, imageExists, probeEngine } from '../scripts/container/engine-probe.ts'
+import { usePostgres } from './support/postgres.ts'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const engine = probeEngine()
+const pgImage = engine.ok && imageExists(POSTGRES_IMAGE)
+const orchestratorImage = engine.ok && imageExists(ORCHESTRATOR_IMAGE)
+const BUILD = 'run scripts/container/build-images.sh'
+const title = (what: string, ok: boolean, why: string) => (ok ? what : `${what} (skipped: ${why})`)
+
+/** Creates a linear task over the API and waits (bounded) until the orchestrator reports it complete. */
+async function completeOneTask(url: string): Promise<void> {
+  const api = createTaskerClient(url, 2)
+  try {
+    const created = await api.createTask(taskRequest(loadWorkflows(path.join(ROOT, 'fixtures/templates')).linear))
+    const deadline = Date.now() + 60_000
+    let view = created
+    while (view.execution_status !== 'all_complete' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200))
+      view = await api.getTask(created.task_uuid)
+    }
+    expect(view.execution_status).toBe('all_complete')
+    expect(view.completed_steps).toBe(view.total_steps)
+  } finally {
+    await api.close()
+  }
+}
+
+describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.why), () => {
+  test('compose mode names a missing image and the script that builds it', async () => {
+    await expect(
+      startComposeOrchestrator({ workers: 1, orchestratorImage: 'tasker-bench/not-built:never', databaseUrl: 'postgres://x@127.0.0.1:1/x' }),
+    ).rejects.toThrow(/image tasker-bench\/not-built:never is not present locally.*scripts\/container\/build-images\.sh/)
+  })
+
+  test('a compose tool is installed (v2 plugin or v1 docker-compose)', async () => {
+    const tool = await findComposeTool()
+    expect(tool?.version).toMatch(/^\d+\.\d+/)
+  })
+
+  describe.skipIf(!pgImage)(title(`${POSTGRES_IMAGE} through Testcontainers`, pgImage, `image missing: ${BUILD}`), () => {
+    let server: StartedPostgres
+    beforeAll(async () => {
+      server = await startContainerPostgres(POSTGRES_IMAGE)
+    }, 120_000)
+    afterAll(async () => {
+      await server?.stop()
+    }, 60_000)
+
+    test('serves PostgreSQL 15 with the credentials PostgreSqlContainer set, and takes the pgmq-compatible SQL', async () => {
+      const client = new pg.Client({ connectionString: server.url })
+      await client.connect()
+      try {
+        const { rows } = await client.query<{ v: string; db: string; user: string }>('SELECT current_setting($1) v, current_database() db, current_user "user"', ['server_version'])
+        expect(rows[0]!.v).toMatch(/^15\./)
+        expect(rows[0]!.db).toBe(new URL(server.url).pathname.slice(1))
+        expect(rows[0]!.user).toBe(new URL(server.url).username)
+        expect((await installPgmq(client)).kind).toBe('compatible')
+        await client.query(`SELECT pgmq.create('container_test')`)
+        await client.query(`SELECT pgmq.send('container_test', '{"n":1}')`)
+        const read = await client.query<{ message: { n: number } }>(`SELECT message FROM pgmq.read('container_test', 30, 1)`)
+        expect(read.rows[0]!.message).toEqual({ n: 1 })
+      } finally {
+        await client.end()
+      }
+    })
+
+    test('TCP connections need the password', async () => {
+      const url = new URL(server.url)
+      url.password = 'wrong'
+      const client = new pg.Client({ connectionString: url.toString() })
+      await expect(client.connect()).rejects.toThrow(/password authentication failed/)
+    })
+  })
+
+  describe.skipIf(!orchestratorImage)(title('compose orchestrator against the run’s database', orchestratorImage, `image missing: ${BUILD}`), () => {
+    const db = usePostgres(async (pool) => {
+      const client = await pool.connect()
+      try {
+        await applyMigrations(client)
+      } finally {
+        client.release()
+      }
+    })
+    let started: ComposeOrchestrator
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-compose-test-'))
+    beforeAll(async () => {
+      started = await startComposeOrchestrator({ workers: 2, databaseUrl: db.server.url, logDir, env: { TASKER_POLL_INTERVAL_MS: '250' } })
+    }, 240_000)
+    afterAll(async () => {
+      await started?.stop()
+      rmSync(logDir, { recursive: true, force: true })
+    }, 60_000)
+
+    test('completes a task with two worker containers, their output in the log directory', async () => {
+      expect(started.databaseUrl).toBe(db.server.url)
+      expect(containersWithLabel(`com.docker.compose.project=${started.projectName}`)).toHaveLength(3)
+      await completeOneTask(started.url)
+      const logs = readdirSync(logDir)
+      expect(logs).toContain('orchestration.log')
+      expect(logs.filter((f) => /^worker-[0-9a-f]{8}\.log$/.test(f))).toHaveLength(2)
+    })
+
+    test('stop removes every container of the project', async () => {
+      const project = started.projectName
+      await started.stop()
+      expect(containersWithLabel(`com.docker.compose.project=${project}`)).toEqual([])
+    })
+  })
+
+  describe.skipIf(!orchestratorImage || !pgImage)(title('compose orchestrator with its own PostgreSQL', orchestratorImage && pgImage, `images missing: ${BUILD}`), () => {
+    let started: ComposeOrchestrator
+    beforeAll(async () => {
+      started = await startComposeOrchestrator({ workers: 1 })
+    }, 240_000)
+    afterAll(async () => {
+      await started?.stop()
+    }, 60_000)
+
+    test('migrates its database and completes a task', async () => {
+      expect(started.databaseUrl).toMatch(/^postgres:\/\/tasker:[0-9a-f]+@127\.0\.0\.1:\d+\/tasker$/)
+      await completeOneTask(started.url)
+      const client = new pg.Client({ connectionString: started.databaseUrl })
+      await client.connect()
+      try {
+        const { rows } = await client.query<{ n: string }>('SELECT count(*) n FROM tasker.tasks WHERE complete')
+        expect(Number(rows[0]!.n)).toBe(1)
+      } finally {
+        await client.end()
+      }
+    })
+
+    test('stop removes its containers and network', async () => {
+      const project = started.projectName
+      await started.stop()
+      expect(containersWithLabel(`com.docker.compose.project=${project}`)).toEqual([])
+      const networks = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' })
+      expect(networks.trim()).toBe('')
+    })
+  })
+})

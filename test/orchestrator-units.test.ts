@@ -1,0 +1,165 @@
+/** The reference orchestrator's pure parts: handlers, bench knobs, planning, backoff, validation. */
+import { describe, expect, test } from 'vitest'
+import { multiplyParents, square, MODULUS } from '../fixtures/orchestrator/src/handlers/arithmetic.ts'
+import { applyBenchKnobs, readBenchKnobs } from '../fixtures/orchestrator/src/handlers/bench-knobs.ts'
+import { StepError, type StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
+import { validateTaskRequest } from '../fixtures/orchestrator/src/orchestration/http/validate-task-request.ts'
+import { canonicalJson, identityHash } from '../fixtures/orchestrator/src/orchestration/identity-hash.ts'
+import { planTaskAdvance } from '../fixtures/orchestrator/src/orchestration/plan-task-advance.ts'
+import { backoffSeconds } from '../fixtures/orchestrator/src/orchestration/retry-backoff.ts'
+import { uuidv7, isUuid } from '../fixtures/orchestrator/src/ids.ts'
+import { DEFAULT_RETRY } from '../fixtures/orchestrator/src/templates/types.ts'
+import type { StepReadiness } from '../fixtures/orchestrator/src/db/sql/get-task-readiness.ts'
+
+const input = (over: Partial<StepInput>): StepInput => ({
+  taskUuid: 't', stepUuid: 's', stepName: 'x', namespace: 'n', context: {}, parents: {}, attempt: 1, initialization: {}, ...over,
+})
+
+describe('arithmetic handlers', () => {
+  test('a root squares even_number, a step squares its parent, a join multiplies its parents', () => {
+    expect(square(input({ context: { even_number: 6 } })).result).toBe(36)
+    expect(square(input({ parents: { a: { result: 36 } } })).result).toBe(1296)
+    expect(multiplyParents(input({ parents: { b: { result: 1296 }, c: { result: 1296 } } })).result).toBe(1679616)
+  })
+
+  test('results stay below the modulus and exact', () => {
+    const big = Number(MODULUS - 1n)
+    const r = square(input({ parents: { a: { result: big } } })).result
+    expect(r).toBe(Number(((MODULUS - 1n) * (MODULUS - 1n)) % MODULUS))
+    expect(Number.isSafeInteger(r)).toBe(true)
+  })
+
+  test('a non-integer even_number fails without retries', () => {
+    expect(() => square(input({ context: { even_number: 'six' } }))).toThrow(StepError)
+    try {
+      square(input({ context: { even_number: 1.5 } }))
+    } catch (err) {
+      expect((err as StepError).retryable).toBe(false)
+    }
+  })
+})
+
+describe('bench knobs', () => {
+  test('apply to every step or per step name', () => {
+    expect(readBenchKnobs({ bench_sleep_ms: 5 }, 'a').sleepMs).toBe(5)
+    expect(readBenchKnobs({ bench_sleep_ms: { a: 7 } }, 'a').sleepMs).toBe(7)
+    expect(readBenchKnobs({ bench_sleep_ms: { a: 7 } }, 'b').sleepMs).toBe(0)
+    expect(readBenchKnobs({ bench_fail_times: { b: 2 } }, 'b').failTimes).toBe(2)
+  })
+
+  test('a malformed knob names itself', () => {
+    expect(() => readBenchKnobs({ bench_cpu_work: 'lots' }, 'a')).toThrow(/bench_cpu_work/)
+  })
+
+  test('bench_fail_times fails the first n attempts only', async () => {
+    const knobs = readBenchKnobs({ bench_fail_times: { a: 2 } }, 'a')
+    await expect(applyBenchKnobs(knobs, 1, 'a')).rejects.toThrow(/attempt 1/)
+    await expect(applyBenchKnobs(knobs, 2, 'a')).rejects.toThrow(/attempt 2/)
+    await expect(applyBenchKnobs(knobs, 3, 'a')).resolves.toBeUndefined()
+  })
+})
+
+const step = (uuid: string, current_state: string, ready = false): StepReadiness => ({ workflow_step_uuid: uuid, name: uuid, current_state, ready_for_execution: ready, next_retry_at: null })
+
+describe('planTaskAdvance', () => {
+  test('a completed parent enqueues its ready child', () => {
+    const plan = planTaskAdvance('steps_in_process', [step('a', 'complete'), step('b', 'pending', true)], true)
+    expect(plan.enqueue).toEqual(['b'])
+    expect(plan.chain).toEqual([
+      ['steps_in_process', 'evaluating_results'],
+      ['evaluating_results', 'enqueuing_steps'],
+      ['enqueuing_steps', 'steps_in_process'],
+    ])
+  })
+
+  test('the last completed step finalizes the task', () => {
+    const plan = planTaskAdvance('steps_in_process', [step('a', 'complete'), step('b', 'complete')], true)
+    expect(plan.outcome).toBe('complete')
+    expect(plan.chain.at(-1)).toEqual(['evaluating_results', 'complete'])
+  })
+
+  test('a failed step blocks the task once nothing is in flight, and starts nothing new', () => {
+    const running = planTaskAdvance('steps_in_process', [step('a', 'error'), step('b', 'in_progress'), step('c', 'pending', true)], true)
+    expect(running.enqueue).toEqual([])
+    expect(running.outcome).toBe('steps_in_process')
+    const blocked = planTaskAdvance('steps_in_process', [step('a', 'error'), step('b', 'complete'), step('c', 'pending', true)], true)
+    expect(blocked.outcome).toBe('blocked_by_failures')
+  })
+
+  test('a retry sweep with nothing due changes nothing', () => {
+    const plan = planTaskAdvance('waiting_for_retry', [step('a', 'waiting_for_retry')], false)
+    expect(plan).toEqual({ enqueue: [], chain: [], outcome: undefined })
+  })
+
+  test('a due retry is enqueued from waiting_for_retry', () => {
+    const plan = planTaskAdvance('waiting_for_retry', [step('a', 'waiting_for_retry', true)], false)
+    expect(plan.enqueue).toEqual(['a'])
+    expect(plan.chain).toEqual([
+      ['waiting_for_retry', 'enqueuing_steps'],
+      ['enqueuing_steps', 'steps_in_process'],
+    ])
+  })
+
+  test('a settled task is left alone', () => {
+    expect(planTaskAdvance('complete', [step('a', 'complete')], true).chain).toEqual([])
+  })
+})
+
+describe('retry backoff', () => {
+  test('exponential doubles per attempt up to the maximum, in whole seconds', () => {
+    const p = { ...DEFAULT_RETRY, backoff: 'exponential' as const, backoffBaseMs: 1000, maxBackoffMs: 5000 }
+    expect([1, 2, 3, 4].map((a) => backoffSeconds(p, a))).toEqual([1, 2, 4, 5])
+    expect(backoffSeconds({ ...p, backoff: 'none' }, 3)).toBe(0)
+    expect(backoffSeconds({ ...p, backoff: 'linear', backoffBaseMs: 300 }, 2)).toBe(1)
+  })
+})
+
+describe('task request validation', () => {
+  const valid = { name: 'n', namespace: 'ns', version: '1.0.0', context: {}, initiator: 'i', source_system: 's', reason: 'r' }
+
+  test('accepts a minimal request and fills defaults', () => {
+    const v = validateTaskRequest(valid)
+    expect(v.ok && v.value.priority).toBe(0)
+    expect(v.ok && v.value.tags).toEqual([])
+  })
+
+  test.each([
+    ['name', { ...valid, name: undefined }],
+    ['version', { ...valid, version: 'x'.repeat(51) }],
+    ['reason', { ...valid, reason: '' }],
+    ['context', { ...valid, context: [1] }],
+    ['priority', { ...valid, priority: 101 }],
+    ['priority', { ...valid, priority: 1.5 }],
+    ['tags', { ...valid, tags: [1] }],
+    ['correlation_id', { ...valid, correlation_id: 'nope' }],
+  ])('names %s when it is wrong', (field, body) => {
+    const v = validateTaskRequest(body)
+    expect(v.ok).toBe(false)
+    if (!v.ok) {
+      expect(v.field).toBe(field)
+      expect(v.message).toContain(`'${field}'`)
+    }
+  })
+
+  test('a body that is not an object is rejected', () => {
+    expect(validateTaskRequest([valid]).ok).toBe(false)
+    expect(validateTaskRequest(null).ok).toBe(false)
+  })
+})
+
+describe('identity and ids', () => {
+  test('identity ignores key order and tells contexts apart', () => {
+    expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}')
+    expect(identityHash('x', { a: 1, b: 2 })).toBe(identityHash('x', { b: 2, a: 1 }))
+    expect(identityHash('x', { a: 1 })).not.toBe(identityHash('x', { a: 2 }))
+    expect(identityHash('x', { a: 1 })).not.toBe(identityHash('y', { a: 1 }))
+  })
+
+  test('uuidv7 ids are valid, version 7 and increasing', () => {
+    const ids = Array.from({ length: 1000 }, () => uuidv7())
+    expect(ids.every(isUuid)).toBe(true)
+    expect(ids.every((id) => id[14] === '7')).toBe(true)
+    expect([...ids].sort()).toEqual(ids)
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+})

@@ -1,0 +1,154 @@
+/**
+ * The reference orchestrator for integration tests: a throwaway PostgreSQL (usePostgres) plus the
+ * embedded orchestrator (orchestration + workers as child processes) with short timeouts, started
+ * in beforeAll and stopped in afterAll. Helpers create tasks over HTTP and wait for them in the
+ * database with generous deadlines.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
+import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../setup/orchestrator/embedded.ts'
+import { usePostgres, type TestPostgres } from './postgres.ts'
+
+export interface TestOrchestrator {
+  db: TestPostgres
+  orchestrator: EmbeddedOrchestrator
+  url: string
+}
+
+/** Short enough that takeover tests are quick, long enough for a busy 2-core machine. */
+export const TEST_ENV: Record<string, string> = {
+  TASKER_VISIBILITY_TIMEOUT_S: '2',
+  TASKER_POLL_INTERVAL_MS: '250',
+  TASKER_STALE_ENQUEUED_S: '5',
+}
+
+export function useOrchestrator(options: { workers?: number; env?: Record<string, string> } = {}): TestOrchestrator {
+  const db = usePostgres()
+  const handle = { db } as TestOrchestrator
+  beforeAll(async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-orchestrator-test-'))
+    handle.orchestrator = await startEmbeddedOrchestrator({
+      databaseUrl: db.server.url,
+      workers: options.workers ?? 2,
+      logDir,
+      env: { ...TEST_ENV, ...options.env },
+    })
+    Object.defineProperty(handle, 'url', { get: () => handle.orchestrator.url, configurable: true })
+  }, 120_000)
+  afterAll(async () => {
+    await handle.orchestrator?.stop()
+  }, 60_000)
+  return handle
+}
+
+export interface TaskBody {
+  name: string
+  namespace: string
+  version: string
+  context: Record<string, unknown>
+  initiator: string
+  source_system: string
+  reason: string
+  [key: string]: unknown
+}
+
+const TEMPLATES: Record<string, [string, string]> = {
+  linear: ['linear_workflow', 'mathematical_sequence'],
+  diamond: ['diamond_workflow', 'diamond_pattern'],
+  tree: ['tree_workflow', 'hierarchical_tree'],
+  mixed: ['mixed_dag_workflow', 'complex_dag'],
+}
+
+let unique = 0
+
+/** A valid request for one of the four templates with a context unique to this call. */
+export function taskBody(template: keyof typeof TEMPLATES, context: Record<string, unknown> = {}): TaskBody {
+  const [namespace, name] = TEMPLATES[template]!
+  return {
+    name,
+    namespace,
+    version: '1.0.0',
+    context: { even_number: 6, _test_run_id: `${process.pid}-${Date.now()}-${unique++}`, ...context },
+    initiator: 'test',
+    source_system: 'vitest',
+    reason: 'integration test',
+  }
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined }
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url)
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined }
+}
+
+/** Creates a task and returns its uuid; fails the test on anything but 201. */
+export async function createTask(baseUrl: string, body: TaskBody): Promise<string> {
+  const res = await postJson(`${baseUrl}/v1/tasks`, body)
+  if (res.status !== 201) throw new Error(`POST /v1/tasks → ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.task_uuid as string
+}
+
+/**
+ * Polls the database until every task is in one of `states` (task state), or throws after
+ * `timeoutMs` listing the ones that are not, with their state.
+ */
+export async function waitForTasks(db: TestPostgres, taskUuids: string[], states: string[] = ['complete'], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let pending: { task_uuid: string; state: string }[] = []
+  while (Date.now() < deadline) {
+    const { rows } = await db.pool.query<{ task_uuid: string; state: string }>(
+      `SELECT t.task_uuid, coalesce(tt.to_state, 'pending') AS state
+       FROM tasker.tasks t LEFT JOIN tasker.task_transitions tt ON tt.task_uuid = t.task_uuid AND tt.most_recent
+       WHERE t.task_uuid = ANY ($1::uuid[])`,
+      [taskUuids],
+    )
+    pending = rows.filter((r) => !states.includes(r.state))
+    if (rows.length === taskUuids.length && pending.length === 0) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${pending.length} of ${taskUuids.length} task(s) not in ${states.join('|')} after ${timeoutMs} ms: ${JSON.stringify(pending.slice(0, 5))}`)
+}
+
+/** Polls until `query` returns a row, or throws after timeoutMs. */
+export async function waitForRow<T extends Record<string, unknown>>(db: TestPostgres, query: string, params: unknown[], timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const { rows } = await db.pool.query<T>(query, params)
+    if (rows[0]) return rows[0]
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`no row after ${timeoutMs} ms for: ${query.trim().split('\n')[0]}`)
+}
+
+/** Step results of a task by step name. */
+export async function stepResults(db: TestPostgres, taskUuid: string): Promise<Record<string, { result: number }>> {
+  const { rows } = await db.pool.query<{ name: string; results: { result: number } }>(
+    `SELECT ns.name, ws.results FROM tasker.workflow_steps ws JOIN tasker.named_steps ns USING (named_step_uuid) WHERE ws.task_uuid = $1`,
+    [taskUuid],
+  )
+  return Object.fromEntries(rows.map((r) => [r.name, r.results]))
+}
+
+/** Lines with ERROR in the orchestrator's log files. */
+export function errorLines(logDir: string): string[] {
+  return readdirSync(logDir)
+    .filter((f) => f.endsWith('.log'))
+    .flatMap((f) =>
+      readFileSync(path.join(logDir, f), 'utf8')
+        .split('\n')
+        .filter((l) => / ERROR /.test(l) || /\bError:|Uncaught|TypeError|ReferenceError/.test(l))
+        .map((l) => `${f}: ${l}`),
+    )
+}

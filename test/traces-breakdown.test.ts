@@ -1,0 +1,316 @@
+/**
+ * Synthetic spans → phases, waits, the critical-path latency budget and its remainder
+ * (setup/traces/breakdown.ts, aggregate.ts, report.ts), for the reference orchestrator's span
+ * names and the assumed tasker-core ones (setup/traces/phases.ts).
+ */
+import { describe, expect, it } from 'vitest'
+import { analyseTask, type TaskBreakdown } from '../setup/traces/breakdown.ts'
+import { aggregateBreakdowns } from '../setup/traces/aggregate.ts'
+import { formatBreakdown } from '../setup/traces/format.ts'
+import { reportBreakdown } from '../setup/traces/report.ts'
+import type { TraceQuery } from '../setup/traces/query.ts'
+import { taskerMeta } from '../setup/results/meta.ts'
+import type { NormalisedSpan, SpanEvent } from '../setup/traces/types.ts'
+
+const BASE = 1_700_000_000_000
+let nextId = 1
+
+/** A span at BASE + [start, end] ms of the task's one trace. */
+function span(name: string, start: number, end: number, attributes: Record<string, string> = {}, events: SpanEvent[] = [], corr = 'corr-1'): NormalisedSpan {
+  return {
+    traceId: 'ab'.repeat(16),
+    spanId: (nextId++).toString(16).padStart(16, '0'),
+    parentSpanId: undefined,
+    name,
+    kind: 1,
+    service: name.startsWith('step.') && name !== 'step.enqueue' ? 'tasker-worker' : 'tasker-orchestration',
+    startMs: BASE + start,
+    endMs: BASE + end,
+    durationMs: end - start,
+    attributes: { correlation_id: corr, task_uuid: 'task-1', ...attributes },
+    resource: {},
+    events,
+    status: { code: 0 },
+  }
+}
+
+const step = (uuid: string, name: string, worker?: string) => ({ step_uuid: uuid, step_name: name, ...(worker ? { worker_id: worker } : {}) })
+
+/**
+ * linear: s1 → s2 → s3. The next step's enqueue happens inside the previous step's result
+ * processing; finalization inside the last one's.
+ */
+function linearSpans(corr = 'corr-1', shift = 0): NormalisedSpan[] {
+  const at = (name: string, a: number, b: number, attrs: Record<string, string> = {}) => span(name, a + shift, b + shift, attrs, [], corr)
+  return [
+    at('task.create', 0, 10),
+    at('step.enqueue', 6, 8, step('s1', 'linear_step_1')),
+    at('step.claim', 12, 13, step('s1', 'linear_step_1', 'w1')),
+    at('step.execute', 14, 24, step('s1', 'linear_step_1', 'w1')),
+    at('step.submit_result', 25, 28, step('s1', 'linear_step_1', 'w1')),
+    at('result.process', 30, 40, step('s1', 'linear_step_1')),
+    at('step.enqueue', 37, 38, step('s2', 'linear_step_2')),
+    at('step.claim', 41, 42, step('s2', 'linear_step_2', 'w2')),
+    at('step.execute', 42, 52, step('s2', 'linear_step_2', 'w2')),
+    at('step.submit_result', 53, 55, step('s2', 'linear_step_2', 'w2')),
+    at('result.process', 56, 64, step('s2', 'linear_step_2')),
+    at('step.enqueue', 62, 63, step('s3', 'linear_step_3')),
+    at('step.claim', 65, 66, step('s3', 'linear_step_3', 'w1')),
+    at('step.execute', 66, 76, step('s3', 'linear_step_3', 'w1')),
+    at('step.submit_result', 77, 80, step('s3', 'linear_step_3', 'w1')),
+    at('result.process', 81, 90, step('s3', 'linear_step_3')),
+    at('task.finalize', 86, 89),
+  ]
+}
+
+const sum = (o: Record<string, number | undefined>) => Object.values(o).reduce((a: number, b) => a + (b ?? 0), 0)
+
+describe('one task, reference span names', () => {
+  it('splits every step into enqueue, queue wait, claim, handler, submission, result wait and processing', () => {
+    const b = analyseTask('corr-1', linearSpans(), { expectSteps: 3 })
+    expect(b).toMatchObject({ complete: true, missing: [], flavour: 'reference', taskUuid: 'task-1', spanCount: 17 })
+    expect(b.steps.map((s) => [s.stepName, s.worker, s.attempts])).toEqual([
+      ['linear_step_1', 'w1', 1],
+      ['linear_step_2', 'w2', 1],
+      ['linear_step_3', 'w1', 1],
+    ])
+    expect(b.steps[0]!.phases).toEqual({
+      'step.enqueue': 2,
+      'queue.wait': 4, // enqueue end 8 → claim start 12
+      'worker.claim': 1,
+      'worker.execute': 10,
+      'worker.submit': 3,
+      'result.wait': 2, // submission end 28 → processing start 30
+      'result.process': 10,
+    })
+    expect(b.task).toEqual({ 'task.create': 10, 'task.finalize': 3 })
+  })
+
+  it('attributes every instant of the critical path once, so the budget sums to the server-side duration', () => {
+    const b = analyseTask('corr-1', linearSpans())
+    expect(b.criticalPath).toEqual(['linear_step_1', 'linear_step_2', 'linear_step_3'])
+    expect(b.serverMs).toBe(89) // task.create start 0 → task.finalize end 89
+    expect(b.budget).toEqual({
+      'task.create': 6, // until the root's enqueue starts; its tail runs beside the queue wait
+      'step.enqueue': 4,
+      'queue.wait': 9, // 4 + 3 + 2: a later step wins over the previous step's processing tail
+      'worker.claim': 3,
+      'worker.other': 4,
+      'worker.execute': 30,
+      'worker.submit': 8,
+      'result.wait': 4,
+      'result.process': 18, // 7 + 6 + 5: up to the next enqueue, or finalization
+      'task.finalize': 3,
+    })
+    expect(sum(b.budget)).toBeCloseTo(b.serverMs!, 9)
+  })
+
+  it('reports time on the path that no span covers as orchestration.gap', () => {
+    const b = analyseTask('corr-1', [
+      span('task.create', 0, 5),
+      span('step.enqueue', 2, 3, step('s1', 'only')),
+      span('step.claim', 4, 5, step('s1', 'only', 'w1')),
+      span('step.execute', 5, 6, step('s1', 'only', 'w1')),
+      span('step.submit_result', 6, 7, step('s1', 'only', 'w1')),
+      span('result.process', 8, 9, step('s1', 'only')),
+      span('task.finalize', 12, 13),
+    ])
+    expect(b.complete).toBe(true)
+    expect(b.budget['orchestration.gap']).toBe(3)
+    expect(sum(b.budget)).toBeCloseTo(13, 9)
+  })
+
+  it('follows the branch that finished last through a diamond', () => {
+    const spans = [
+      span('task.create', 0, 5),
+      span('step.enqueue', 2, 3, step('a', 'diamond_start')),
+      span('step.claim', 4, 5, step('a', 'diamond_start', 'w1')),
+      span('step.execute', 5, 6, step('a', 'diamond_start', 'w1')),
+      span('step.submit_result', 6, 7, step('a', 'diamond_start', 'w1')),
+      span('result.process', 8, 12, step('a', 'diamond_start')),
+      span('step.enqueue', 10, 11, step('b', 'diamond_branch_b')),
+      span('step.enqueue', 10, 11, step('c', 'diamond_branch_c')),
+      span('step.claim', 12, 13, step('b', 'diamond_branch_b', 'w1')),
+      span('step.claim', 12, 13, step('c', 'diamond_branch_c', 'w2')),
+      span('step.execute', 13, 40, step('b', 'diamond_branch_b', 'w1')), // the slow branch
+      span('step.execute', 13, 15, step('c', 'diamond_branch_c', 'w2')),
+      span('step.submit_result', 41, 42, step('b', 'diamond_branch_b', 'w1')),
+      span('step.submit_result', 16, 17, step('c', 'diamond_branch_c', 'w2')),
+      span('result.process', 18, 20, step('c', 'diamond_branch_c')),
+      span('result.process', 43, 47, step('b', 'diamond_branch_b')),
+      span('step.enqueue', 45, 46, step('d', 'diamond_end')),
+      span('step.claim', 47, 48, step('d', 'diamond_end', 'w2')),
+      span('step.execute', 48, 49, step('d', 'diamond_end', 'w2')),
+      span('step.submit_result', 49, 50, step('d', 'diamond_end', 'w2')),
+      span('result.process', 51, 55, step('d', 'diamond_end')),
+      span('task.finalize', 53, 54),
+    ]
+    const b = analyseTask('corr-1', spans, { expectSteps: ['diamond_start', 'diamond_branch_b', 'diamond_branch_c', 'diamond_end'] })
+    expect(b.complete).toBe(true)
+    expect(b.criticalPath).toEqual(['diamond_start', 'diamond_branch_b', 'diamond_end'])
+    expect(b.budget['worker.execute']).toBe(1 + 27 + 1) // branch c's handler is off the path
+    expect(sum(b.budget)).toBeCloseTo(b.serverMs!, 9)
+    expect(b.steps.find((s) => s.stepName === 'diamond_branch_c')!.worker).toBe('w2')
+  })
+
+  it('uses the span tree, when there is one, to tell which step’s result processing enqueued a step', () => {
+    const spans = linearSpans()
+    // s2's enqueue is a child of s1's result.process…
+    const rp1 = spans.find((s) => s.name === 'result.process' && s.attributes.step_uuid === 's1')!
+    const enq2 = spans.find((s) => s.name === 'step.enqueue' && s.attributes.step_uuid === 's2')!
+    // …and moved outside it in time, where timing alone would not link them.
+    enq2.parentSpanId = rp1.spanId
+    enq2.startMs = BASE + 40.5
+    enq2.endMs = BASE + 40.8
+    const extra = span('result.process', 39, 41, step('sx', 'side_step'))
+    const b = analyseTask('corr-1', [...spans, extra])
+    expect(b.criticalPath).toEqual(['linear_step_1', 'linear_step_2', 'linear_step_3'])
+  })
+
+  it('counts retries and measures the last attempt', () => {
+    const spans = linearSpans().filter((s) => !(s.attributes.step_uuid === 's1' && ['step.claim', 'step.execute'].includes(s.name)))
+    spans.push(
+      span('step.claim', 12, 12.5, step('s1', 'linear_step_1', 'w2')),
+      span('step.execute', 12.5, 13, step('s1', 'linear_step_1', 'w2')),
+      span('step.claim', 16, 17, step('s1', 'linear_step_1', 'w1')),
+      span('step.execute', 17, 24, step('s1', 'linear_step_1', 'w1')),
+    )
+    const s1 = analyseTask('corr-1', spans).steps[0]!
+    expect(s1).toMatchObject({ attempts: 2, worker: 'w1' })
+    expect(s1.phases['worker.execute']).toBe(7)
+    expect(s1.phases['queue.wait']).toBe(8) // enqueue end 8 → the last claim at 16
+  })
+
+  it('gives steps enqueued by one batch span (no step_uuid) that span', () => {
+    const spans = linearSpans().filter((s) => s.name !== 'step.enqueue' || s.attributes.step_uuid !== 's1')
+    spans.push(span('step.enqueue', 5, 9, { step_count: '1' }))
+    const b = analyseTask('corr-1', spans)
+    expect(b.complete).toBe(true)
+    expect(b.steps[0]!.phases).toMatchObject({ 'step.enqueue': 4, 'queue.wait': 3 })
+  })
+})
+
+describe('incomplete traces are reported, not guessed', () => {
+  it('names the missing phase and the missing steps', () => {
+    const spans = linearSpans().filter((s) => !(s.name === 'step.submit_result' && s.attributes.step_uuid === 's2'))
+    const b = analyseTask('corr-1', spans, { expectSteps: 4 })
+    expect(b.complete).toBe(false)
+    expect(b.missing).toEqual(['1 of 4 steps have no spans', 'linear_step_2: worker.submit'])
+    expect(b.steps[1]!.phases['result.wait']).toBeUndefined()
+
+    const named = analyseTask('corr-1', linearSpans(), { expectSteps: ['linear_step_1', 'linear_step_4'] })
+    expect(named.missing).toEqual(['linear_step_4: no spans'])
+  })
+
+  it('without finalization, and without any span', () => {
+    expect(analyseTask('corr-1', linearSpans().filter((s) => s.name !== 'task.finalize')).missing).toEqual(['task.finalize'])
+    expect(analyseTask('corr-x', [])).toMatchObject({ complete: false, missing: ['no spans for this correlation id'], steps: [], budget: {} })
+    expect(analyseTask('corr-1', [span('http.request', 0, 1)]).missing[0]).toMatch(/none of them a known phase/)
+  })
+})
+
+describe('tasker-core span names (assumed mapping)', () => {
+  const ev = (name: string, t: number): SpanEvent => ({ name, timeMs: BASE + t, attributes: {} })
+  const coreSpans = () => [
+    span('create_task', 0, 5),
+    span('worker.step_execution', 10, 30, { step_uuid: 's1', step_name: 'linear_step_1' }, [ev('step.execution_started', 12), ev('step.execution_completed', 27)]),
+    span('handle_step_result_with_metadata', 32, 36, { step_uuid: 's1' }),
+    span('worker.step_execution', 40, 50, { step_uuid: 's2', step_name: 'linear_step_2' }), // no events: the whole span
+    span('handle_step_result_with_metadata', 52, 58, { step_uuid: 's2' }),
+    span('finalize_task', 56, 57),
+  ]
+
+  it('maps worker.step_execution (between its events), result handling and finalize_task', () => {
+    const b = analyseTask('corr-1', coreSpans(), { expectSteps: 2 })
+    expect(b).toMatchObject({ flavour: 'tasker-core', complete: true, task: { 'task.create': 5, 'task.finalize': 1 } })
+    expect(b.steps.map((s) => s.phases)).toEqual([
+      { 'worker.execute': 15, 'result.process': 4 },
+      { 'worker.execute': 10, 'result.process': 6 },
+    ])
+    expect(b.criticalPath).toEqual(['linear_step_1', 'linear_step_2'])
+    expect(b.budget['orchestration.gap']).toBeGreaterThan(0) // no enqueue, claim or submit spans
+    expect(sum(b.budget)).toBeCloseTo(b.serverMs!, 9)
+  })
+
+  it('expects on every step the phases seen on any step', () => {
+    const spans = coreSpans().filter((s) => !(s.name === 'handle_step_result_with_metadata' && s.attributes.step_uuid === 's2'))
+    expect(analyseTask('corr-1', spans).missing).toEqual(['linear_step_2: result.process'])
+  })
+})
+
+describe('a scenario', () => {
+  const twoTasks = () => {
+    const a = analyseTask('corr-a', linearSpans('corr-a'))
+    const b = analyseTask('corr-b', linearSpans('corr-b', 200))
+    const broken = analyseTask('corr-c', linearSpans('corr-c', 400).filter((s) => s.name !== 'task.finalize'))
+    return [
+      { ms: 100, breakdown: a }, // 89 on the server + 11
+      { ms: 98, breakdown: b }, // 89 + 9
+      { ms: 500, breakdown: broken },
+    ]
+  }
+
+  it('aggregates complete tasks into phase percentiles and a budget whose rows add up to the mean E2E', () => {
+    const { summary, samples } = aggregateBreakdowns('linear', twoTasks())
+    expect(summary).toMatchObject({ scenario: 'linear', tasks: 3, complete: 2, incomplete: { count: 1, examples: [{ correlationId: 'corr-c', missing: ['task.finalize'] }] } })
+    expect(samples['worker.execute']).toEqual([10, 10, 10, 10, 10, 10])
+    expect(samples['unexplained']).toEqual([11, 9])
+    expect(summary.phases['queue.wait']).toMatchObject({ n: 6, p50: 3, mean: 3, p95: 4, p99Meaningful: false })
+    expect(summary.phases['server.total']).toMatchObject({ n: 2, p50: 89 })
+    expect(summary.workers).toEqual({ w1: 4, w2: 2 })
+    const rows = Object.fromEntries(summary.budget.rows.map((r) => [r.label, r.meanMs]))
+    expect(rows['unexplained']).toBe(10)
+    expect(rows['worker.execute']).toBe(30)
+    expect(summary.budget).toMatchObject({ e2eMeanMs: 99, serverMeanMs: 89, criticalPathSteps: 3 })
+    expect(summary.budget.rows.reduce((a, r) => a + r.meanMs, 0)).toBeCloseTo(99, 6)
+    expect(summary.budget.rows.reduce((a, r) => a + r.share, 0)).toBeCloseTo(1, 3)
+
+    const text = formatBreakdown(summary)
+    expect(text).toMatch(/linear: 2 of 3 tasks with complete traces; 1 with incomplete traces/)
+    expect(text).toMatch(/corr-c.*task\.finalize/)
+    expect(text).toMatch(/worker\.execute\s+6\s+10\.00/)
+    expect(text).toMatch(/unexplained\s+10\.00 ms/)
+    expect(text).toMatch(/= measured E2E\s+99\.00 ms/)
+    expect(text).toMatch(/steps per worker: w1 4, w2 2/)
+  })
+
+  it('reportBreakdown queries each sample, prints, records `<scenario>: <phase>` samples and annotates', async () => {
+    const byCorr = new Map(twoTasks().map((t) => [t.breakdown.correlationId, t.breakdown]))
+    const asked: string[] = []
+    const query: TraceQuery = {
+      mode: 'embedded',
+      spansFor: async () => [],
+      waitForTrace: async (cid, options) => {
+        asked.push(`${cid}:${options?.expectSteps}`)
+        return { spans: [], breakdown: structuredClone(byCorr.get(cid)!) as TaskBreakdown, waitedMs: 0 }
+      },
+    }
+    const task = { meta: {} }
+    const printed: string[] = []
+    const records = [
+      { task_uuid: 'ta', correlation_id: 'corr-a', ms: 100 },
+      { task_uuid: 'tb', correlation_id: 'corr-b', ms: 98 },
+      { task_uuid: 'tc', correlation_id: 'corr-c', ms: 500 },
+    ]
+    const summary = await reportBreakdown(task, 'linear', records, { mode: 'embedded', reason: 'test', queryUrl: 'http://127.0.0.1:1' }, { query, expectSteps: 3, print: (t) => printed.push(t) })
+    expect(asked.sort()).toEqual(['corr-a:3', 'corr-b:3', 'corr-c:3'])
+    expect(summary?.complete).toBe(2)
+    expect(printed.join('\n')).toMatch(/\[traces\] linear: 2 of 3/)
+    const meta = taskerMeta(task)
+    const names = meta.measurements.map((m) => m.name)
+    expect(names).toContain('linear: worker.claim')
+    expect(names).toContain('linear: unexplained')
+    expect(meta.measurements.find((m) => m.name === 'linear: worker.execute')!.summary).toMatchObject({ n: 6, p50: 10 })
+    expect(meta.annotations.traceBreakdown).toMatchObject({ linear: { mode: 'embedded', complete: 2 } })
+  })
+
+  it('with traces off says why and records nothing', async () => {
+    const task = { meta: {} }
+    const printed: string[] = []
+    const result = await reportBreakdown(task, 'linear', [{ task_uuid: 't', correlation_id: 'c', ms: 1 }], { mode: 'off', reason: 'BENCH_TRACES=off' }, { print: (t) => printed.push(t) })
+    expect(result).toBeUndefined()
+    expect(printed).toEqual(['[traces] linear: no worker-level breakdown (BENCH_TRACES=off)'])
+    expect(taskerMeta(task).measurements).toEqual([])
+    expect(taskerMeta(task).annotations.traceBreakdown).toEqual({ linear: { mode: 'off', reason: 'BENCH_TRACES=off' } })
+  })
+})
