@@ -67,6 +67,7 @@ afterAll(async () => {
 describe.skipIf(skipReason !== undefined)('root steps enqueued by POST /v1/tasks', () => {
   test.for(SIZES)('enqueue %i root steps', async (n, { bench, task }) => {
     const template = templates.get(n)!
+    tracker.takeCounts() // count this test's announcements only
     await bench(`enqueue ${n} root steps`, async () => {
       const request = fanoutRequest(template)
       const from = tracker.mark()
@@ -77,7 +78,7 @@ describe.skipIf(skipReason !== undefined)('root steps enqueued by POST /v1/tasks
       await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS) // untimed: let the workers finish it
       return { overriddenDuration: ms }
     }).run(options)
-    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.counts(), completion: watcher.mode })
+    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: watcher.mode })
   })
 })
 
@@ -145,7 +146,8 @@ interface EnqueueTracker {
   mark(): number
   /** When the n-th message of the task was announced (performance.now() clock). */
   waitForMessages(taskUuid: string, n: number, from: number, timeoutMs: number): Promise<number>
-  counts(): Record<string, number>
+  /** Notifications by event_type since the last call (batch_ready: one per task). */
+  takeCounts(): Record<string, number>
   close(): Promise<void>
 }
 
@@ -156,7 +158,7 @@ async function createEnqueueTracker(databaseUrl: string): Promise<EnqueueTracker
   listener.on('error', () => {}) // the server stopping at teardown must not crash the worker
   lookup.on('error', () => {})
   const seen: Announcement[] = []
-  const kinds: Record<string, number> = {}
+  let kinds: Record<string, number> = {}
   let wake: (() => void) | undefined
 
   listener.on('notification', (msg) => {
@@ -210,7 +212,11 @@ async function createEnqueueTracker(databaseUrl: string): Promise<EnqueueTracker
         })
       }
     },
-    counts: () => ({ ...kinds }),
+    takeCounts() {
+      const taken = kinds
+      kinds = {}
+      return taken
+    },
     async close() {
       await Promise.allSettled([listener.end(), lookup.end()])
     },

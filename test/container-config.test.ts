@@ -74,6 +74,7 @@ describe('scripts/container/runtime-packages.ts', () => {
 })
 
 const engine = probeEngine()
+if (engine.ok) console.warn('[container-config.test] no-engine tests skipped: an engine answers here')
 const noEngineTitle = engine.ok ? 'without a container engine (skipped: an engine answers here; the container stage tests this path with it)' : 'without a container engine'
 
 describe.skipIf(engine.ok)(noEngineTitle, () => {

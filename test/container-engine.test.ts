@@ -32,6 +32,8 @@ const pgImage = engine.ok && imageExists(POSTGRES_IMAGE)
 const orchestratorImage = engine.ok && imageExists(ORCHESTRATOR_IMAGE)
 const BUILD = 'run scripts/container/build-images.sh'
 const title = (what: string, ok: boolean, why: string) => (ok ? what : `${what} (skipped: ${why})`)
+if (!engine.ok) console.warn(`[container-engine.test] skipped: ${engine.why} (scripts/container/engine.sh starts one)`)
+else if (!pgImage || !orchestratorImage) console.warn(`[container-engine.test] image tests skipped: local images missing (${BUILD})`)
 
 /** Creates a linear task over the API and waits (bounded) until the orchestrator reports it complete. */
 async function completeOneTask(url: string): Promise<void> {

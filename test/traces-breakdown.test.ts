@@ -120,6 +120,25 @@ describe('one task, reference span names', () => {
     expect(sum(b.budget)).toBeCloseTo(13, 9)
   })
 
+  it('keeps the handler’s time when millisecond start times make the next span start before it ends', () => {
+    // The OpenTelemetry JS SDK starts spans at Date.now() (1 ms resolution) and ends them with a
+    // sub-millisecond duration, so submission can appear to start 0.3 ms before the handler ended.
+    const b = analyseTask('corr-1', [
+      span('task.create', 0, 5),
+      span('step.enqueue', 2, 3, step('s1', 'only')),
+      span('step.claim', 34, 41, step('s1', 'only', 'w1')),
+      span('step.execute', 41, 342.313, step('s1', 'only', 'w1')),
+      span('step.submit_result', 342, 348, step('s1', 'only', 'w1')),
+      span('result.process', 351, 382, step('s1', 'only')),
+      span('task.finalize', 376, 380),
+    ])
+    expect(b.budget['worker.execute']).toBe(301) // the overlapping 0.313 ms goes to the shorter submission
+    expect(b.budget['worker.submit']).toBe(6)
+    expect(b.budget['worker.other']).toBeUndefined()
+    expect(b.steps[0]!.phases['worker.execute']).toBe(301.313)
+    expect(sum(b.budget)).toBeCloseTo(380, 9)
+  })
+
   it('follows the branch that finished last through a diamond', () => {
     const spans = [
       span('task.create', 0, 5),

@@ -15,7 +15,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,6 +39,8 @@ const ENGINE_ADVICE = 'start one with scripts/container/engine.sh, or use BENCH_
 const DEFAULT_STARTUP_TIMEOUT_MS = 180_000
 const HEALTH_TIMEOUT_MS = 30_000
 const DOWN_TIMEOUT_S = 5
+/** The line a worker logs once it serves its queues (fixtures/orchestrator/src/worker/main.ts). */
+const WORKER_READY = /\] worker \S+ ready\b/
 
 export interface ComposeOrchestratorOptions {
   /** Worker replicas (`--scale worker=N`), 1..32. */
@@ -144,6 +146,7 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
   const ownLogDir = opts.logDir === undefined
   const logDir = opts.logDir ?? mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-compose-logs-'))
   mkdirSync(logDir, { recursive: true })
+  const logsBefore = logSizes(logDir)
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-compose-'))
   const overlayFile = path.join(workDir, 'docker-compose.run.yml')
   writeFileSync(overlayFile, JSON.stringify(runOverlay(logDir, opts.env ?? {}), null, 2))
@@ -209,6 +212,7 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
     })
     const url = `http://127.0.0.1:${apiPort}`
     await waitForHealth(url)
+    await waitForWorkers(logDir, opts.workers, logsBefore)
     log(
       `orchestrator: compose project ${projectName} (${tool.command} ${tool.version}) at ${url} with ${opts.workers} worker(s)` +
         `${ownPostgres ? `, its own PostgreSQL on 127.0.0.1:${pgPort}` : ''} in ${(performance.now() - t0).toFixed(0)} ms; logs in ${logDir}`,
@@ -276,6 +280,29 @@ async function waitForHealth(url: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 250))
   }
+}
+
+/**
+ * Compose returns once the worker containers run, not when the workers serve; like the embedded
+ * launcher, wait for each one's readiness report (`worker <id> ready`) in its log file — only in
+ * what was written after `before` (a reused log directory holds earlier runs' files).
+ */
+async function waitForWorkers(logDir: string, expected: number, before: Map<string, number>): Promise<void> {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS
+  let ready = 0
+  for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
+    ready = readdirSync(logDir)
+      .filter((f) => /^worker-.+\.log$/.test(f))
+      .filter((f) => WORKER_READY.test(readFileSync(path.join(logDir, f)).subarray(before.get(f) ?? 0).toString('utf8'))).length
+    if (ready >= expected) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${ready} of ${expected} worker(s) reported ready within ${HEALTH_TIMEOUT_MS / 1000} s`)
+}
+
+/** Sizes of the log files already there, so waiting reads only what this run writes. */
+function logSizes(logDir: string): Map<string, number> {
+  return new Map(readdirSync(logDir).map((f) => [f, statSync(path.join(logDir, f)).size]))
 }
 
 /** Runs `work`; past `ms`, runs `abort` (which makes `work` fail) and reports the timeout. */

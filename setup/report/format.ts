@@ -3,6 +3,7 @@
 /** Milliseconds with 3 significant figures at most: 123, 12.3, 1.23, 0.123, 0.0012. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms)
+  if (ms < 0) return `−${formatMs(-ms)}`
   const abs = Math.abs(ms)
   if (abs >= 100) return ms.toFixed(0)
   if (abs >= 10) return ms.toFixed(1)

