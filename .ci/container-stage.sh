@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 STAGE_T0=$SECONDS
 RESULTS_DIR=results/container
 PG_IMAGE=tasker-bench/postgres:15-local
+# Reach containers' mapped ports on loopback: Testcontainers would pick the bridge gateway on a
+# machine with /.dockerenv (as this one), and engine.sh's dockerd publishes on 127.0.0.1 only.
+export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-localhost}"
 # The project's Node 24 running Vitest (no npx in between, so signals reach Vitest itself).
 VITEST=(node_modules/.bin/node node_modules/vitest/vitest.mjs)
 say() { echo "[container-stage] $*"; }

@@ -6,7 +6,9 @@
  * completion event (a NOTIFY from a trigger on task transitions) where the suite can reach the
  * orchestrator's database, else by polling the API. The mode and poll interval are recorded with
  * the result, as are each sample's task_uuid and correlation_id (the trace breakdown joins on them)
- * and the server-side duration (completed_at − created_at).
+ * and the server-side duration (completed_at − created_at). After each workflow, the samples'
+ * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
+ * submit, result processing, orchestration gaps; which worker ran which step).
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import { annotateResult } from '../setup/results/record.ts'
@@ -16,6 +18,7 @@ import { createPollWatcher, type CompletionWatcher } from '../setup/tasker/compl
 import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
 import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
 import { serverDurations, type SampleRecord } from '../setup/tasker/samples.ts'
+import { reportBreakdown } from '../setup/traces/report.ts'
 
 const run = inject('run')
 const TASK_TIMEOUT_MS = 30_000
@@ -72,6 +75,7 @@ describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow'
       steps: workflows[shape].steps.length,
       samples: await serverDurations(api, records),
     })
+    await reportBreakdown(task, shape, records, run.traces, { expectSteps: workflows[shape].steps })
   })
 })
 

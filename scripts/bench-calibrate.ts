@@ -1,8 +1,9 @@
 /**
  * Calibrate the regression margins: run the same code several times and propose, per bench and
- * metric, a margin from the spread between the runs (setup/compare/calibrate.ts).
+ * metric, a margin from the spread between the runs — the 99 % prediction bound for two future
+ * runs, times --safety (setup/compare/calibrate.ts has the reasoning).
  *
- *   node scripts/bench-calibrate.ts [--runs 5] [--safety 1.5] [--out <margins.yaml>] [--dry-run]
+ *   node scripts/bench-calibrate.ts [--runs 5] [--safety 1.25] [--out <margins.yaml>] [--dry-run]
  *                                   [--timeout-minutes 60] [<vitest bench filters or files>…]
  *
  * Each run is a `vitest bench --run <filters>` child process with its own results directory
@@ -18,7 +19,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadSettings } from '../setup/config.ts'
 import { runBenchChild, logTail } from '../setup/compare/bench-child.ts'
-import { proposeMargins, type BenchProposal } from '../setup/compare/calibrate.ts'
+import { DEFAULT_SAFETY, proposeMargins, type BenchProposal } from '../setup/compare/calibrate.ts'
 import { writeMarginsFile } from '../setup/compare/margins-file.ts'
 import { createProgress, formatDuration } from '../setup/compare/progress.ts'
 import { loadCompareSettings } from '../setup/compare/settings.ts'
@@ -33,7 +34,7 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     options: {
       runs: { type: 'string', default: '5' },
-      safety: { type: 'string', default: '1.5' },
+      safety: { type: 'string', default: String(DEFAULT_SAFETY) },
       out: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'timeout-minutes': { type: 'string', default: '60' },
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
   })
   if (values.help) {
-    console.log('usage: node scripts/bench-calibrate.ts [--runs 5] [--safety 1.5] [--out margins.yaml] [--dry-run] [--timeout-minutes 60] [filters…]')
+    console.log('usage: node scripts/bench-calibrate.ts [--runs 5] [--safety 1.25] [--out margins.yaml] [--dry-run] [--timeout-minutes 60] [filters…]')
     return 0
   }
   const runs = wholeNumber(values.runs, '--runs', 2, 20)
@@ -100,9 +101,9 @@ async function main(): Promise<number> {
 function proposalTable(proposals: readonly BenchProposal[]): string[] {
   const rows = proposals.map((p) => [
     `${p.file} > ${p.bench}`,
-    ...p.metrics.map((m) => `${(m.spreadRelative * 100).toFixed(1)} % / ${formatMs(m.spreadMs)} ms → ${Math.round(m.margin.relative * 100)} % / ${formatMs(m.margin.absoluteMs)} ms`),
+    ...p.metrics.map((m) => `${(m.spreadRelative * 100).toFixed(1)} % / ${formatMs(m.spreadMs)} ms → ${Number.isFinite(m.margin.relative) ? `${Math.round(m.margin.relative * 100)} %` : '∞'} / ${formatMs(m.margin.absoluteMs)} ms`),
   ])
-  const header = ['bench', ...(proposals[0]?.metrics.map((m) => `${m.metric}: spread → margin`) ?? [])]
+  const header = ['bench', ...(proposals[0]?.metrics.map((m) => `${m.metric}: largest difference → margin`) ?? [])]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
   return [line(header), ...rows.map(line)]

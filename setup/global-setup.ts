@@ -13,7 +13,8 @@ import { loadBudgets } from './budgets/load.ts'
 import { choosePostgresMode, providePostgres } from './postgres/provide.ts'
 import type { StartedPostgres } from './postgres/types.ts'
 import { prepareDatabase } from './database/prepare.ts'
-import { provideOrchestrator } from './orchestrator/provide.ts'
+import { chooseOrchestratorMode, provideOrchestrator } from './orchestrator/provide.ts'
+import { provideTraces } from './traces/provide.ts'
 import type { RunInfo } from './results/run-info.ts'
 
 const log = (line: string) => console.log(`[tasker-bench] ${line}`)
@@ -35,7 +36,9 @@ export default async function globalSetup(project: TestProject) {
     log(`PostgreSQL: ${choice.mode} (${choice.reason})`)
     const postgres: StartedPostgres = await providePostgres(settings, choice, log)
     const database = await prepareDatabase(postgres, settings, log)
-    const orchestrator = await provideOrchestrator(settings, postgres, resultsDir, log)
+    const orchestratorChoice = chooseOrchestratorMode(settings)
+    const traces = await provideTraces(settings, log, { orchestrator: orchestratorChoice.mode })
+    const orchestrator = await provideOrchestrator({ settings, choice: orchestratorChoice, postgres, resultsDir, otlpEndpoint: traces.otlpEndpoint, log })
 
     const run: RunInfo = {
       profile: settings.BENCH_PROFILE,
@@ -47,11 +50,13 @@ export default async function globalSetup(project: TestProject) {
       postgres: { mode: postgres.mode, reason: choice.reason, version: database.serverVersion, owned: postgres.owned },
       pgmq: database.pgmq,
       orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir },
+      traces,
       environment: collectEnvironment({
         profile: settings.BENCH_PROFILE,
         postgres: { mode: postgres.mode, version: database.serverVersion, reason: choice.reason },
         pgmq: database.pgmq,
         orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers },
+        traces: traces.mode,
       }),
     }
     project.provide('run', run)

@@ -27,6 +27,10 @@ import { containersWithLabel, imageExists, probeEngine } from '../scripts/contai
 import { usePostgres } from './support/postgres.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
+// The engine is local: reach mapped ports on loopback. (Testcontainers would pick the bridge
+// gateway where /.dockerenv exists, as on this project's machines, and engine.sh's dockerd
+// publishes on 127.0.0.1 only.)
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost'
 const engine = probeEngine()
 const pgImage = engine.ok && imageExists(POSTGRES_IMAGE)
 const orchestratorImage = engine.ok && imageExists(ORCHESTRATOR_IMAGE)

@@ -145,10 +145,9 @@ describe('reference orchestrator flows', () => {
        GROUP BY ws.workflow_step_uuid`,
       [ids],
     )
-    expect(rows.length).toBe(250 / 4 * (3 + 4 + 8 + 7) + 0.5 * 0 || rows.length) // every step has transitions
     expect(rows.filter((r) => r.completes !== 1 || r.submits !== 1)).toEqual([])
-    const steps = await o.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tasker.workflow_steps WHERE task_uuid = ANY ($1::uuid[])', [ids])
-    expect(rows.length).toBe(steps.rows[0]!.n)
+    // 63 linear (3 steps), 63 diamond (4), 62 tree (8), 62 mixed (7): every step was handled.
+    expect(rows.length).toBe(63 * 3 + 63 * 4 + 62 * 8 + 62 * 7)
     const queues = await o.db.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM pgmq.q_orchestration_step_results)::int AS n`)
     expect(queues.rows[0]!.n).toBe(0)
   }, 180_000)

@@ -5,11 +5,11 @@ import { applyBenchKnobs, readBenchKnobs } from '../fixtures/orchestrator/src/ha
 import { StepError, type StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
 import { validateTaskRequest } from '../fixtures/orchestrator/src/orchestration/http/validate-task-request.ts'
 import { canonicalJson, identityHash } from '../fixtures/orchestrator/src/orchestration/identity-hash.ts'
-import { planTaskAdvance } from '../fixtures/orchestrator/src/orchestration/plan-task-advance.ts'
+import { planTaskTransitions } from '../fixtures/orchestrator/src/orchestration/plan-task-transitions.ts'
 import { backoffSeconds } from '../fixtures/orchestrator/src/orchestration/retry-backoff.ts'
 import { uuidv7, isUuid } from '../fixtures/orchestrator/src/ids.ts'
 import { DEFAULT_RETRY } from '../fixtures/orchestrator/src/templates/types.ts'
-import type { StepReadiness } from '../fixtures/orchestrator/src/db/sql/get-task-readiness.ts'
+import type { StepState } from '../fixtures/orchestrator/src/db/sql/enqueue-ready-steps.ts'
 
 const input = (over: Partial<StepInput>): StepInput => ({
   taskUuid: 't', stepUuid: 's', stepName: 'x', namespace: 'n', context: {}, parents: {}, attempt: 1, initialization: {}, ...over,
@@ -59,41 +59,40 @@ describe('bench knobs', () => {
   })
 })
 
-const step = (uuid: string, current_state: string, ready = false): StepReadiness => ({ workflow_step_uuid: uuid, name: uuid, current_state, ready_for_execution: ready, next_retry_at: null })
+const step = (uuid: string, state: string): StepState => ({ uuid, name: uuid, state })
+const none = new Set<string>()
 
-describe('planTaskAdvance', () => {
-  test('a completed parent enqueues its ready child', () => {
-    const plan = planTaskAdvance('steps_in_process', [step('a', 'complete'), step('b', 'pending', true)], true)
-    expect(plan.enqueue).toEqual(['b'])
+describe('planTaskTransitions', () => {
+  test('a task whose steps keep flowing stays in steps_in_process without transitions', () => {
+    const plan = planTaskTransitions('steps_in_process', [step('a', 'complete'), step('b', 'pending')], new Set(['b']), true)
+    expect(plan).toEqual({ chain: [], outcome: 'steps_in_process' })
+  })
+
+  test('the last completed step finalizes the task through evaluating_results', () => {
+    const plan = planTaskTransitions('steps_in_process', [step('a', 'complete'), step('b', 'complete')], none, true)
     expect(plan.chain).toEqual([
       ['steps_in_process', 'evaluating_results'],
-      ['evaluating_results', 'enqueuing_steps'],
-      ['enqueuing_steps', 'steps_in_process'],
+      ['evaluating_results', 'complete'],
     ])
   })
 
-  test('the last completed step finalizes the task', () => {
-    const plan = planTaskAdvance('steps_in_process', [step('a', 'complete'), step('b', 'complete')], true)
-    expect(plan.outcome).toBe('complete')
-    expect(plan.chain.at(-1)).toEqual(['evaluating_results', 'complete'])
+  test('a failed step blocks the task once nothing is in flight', () => {
+    expect(planTaskTransitions('steps_in_process', [step('a', 'error'), step('b', 'in_progress'), step('c', 'pending')], none, true).outcome).toBe('steps_in_process')
+    const blocked = planTaskTransitions('steps_in_process', [step('a', 'error'), step('b', 'complete'), step('c', 'pending')], none, true)
+    expect(blocked.chain.at(-1)).toEqual(['evaluating_results', 'blocked_by_failures'])
   })
 
-  test('a failed step blocks the task once nothing is in flight, and starts nothing new', () => {
-    const running = planTaskAdvance('steps_in_process', [step('a', 'error'), step('b', 'in_progress'), step('c', 'pending', true)], true)
-    expect(running.enqueue).toEqual([])
-    expect(running.outcome).toBe('steps_in_process')
-    const blocked = planTaskAdvance('steps_in_process', [step('a', 'error'), step('b', 'complete'), step('c', 'pending', true)], true)
-    expect(blocked.outcome).toBe('blocked_by_failures')
+  test('a step waiting for its retry with nothing else in flight parks the task in waiting_for_retry', () => {
+    const plan = planTaskTransitions('steps_in_process', [step('a', 'complete'), step('b', 'waiting_for_retry')], none, true)
+    expect(plan.chain.at(-1)).toEqual(['evaluating_results', 'waiting_for_retry'])
   })
 
   test('a retry sweep with nothing due changes nothing', () => {
-    const plan = planTaskAdvance('waiting_for_retry', [step('a', 'waiting_for_retry')], false)
-    expect(plan).toEqual({ enqueue: [], chain: [], outcome: undefined })
+    expect(planTaskTransitions('waiting_for_retry', [step('a', 'waiting_for_retry')], none, false).chain).toEqual([])
   })
 
-  test('a due retry is enqueued from waiting_for_retry', () => {
-    const plan = planTaskAdvance('waiting_for_retry', [step('a', 'waiting_for_retry', true)], false)
-    expect(plan.enqueue).toEqual(['a'])
+  test('a due retry moves the task back through enqueuing_steps', () => {
+    const plan = planTaskTransitions('waiting_for_retry', [step('a', 'waiting_for_retry')], new Set(['a']), false)
     expect(plan.chain).toEqual([
       ['waiting_for_retry', 'enqueuing_steps'],
       ['enqueuing_steps', 'steps_in_process'],
@@ -101,7 +100,7 @@ describe('planTaskAdvance', () => {
   })
 
   test('a settled task is left alone', () => {
-    expect(planTaskAdvance('complete', [step('a', 'complete')], true).chain).toEqual([])
+    expect(planTaskTransitions('complete', [step('a', 'complete')], none, true).chain).toEqual([])
   })
 })
 

@@ -6,7 +6,7 @@
  * Timing assertions are loose on purpose (a busy 2-core machine): the median of a few tasks,
  * ±10 % of a 300 ms sleep; the other handlers well under it.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,13 +25,14 @@ let receiver: TraceReceiver
 let orchestrator: EmbeddedOrchestrator
 let api: TaskerClient
 let query: TraceQuery
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-traces-test-'))
 
 beforeAll(async () => {
   receiver = await startTraceReceiver({ registerCleanup: false, log: () => {} })
   orchestrator = await startEmbeddedOrchestrator({
     databaseUrl: db.server.url,
     workers: 2,
-    logDir: mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-traces-test-')),
+    logDir,
     otlpEndpoint: receiver.endpoint,
   })
   api = createTaskerClient(orchestrator.url)
@@ -42,6 +43,7 @@ afterAll(async () => {
   await api?.close()
   await orchestrator?.stop()
   await receiver?.stop()
+  rmSync(logDir, { recursive: true, force: true })
 }, 60_000)
 
 /** Creates a linear task and polls until it is complete; returns its ids and the observed ms. */

@@ -8,6 +8,9 @@
 #   scripts/container/engine.sh stop     stop the dockerd this script started (and only that one)
 #   scripts/container/engine.sh status   print whether an engine answers and who started it
 #
+# Containers are reached on 127.0.0.1: Testcontainers would otherwise pick the bridge gateway on a
+# machine with /.dockerenv (such as this project's), so set TESTCONTAINERS_HOST_OVERRIDE=localhost
+# when using the engine this script starts.
 # State (dockerd's log, the pid of the dockerd we started) lives in $BENCH_ENGINE_STATE_DIR,
 # default <repo>/.tmp/container (gitignored). A dockerd someone else started is used, never stopped.
 # Exit status: 0 = engine answers; 1 = it cannot (the last line of stderr says why).
@@ -67,8 +70,9 @@ start() {
   if ! our_pid >/dev/null; then
     say "starting dockerd (log: $LOG_FILE)"
     # setsid: not in our process group, so a Ctrl-C in the shell that ran this does not kill it;
-    # it is stopped by `engine.sh stop`.
-    setsid dockerd >"$LOG_FILE" 2>&1 </dev/null &
+    # it is stopped by `engine.sh stop`. --ip: published ports bind 127.0.0.1 unless a port
+    # mapping names another address (this project's traffic stays on loopback).
+    setsid dockerd --ip=127.0.0.1 >"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
   fi
   local deadline=$((SECONDS + START_TIMEOUT_S))

@@ -1,17 +1,23 @@
 /**
- * Proposing margins from repeated runs of the same code (scripts/bench-calibrate.ts). For each
- * bench and metric the run-to-run spread is the largest pairwise difference between runs —
- * relative (|a − b| / min(a, b)) and absolute — and the proposed margin is that spread times a
- * safety factor (default 1.5), rounded up, never below a floor. Spread between runs, not within a
- * run, is what a baseline comparison has to tolerate, so it sets the margin; the significance
- * test then guards against noise within the runs.
+ * Proposing margins from repeated runs of the same code (scripts/bench-calibrate.ts).
+ *
+ * A margin must cover how far two runs of unchanged code can land apart. From N runs the suite
+ * takes, per bench and metric, the standard deviation s of the metric between runs — of its
+ * logarithm for the relative margin (a run that is 10 % slow is slow by a factor), of the value
+ * for the absolute one — and proposes the one-sided 99 % prediction bound for the difference of
+ * two future runs: t(0.99, N − 1) · √2 · s, times a safety factor (default 1.25) for drift the
+ * calibration runs did not see, rounded up, never below a floor. Student's t makes few runs
+ * honest: from 3 runs the bound is 7.0 · √2 · s, from 5 runs 3.7 · √2 · s, from 10 runs 2.8 · √2 · s.
+ * (The largest pairwise difference, the obvious alternative, underestimates the spread whenever a
+ * handful of runs happens to land close together.) The largest pairwise difference is reported
+ * alongside, for reading.
  */
 import { entriesById } from './bench-id.ts'
 import { BUILT_IN_MARGINS, COMPARED_METRICS, type ComparedMetric, type Margin } from './margins.ts'
 import type { ResultsDocument } from '../results/schema.ts'
 
 export interface CalibrationOptions {
-  /** multiplies the observed spread (default 1.5) */
+  /** multiplies the prediction bound (default 1.25) */
   safety?: number
   /** the smallest margins proposed (default: 3 % / 0.05 ms for p50, 5 % / 0.1 ms for p95) */
   floors?: Record<ComparedMetric, Margin>
@@ -42,11 +48,21 @@ export const CALIBRATION_FLOORS: Readonly<Record<ComparedMetric, Margin>> = {
   p95: { relative: 0.05, absoluteMs: BUILT_IN_MARGINS.p95.absoluteMs },
 }
 
+export const DEFAULT_SAFETY = 1.25
+
 /** Above this proposed relative margin a bench is flagged as too noisy to gate on. */
 export const NOISY_RELATIVE_MARGIN = 0.5
 
+/** Student's t, one-sided 0.99 quantile, for 1..19 degrees of freedom (2..20 runs). */
+const T_99 = [31.821, 6.965, 4.541, 3.747, 3.365, 3.143, 3.0, 2.896, 2.821, 2.764, 2.718, 2.681, 2.65, 2.624, 2.602, 2.583, 2.567, 2.552, 2.539]
+
+export function studentT99(degreesOfFreedom: number): number {
+  if (!Number.isInteger(degreesOfFreedom) || degreesOfFreedom < 1) throw new RangeError(`degrees of freedom ${degreesOfFreedom} must be a whole number ≥ 1`)
+  return T_99[Math.min(degreesOfFreedom, T_99.length) - 1]!
+}
+
 export function proposeMargins(runs: readonly ResultsDocument[], options: CalibrationOptions = {}): BenchProposal[] {
-  const safety = options.safety ?? 1.5
+  const safety = options.safety ?? DEFAULT_SAFETY
   if (!(safety >= 1 && safety <= 10)) throw new RangeError(`calibration safety factor ${safety} must be within 1..10`)
   const floors = options.floors ?? CALIBRATION_FLOORS
   const perRun = runs.map((doc) => entriesById(doc.results))
@@ -56,36 +72,52 @@ export function proposeMargins(runs: readonly ResultsDocument[], options: Calibr
     const entries = perRun.map((m) => m.get(id)).filter((e) => e !== undefined)
     if (entries.length < 2) continue
     const { file, bench } = entries[0]!
+    const t = studentT99(entries.length - 1)
     const metrics = COMPARED_METRICS.map((metric): MetricProposal => {
       const values = entries.map((e) => e[metric])
-      let spreadRelative = 0
-      let spreadMs = 0
-      for (let i = 0; i < values.length; i++) {
-        for (let j = i + 1; j < values.length; j++) {
-          const a = values[i]!
-          const b = values[j]!
-          spreadMs = Math.max(spreadMs, Math.abs(a - b))
-          const low = Math.min(a, b)
-          spreadRelative = Math.max(spreadRelative, low > 0 ? Math.abs(a - b) / low : a === b ? 0 : Infinity)
-        }
-      }
+      const bound = (sd: number) => t * Math.SQRT2 * sd * safety
+      const relative = values.every((v) => v > 0) ? Math.expm1(bound(standardDeviation(values.map(Math.log)))) : Infinity
       const margin = {
-        relative: Math.max(floors[metric].relative, roundUp(spreadRelative * safety, 2)),
-        absoluteMs: Math.max(floors[metric].absoluteMs, roundUp(spreadMs * safety, 3)),
+        relative: Math.max(floors[metric].relative, roundUp(relative, 2)),
+        absoluteMs: Math.max(floors[metric].absoluteMs, roundUp(bound(standardDeviation(values)), 3)),
       }
-      return { metric, values, spreadRelative, spreadMs, margin }
+      return { metric, values, ...largestPairwiseDifference(values), margin }
     })
     const proposal: BenchProposal = { file, bench, runs: entries.length, metrics }
     const widest = Math.max(...metrics.map((m) => m.margin.relative))
     if (widest > NOISY_RELATIVE_MARGIN) {
-      proposal.warning = `${file} > ${bench}: runs differ by up to ${Math.round(widest / safety * 100)} %, so only a slowdown beyond ${Math.round(widest * 100)} % can be flagged; consider more samples or the interleaved A/B check`
+      proposal.warning =
+        `${file} > ${bench}: only a slowdown beyond ${Number.isFinite(widest) ? `${Math.round(widest * 100)} %` : 'any size'} could be flagged` +
+        ` (runs differ by up to ${Math.round(Math.max(...metrics.map((m) => m.spreadRelative)) * 100)} %${entries.length < 5 ? `, and ${entries.length} runs say little` : ''});` +
+        ' more runs, more samples or the interleaved A/B check help'
     }
     proposals.push(proposal)
   }
   return proposals
 }
 
-/** Round up to `digits` decimals, so a proposed margin is never below the spread it came from. */
+function largestPairwiseDifference(values: readonly number[]): { spreadRelative: number; spreadMs: number } {
+  let spreadRelative = 0
+  let spreadMs = 0
+  for (let i = 0; i < values.length; i++) {
+    for (let j = i + 1; j < values.length; j++) {
+      const a = values[i]!
+      const b = values[j]!
+      spreadMs = Math.max(spreadMs, Math.abs(a - b))
+      const low = Math.min(a, b)
+      spreadRelative = Math.max(spreadRelative, low > 0 ? Math.abs(a - b) / low : a === b ? 0 : Infinity)
+    }
+  }
+  return { spreadRelative, spreadMs }
+}
+
+/** Sample standard deviation (n − 1). */
+function standardDeviation(values: readonly number[]): number {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length
+  return Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (values.length - 1))
+}
+
+/** Round up to `digits` decimals, so a proposed margin never falls below its bound. */
 function roundUp(value: number, digits: number): number {
   if (!Number.isFinite(value)) return value
   const scale = 10 ** digits

@@ -3,8 +3,9 @@
  * when all three hold:
  *   1. it is worse by more than the relative margin AND by more than the absolute margin
  *      (margins.ts), so a tiny or proportionally small change never fails a check;
- *   2. the difference is statistically significant on the retained samples at level α
- *      (default 0.01): Mann–Whitney U for p50, a seeded bootstrap CI of the difference for p95;
+ *   2. the difference is statistically significant on the retained samples: Mann–Whitney U for
+ *      p50, a seeded bootstrap CI of the difference for p95, each at α/2 (Bonferroni), so a bench
+ *      with both metrics is falsely flagged with probability at most α (default 0.01);
  *   3. with interleaved rounds (scripts/bench-ab.ts), most rounds point the same way on their own,
  *      so one disturbed round cannot decide.
  * Improvements are judged the same way in the other direction. A bench is "not comparable" when the
@@ -74,7 +75,7 @@ export interface BenchComparison {
 
 export interface ComparisonOptions {
   margins?: MarginBook
-  /** significance level of each test (default 0.01) */
+  /** significance level per bench (default 0.01); each of the two metric tests uses α/2 */
   alpha?: number
   /** fewer samples than this on a side: not comparable (default 20) */
   minSamples?: number
@@ -226,9 +227,10 @@ function compareMetric(
     out.test = 'mann-whitney'
     out.pValue = mw.pValue
     // the rank test and the medians must agree on the direction
-    out.significant = mw.pValue < method.alpha && Math.sign(mw.probabilityOfSuperiority - 0.5) === Math.sign(deltaMs)
+    out.significant = mw.pValue < method.alpha / COMPARED_METRICS.length && Math.sign(mw.probabilityOfSuperiority - 0.5) === Math.sign(deltaMs)
   } else {
-    const ci = bootstrapQuantileDifference(b.samples!, c.samples!, 0.95, { resamples: method.resamples, confidence: 1 - method.alpha, seed })
+    const confidence = 1 - method.alpha / COMPARED_METRICS.length
+    const ci = bootstrapQuantileDifference(b.samples!, c.samples!, 0.95, { resamples: method.resamples, confidence, seed })
     out.test = 'bootstrap'
     out.interval = { lower: ci.lower, upper: ci.upper, confidence: ci.confidence }
     out.significant = (ci.lower > 0 && deltaMs > 0) || (ci.upper < 0 && deltaMs < 0)

@@ -7,11 +7,11 @@ import pg from 'pg'
 import type { Settings } from '../config.ts'
 import type { StartedPostgres } from '../postgres/types.ts'
 import { applyMigrations } from '../../fixtures/orchestrator/src/db/migrate.ts'
-import { detectPgmq, type PgmqInfo } from '../../fixtures/pgmq/install.ts'
+import { detectPgmq } from '../../fixtures/pgmq/install.ts'
 
 export interface PreparedDatabase {
   serverVersion: string
-  pgmq: PgmqInfo
+  pgmq: { kind: string; version: string }
 }
 
 const REQUIRED_FUNCTIONS = ['pgmq_send_with_notify', 'get_step_readiness_status', 'get_task_execution_context', 'get_next_ready_tasks']

@@ -9,48 +9,72 @@ import type { StartedPostgres } from '../postgres/types.ts'
 import { startEmbeddedOrchestrator } from './embedded.ts'
 import { checkOrchestrator } from './external.ts'
 
-export interface ProvidedOrchestrator {
-  mode: 'embedded' | 'compose' | 'external' | 'off'
+export type OrchestratorMode = 'embedded' | 'compose' | 'external' | 'off'
+
+export interface OrchestratorChoice {
+  mode: OrchestratorMode
   reason: string
+}
+
+export interface ProvidedOrchestrator extends OrchestratorChoice {
   url: string | undefined
   templatesDir: string
   workers: number | undefined
   logDir: string | undefined
 }
 
-export async function provideOrchestrator(
-  settings: Settings,
-  postgres: StartedPostgres,
-  resultsDir: string,
-  log: (line: string) => void,
-): Promise<ProvidedOrchestrator> {
-  const templatesDir = path.resolve(settings.root, settings.BENCH_TEMPLATES_DIR)
-  const mode = settings.BENCH_ORCHESTRATOR
-  if (mode === 'off') return { mode, reason: 'BENCH_ORCHESTRATOR=off', url: undefined, templatesDir, workers: undefined, logDir: undefined }
+export function chooseOrchestratorMode(settings: Settings): OrchestratorChoice {
+  switch (settings.BENCH_ORCHESTRATOR) {
+    case 'off':
+      return { mode: 'off', reason: 'BENCH_ORCHESTRATOR=off' }
+    case 'external':
+      if (!settings.TASKER_ORCHESTRATION_URL) throw new ConfigError('BENCH_ORCHESTRATOR=external needs TASKER_ORCHESTRATION_URL (http://host:8080)')
+      return { mode: 'external', reason: 'BENCH_ORCHESTRATOR=external' }
+    case 'compose':
+      return { mode: 'compose', reason: 'BENCH_ORCHESTRATOR=compose' }
+    case 'embedded':
+      return { mode: 'embedded', reason: 'BENCH_ORCHESTRATOR=embedded' }
+    case 'auto':
+      return settings.TASKER_ORCHESTRATION_URL
+        ? { mode: 'external', reason: 'TASKER_ORCHESTRATION_URL is set' }
+        : { mode: 'embedded', reason: 'no TASKER_ORCHESTRATION_URL' }
+  }
+}
 
-  if (mode === 'external' || (mode === 'auto' && settings.TASKER_ORCHESTRATION_URL)) {
-    if (!settings.TASKER_ORCHESTRATION_URL) throw new ConfigError('BENCH_ORCHESTRATOR=external needs TASKER_ORCHESTRATION_URL (http://host:8080)')
-    await checkOrchestrator(settings.TASKER_ORCHESTRATION_URL)
-    const reason = mode === 'auto' ? 'TASKER_ORCHESTRATION_URL is set' : 'BENCH_ORCHESTRATOR=external'
-    log(`orchestrator: external ${settings.TASKER_ORCHESTRATION_URL} (${reason})`)
-    return { mode: 'external', reason, url: settings.TASKER_ORCHESTRATION_URL, templatesDir, workers: undefined, logDir: undefined }
+export interface ProvideOrchestratorOptions {
+  settings: Settings
+  choice: OrchestratorChoice
+  postgres: StartedPostgres
+  resultsDir: string
+  /** where the embedded orchestrator exports its spans (the trace receiver), if anywhere */
+  otlpEndpoint?: string
+  log: (line: string) => void
+}
+
+export async function provideOrchestrator({ settings, choice, postgres, resultsDir, otlpEndpoint, log }: ProvideOrchestratorOptions): Promise<ProvidedOrchestrator> {
+  const templatesDir = path.resolve(settings.root, settings.BENCH_TEMPLATES_DIR)
+  const none = { url: undefined, templatesDir, workers: undefined, logDir: undefined }
+  switch (choice.mode) {
+    case 'off':
+      return { ...choice, ...none }
+    case 'external': {
+      const url = settings.TASKER_ORCHESTRATION_URL!
+      await checkOrchestrator(url)
+      log(`orchestrator: external ${url} (${choice.reason})`)
+      return { ...choice, ...none, url }
+    }
+    case 'compose':
+      throw new ConfigError('BENCH_ORCHESTRATOR=compose is not available yet: use embedded or external')
+    case 'embedded': {
+      if (!postgres.owned && !settings.BENCH_SEED) {
+        throw new ConfigError(
+          'the embedded orchestrator would write to the external database at DATABASE_URL: set TASKER_ORCHESTRATION_URL to measure your deployment, BENCH_ORCHESTRATOR=off for the SQL and NOTIFY benches only, or BENCH_SEED=true to allow it',
+        )
+      }
+      const logDir = path.join(resultsDir, 'logs')
+      const started = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log })
+      log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
+      return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
+    }
   }
-  if (mode === 'compose') {
-    throw new ConfigError('BENCH_ORCHESTRATOR=compose is not available yet: use embedded or external')
-  }
-  if (postgres.mode === 'external' && !settings.BENCH_SEED) {
-    throw new ConfigError(
-      'the embedded orchestrator would write to the external database at DATABASE_URL: set TASKER_ORCHESTRATION_URL to measure your deployment, BENCH_ORCHESTRATOR=off for the SQL and NOTIFY benches only, or BENCH_SEED=true to allow it',
-    )
-  }
-  const reason = mode === 'auto' ? 'no TASKER_ORCHESTRATION_URL' : 'BENCH_ORCHESTRATOR=embedded'
-  const logDir = path.join(resultsDir, 'logs')
-  const started = await startEmbeddedOrchestrator({
-    databaseUrl: postgres.url,
-    workers: settings.BENCH_WORKERS,
-    logDir,
-    log,
-  })
-  log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${reason}); logs in ${logDir}`)
-  return { mode: 'embedded', reason, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
 }

@@ -76,7 +76,7 @@ function countsLine(c: Comparison): string {
   const order: Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
   return `<p class="counts">${order
     .filter((v) => c.counts[v] > 0 || v === 'regressed')
-    .map((v) => `<span class="badge ${VERDICT_CLASS[v]}">${c.counts[v]} ${v}</span>`)
+    .map((v) => `<span class="badge ${c.counts[v] > 0 ? VERDICT_CLASS[v] : 'same'}">${c.counts[v]} ${v}</span>`)
     .join(' ')}</p>`
 }
 
@@ -130,8 +130,9 @@ function benchCard(
     const other = current?.samples && baseline?.samples ? { sorted: baseline.samples, label: labels.baseline } : undefined
     const histogram = histogramSvg({ current: main, ...(other ? { baseline: other } : {}), title: `Latency histogram of ${id}` })
     const clippedNote = histogram.clipped.some((c) => c > 0) ? ` Beyond ${formatMs(histogram.range[1])} ms (the larger p99), not drawn: ${histogram.clipped.map((c, i) => `${c} ${i === 0 ? main.label : labels.baseline}`).join(', ')} sample points.` : ''
+    const bins = histogram.log ? `${histogram.bins} bins of equal width on the log axis` : `${histogram.bins} bins of ${formatMs((histogram.range[1] - histogram.range[0]) / histogram.bins)} ms`
     parts.push(
-      `<div class="charts"><figure>${histogram.svg}<figcaption>Histogram: share of samples per ${formatMs(histogram.binWidth)} ms bin; dotted lines at the ${h(main.label)} p50 and p95.${clippedNote}</figcaption></figure>` +
+      `<div class="charts"><figure>${histogram.svg}<figcaption>Histogram: share of samples per bin (${bins}); dotted lines at the ${h(main.label)} p50 and p95.${clippedNote}</figcaption></figure>` +
         `<figure>${cdfSvg({ current: main, ...(other ? { baseline: other } : {}), title: `Latency CDF of ${id}` })}<figcaption>CDF: share of samples at or below a latency, all samples up to the maximum.</figcaption></figure></div>`,
     )
   } else {
@@ -182,7 +183,7 @@ function environmentTable(cur: EnvironmentFingerprint, base: EnvironmentFingerpr
 function methodText(c: Comparison): string {
   const m = c.method
   return h(
-    `A bench regresses when a metric is worse by more than its margins (${m.margins}) and the difference is significant at α = ${m.alpha}: ` +
+    `A bench regresses when a metric is worse by more than its margins (${m.margins}) and the difference is significant, each test at α/2 = ${m.alpha / 2}: ` +
       `Mann–Whitney U for p50, a bootstrap CI (${m.resamples} resamples) for p95 (only with ≥ ${m.minSamplesP95} samples a side)` +
       `${m.rounds ? `, and most of the ${m.rounds} interleaved rounds agree` : ''}. Fewer than ${m.minSamples} samples, or a different environment: not comparable.`,
   )

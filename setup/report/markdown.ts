@@ -84,7 +84,7 @@ function comparisonMarkdown(c: Comparison, policy: RegressionPolicy): string[] {
     '',
     `**Compared** ${escapeCell(c.labels.baseline)} \`${shortCommit(baseEnv.commit)}\` (${baseEnv.timestamp}) → ${escapeCell(c.labels.current)} \`${shortCommit(curEnv.commit)}\` (${curEnv.timestamp})` +
       `${method.rounds ? ` · ${method.rounds} interleaved rounds` : ''} · a bench regresses when worse by more than its margins ` +
-      `(${escapeCell(method.margins)}) and significant at α = ${method.alpha} (Mann–Whitney U for p50, bootstrap CI for p95)`,
+      `(${escapeCell(method.margins)}) and the difference is significant (Mann–Whitney U for p50, bootstrap CI for p95, each at α/2 = ${method.alpha / 2})`,
   )
   return lines
 }

@@ -1,7 +1,9 @@
 /**
  * Inline SVG charts for the HTML report, generated here so the report needs no script, library,
  * font or network: a latency histogram (the bulk of the distribution, up to the larger p99) and a
- * CDF (the whole range, on a log axis when it spans more than a factor of 5, so the tail shows).
+ * CDF (the whole range). Latency is right-skewed, so x is logarithmic whenever the range spans a
+ * factor of 5 or more (the histogram's bins are then equally wide on the log axis): otherwise the
+ * bulk would be squeezed into the first few pixels by the tail.
  * The current run is drawn in blue, the baseline in orange and dashed: two hues that stay apart
  * for the common colour-vision deficiencies, and a line style that survives greyscale printing.
  */
@@ -35,83 +37,98 @@ export interface HistogramResult {
   svg: string
   /** the x range drawn, ms */
   range: [number, number]
-  /** width of one bin, ms */
-  binWidth: number
+  /** whether x is on a log scale (then the bins are equally wide on it) */
+  log: boolean
+  bins: number
   /** samples above the range, per series (current first) */
   clipped: number[]
 }
 
-export function histogramSvg(input: ChartInput): HistogramResult {
-  const series = [input.current, ...(input.baseline ? [input.baseline] : [])]
-  let lo = Math.min(...series.map((s) => s.sorted[0]!))
-  let hi = Math.max(...series.map((s) => percentile(s.sorted, 99)))
+/** An x axis over [lo, hi] ms, logarithmic when the range spans a factor of 5 or more. */
+interface Axis {
+  lo: number
+  hi: number
+  log: boolean
+  /** ms → 0..1 across the plot */
+  unit(v: number): number
+  /** 0..1 → ms */
+  value(u: number): number
+  ticks(): number[]
+}
+
+function latencyAxis(lo: number, hi: number): Axis {
   if (!(hi > lo)) {
     const pad = Math.max(Math.abs(lo) * 0.05, 0.001)
     lo -= pad
     hi += pad
   }
+  if (lo > 0 && hi / lo >= 5) {
+    const a = Math.log10(lo)
+    const b = Math.log10(hi)
+    return { lo, hi, log: true, unit: (v) => (Math.log10(v) - a) / (b - a), value: (u) => 10 ** (a + u * (b - a)), ticks: () => logTicks(lo, hi) }
+  }
+  return { lo, hi, log: false, unit: (v) => (v - lo) / (hi - lo), value: (u) => lo + u * (hi - lo), ticks: () => linearTicks(lo, hi, 6) }
+}
+
+export function histogramSvg(input: ChartInput): HistogramResult {
+  const series = [input.current, ...(input.baseline ? [input.baseline] : [])]
+  const axis = latencyAxis(Math.min(...series.map((s) => s.sorted[0]!)), Math.max(...series.map((s) => percentile(s.sorted, 99))))
   // Rice's rule (2.5·∛n here, 10..40): fine bins for thousands of samples, coarse ones for a dozen
   const smallest = Math.min(...series.map((s) => s.sorted.length))
   const bins = Math.max(10, Math.min(40, Math.ceil(2.5 * Math.cbrt(smallest))))
-  const width = (hi - lo) / bins
   const densities = series.map((s) => {
     const counts = new Array<number>(bins).fill(0)
     let above = 0
     for (const v of s.sorted) {
-      if (v > hi) above++
-      else counts[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)))]!++
+      if (v > axis.hi) above++
+      else counts[Math.min(bins - 1, Math.max(0, Math.floor(axis.unit(v) * bins)))]!++
     }
     return { shares: counts.map((c) => c / s.sorted.length), above }
   })
   const top = niceCeil(Math.max(...densities.flatMap((d) => d.shares)) * 1.08)
-  const x = (v: number) => PAD.left + ((v - lo) / (hi - lo)) * PLOT_W
+  const x = (v: number) => PAD.left + axis.unit(v) * PLOT_W
+  const edge = (i: number) => PAD.left + (i / bins) * PLOT_W
   const y = (share: number) => PAD.top + PLOT_H - (share / top) * PLOT_H
 
   const parts: string[] = [open(input.title)]
-  parts.push(gridAndAxes(linearTicks(lo, hi, 6).map((t) => ({ at: x(t), label: tickLabel(t) })), linearTicks(0, top, 4).map((t) => ({ at: y(t), label: `${Math.round(t * 1000) / 10} %` })), 'latency (ms)', 'share of samples'))
+  const xTicks = axis.ticks().map((t) => ({ at: x(t), label: tickLabel(t) }))
+  const yTicks = linearTicks(0, top, 4).map((t) => ({ at: y(t), label: `${Math.round(t * 1000) / 10} %` }))
+  parts.push(gridAndAxes(xTicks, yTicks, `latency (ms${axis.log ? ', log scale' : ''})`, 'share of samples'))
   // current run: bars
   const bars = densities[0]!.shares
-    .map((share, i) => (share > 0 ? `<rect x="${f(x(lo + i * width) + 0.5)}" y="${f(y(share))}" width="${f(Math.max(0.5, PLOT_W / bins - 1))}" height="${f(PAD.top + PLOT_H - y(share))}"/>` : ''))
+    .map((share, i) => (share > 0 ? `<rect x="${f(edge(i) + 0.5)}" y="${f(y(share))}" width="${f(Math.max(0.5, PLOT_W / bins - 1))}" height="${f(PAD.top + PLOT_H - y(share))}"/>` : ''))
     .join('')
   parts.push(`<g fill="${CURRENT_COLOR}" fill-opacity="0.55">${bars}</g>`)
   // baseline: a step outline over the same bins
   if (densities[1]) {
-    let d = `M${f(x(lo))},${f(y(0))}`
+    let d = `M${f(edge(0))},${f(y(0))}`
     densities[1].shares.forEach((share, i) => {
-      d += ` L${f(x(lo + i * width))},${f(y(share))} L${f(x(lo + (i + 1) * width))},${f(y(share))}`
+      d += ` L${f(edge(i))},${f(y(share))} L${f(edge(i + 1))},${f(y(share))}`
     })
-    d += ` L${f(x(hi))},${f(y(0))}`
+    d += ` L${f(edge(bins))},${f(y(0))}`
     parts.push(`<path d="${d}" fill="none" stroke="${BASELINE_COLOR}" stroke-width="2" stroke-dasharray="5 3"/>`)
   }
   // the current run's p50 and p95
   for (const [label, p] of [['p50', 50], ['p95', 95]] as const) {
     const v = percentile(input.current.sorted, p)
-    if (v < lo || v > hi) continue
+    if (v < axis.lo || v > axis.hi) continue
     parts.push(`<line x1="${f(x(v))}" x2="${f(x(v))}" y1="${PAD.top}" y2="${PAD.top + PLOT_H}" stroke="#111827" stroke-width="1" stroke-dasharray="2 3"/>`)
     parts.push(`<text x="${f(x(v) + 3)}" y="${PAD.top + 10}" class="mark">${label}</text>`)
   }
   parts.push('</svg>')
-  return { svg: parts.join(''), range: [lo, hi], binWidth: width, clipped: densities.map((d) => d.above) }
+  return { svg: parts.join(''), range: [axis.lo, axis.hi], log: axis.log, bins, clipped: densities.map((d) => d.above) }
 }
 
 export function cdfSvg(input: ChartInput): string {
   const series = [input.current, ...(input.baseline ? [input.baseline] : [])]
-  let lo = Math.min(...series.map((s) => s.sorted[0]!))
-  let hi = Math.max(...series.map((s) => s.sorted[s.sorted.length - 1]!))
-  const log = lo > 0 && hi / lo >= 5
-  if (!(hi > lo)) {
-    const pad = Math.max(Math.abs(lo) * 0.05, 0.001)
-    lo -= pad
-    hi += pad
-  }
-  const scale = log ? (v: number) => (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) : (v: number) => (v - lo) / (hi - lo)
-  const x = (v: number) => PAD.left + scale(v) * PLOT_W
+  const axis = latencyAxis(Math.min(...series.map((s) => s.sorted[0]!)), Math.max(...series.map((s) => s.sorted[s.sorted.length - 1]!)))
+  const x = (v: number) => PAD.left + axis.unit(v) * PLOT_W
   const y = (p: number) => PAD.top + PLOT_H - p * PLOT_H
-  const xTicks = (log ? logTicks(lo, hi) : linearTicks(lo, hi, 6)).map((t) => ({ at: x(t), label: tickLabel(t) }))
+  const xTicks = axis.ticks().map((t) => ({ at: x(t), label: tickLabel(t) }))
   const yTicks = [0, 0.25, 0.5, 0.75, 1].map((p) => ({ at: y(p), label: `${p * 100} %` }))
 
   const parts: string[] = [open(input.title)]
-  parts.push(gridAndAxes(xTicks, yTicks, `latency (ms${log ? ', log scale' : ''})`, 'samples at or below'))
+  parts.push(gridAndAxes(xTicks, yTicks, `latency (ms${axis.log ? ', log scale' : ''})`, 'samples at or below'))
   for (const [label, p] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
     parts.push(`<line x1="${PAD.left}" x2="${PAD.left + PLOT_W}" y1="${f(y(p))}" y2="${f(y(p))}" stroke="#9ca3af" stroke-width="0.75" stroke-dasharray="1 3"/>`)
     // p95 and p99 lie 4 % apart: put p95's label under its line and the others above theirs

@@ -10,13 +10,15 @@
  *   result.wait     submission end → result processing start: the result waiting in its queue
  *   result.process  the orchestration's result processing (which enqueues the next steps)
  * Waits are clamped at zero: a span ends a moment after the commit that makes its message
- * visible, so the next phase can start before it ends.
+ * visible, so the next phase can start before it ends (and the OpenTelemetry JS SDK starts spans
+ * at Date.now(), whole milliseconds, so neighbouring spans can overlap by a fraction of one).
  *
  * The latency budget follows the task's critical path: from the step that finished last, back
  * through the step whose result processing enqueued it (the enqueue span's ancestor, else the
  * result processing running, or last finished, when the enqueue began), to a root step. Every
  * instant between task.create start and task.finalize end is attributed to exactly one label —
- * the latest step on the path that covers it, and within a step the innermost phase — so the
+ * the latest step on the path that covers it, within a step a span before an inferred wait,
+ * then the innermost span — so the
  * labels sum to the server-side duration; instants no phase covers are `orchestration.gap`, and
  * the time between claim and submission outside the handler is `worker.other`.
  */

@@ -27,7 +27,7 @@ export function formatBreakdown(b: ScenarioBreakdown): string {
   if (b.complete === 0) return lines.join('\n')
 
   const lowN = Object.values(b.phases).some((s) => s && !s.p99Meaningful)
-  lines.push(`  ${pad('phase', 16)}${lpad('n', 7)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('mean', 10)}   ms`)
+  lines.push(`  ${pad('phase', 16)}${lpad('n', 7)}${lpad('p50', 10)}${lpad('p95', 10)}${lpad('p99', 10)}${lpad('mean', 10)}   (ms)`)
   for (const key of PHASE_ORDER) {
     const s = b.phases[key]
     if (!s) continue
@@ -36,7 +36,8 @@ export function formatBreakdown(b: ScenarioBreakdown): string {
   if (lowN) lines.push('  * fewer than 100 samples: p99 is not a tail figure')
 
   const { budget } = b
-  lines.push(`  latency budget, mean per task along the critical path (${budget.criticalPathSteps} steps):`)
+  const pathSteps = budget.criticalPathSteps === 1 ? '1 step' : `${budget.criticalPathSteps} steps`
+  lines.push(`  latency budget, mean per task along the critical path (${pathSteps}):`)
   for (const row of budget.rows) {
     const share = `${(row.share * 100).toFixed(1)} %`
     lines.push(`    ${pad(row.label, 18)}${num(row.meanMs)} ms ${lpad(share, 8)}   ${DESCRIBE[row.label] ?? ''}`)

@@ -24,7 +24,14 @@ export const TEST_ENV: Record<string, string> = {
   TASKER_STALE_ENQUEUED_S: '5',
 }
 
-export function useOrchestrator(options: { workers?: number; env?: Record<string, string> } = {}): TestOrchestrator {
+export interface UseOrchestratorOptions {
+  workers?: number
+  env?: Record<string, string>
+  /** OTLP endpoint, read in beforeAll (so a receiver started in an earlier beforeAll can supply it) */
+  otlpEndpoint?: () => string
+}
+
+export function useOrchestrator(options: UseOrchestratorOptions = {}): TestOrchestrator {
   const db = usePostgres()
   const handle = { db } as TestOrchestrator
   beforeAll(async () => {
@@ -34,6 +41,7 @@ export function useOrchestrator(options: { workers?: number; env?: Record<string
       workers: options.workers ?? 2,
       logDir,
       env: { ...TEST_ENV, ...options.env },
+      otlpEndpoint: options.otlpEndpoint?.(),
     })
     Object.defineProperty(handle, 'url', { get: () => handle.orchestrator.url, configurable: true })
   }, 120_000)

@@ -1,0 +1,328 @@
+/**
+ * The Tasker SQL functions and pgmq operations at growing dataset sizes (BENCH_SQL_SCALES, default
+ * 1K, 10K, 100K tasks; smoke 200). Targets at 100K tasks: get_next_ready_tasks p95 ≤ 3 ms,
+ * get_step_readiness_status and get_task_execution_context p95 ≤ 0.5 ms (tasker-core published
+ * 1.75–2.93, 0.44–0.60 and 0.38–0.46 ms at ~5K tasks).
+ *
+ * The dataset (fixtures/datasets) is deterministic: seed 42, production-like mix of shapes and
+ * states. It lives in a scratch database on the run's server (dropped at the end), so the running
+ * orchestrator never sees it, and grows from one scale to the next. An external database without
+ * BENCH_SEED=true is only read: its existing tasks are sampled, no scales.
+ *
+ * One persistent connection calls the functions through named prepared statements, with
+ * arguments cycling through a seeded sample of ~200 tasks stratified by template and state.
+ * get_next_ready_tasks claims what it returns (FOR UPDATE SKIP LOCKED): each call runs in a
+ * transaction that is rolled back, so every sample sees the same data; the sample times the call
+ * only, not BEGIN/ROLLBACK. Per scale the query plans go to <resultsDir>/plans/<scale>/, and
+ * sequential scans of big tables are printed as warnings.
+ */
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import pg from 'pg'
+import { countSeededTasks, formatProgress, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
+import { sampleDataset, type DatasetSample } from '../fixtures/datasets/sample.ts'
+import { countTaskerRows, openDatasetDatabase, type DatasetDatabase } from '../setup/database/dataset-database.ts'
+import { capturePlans, type CapturedPlan, type PlanTarget } from '../setup/database/explain.ts'
+import { sampleCount } from '../setup/profile.ts'
+import { annotateResult } from '../setup/results/record.ts'
+
+const SEED = '42'
+const SAMPLE_TASKS = 200
+const BATCH_TASKS = 10
+const NEXT_READY_LIMITS = [1, 10, 50, 100] as const
+const QUEUE = 'tasker_bench_sql_queue'
+/** Growing to 1M tasks on a slow machine takes long; bounded all the same. */
+const GROW_TIMEOUT_MS = 45 * 60_000
+
+const run = inject('run')
+const settings = run.settings
+const writable = run.postgres.owned || settings.BENCH_SEED
+const scales = writable
+  ? [...new Set(settings.BENCH_SQL_SCALES ?? (run.profile === 'smoke' ? [200] : [1_000, 10_000, 100_000]))].sort((a, b) => a - b)
+  : []
+const fast = { iterations: sampleCount(run, 1_000), time: 0, warmupIterations: sampleCount(run, 50), warmupTime: 0 }
+const claims = { iterations: sampleCount(run, 500), time: 0, warmupIterations: sampleCount(run, 25), warmupTime: 0 }
+
+const log = (line: string) => console.log(`[sql-functions] ${line}`)
+
+const SQL = {
+  nextReady: 'SELECT * FROM tasker.get_next_ready_tasks($1::integer)',
+  readiness: 'SELECT * FROM tasker.get_step_readiness_status($1::uuid)',
+  readinessBatch: 'SELECT * FROM tasker.get_step_readiness_status_batch($1::uuid[])',
+  context: 'SELECT * FROM tasker.get_task_execution_context($1::uuid)',
+  ancestors: 'SELECT * FROM tasker.get_step_transitive_dependencies($1::uuid)',
+  send: 'SELECT pgmq.send($1::text, $2::jsonb) AS msg_id',
+  sendBatch: 'SELECT pgmq.send_batch($1::text, $2::jsonb[]) AS msg_id',
+  read: 'SELECT msg_id FROM pgmq.read($1::text, $2::integer, $3::integer)',
+  delete: 'SELECT pgmq.delete($1::text, $2::bigint) AS deleted',
+  archive: 'SELECT pgmq.archive($1::text, $2::bigint) AS archived',
+} as const
+
+let dataset: DatasetDatabase
+/** the measuring connection: every sample runs on it */
+let client: pg.Client
+/** EXPLAIN capture (auto_explain stays loaded in its session) */
+let explainClient: pg.Client
+/** seeding connections (the generator writes chunks two at a time) */
+let seedPool: pg.Pool | undefined
+/** tasks of SEED the dataset holds */
+let seeded = 0
+
+beforeAll(async () => {
+  dataset = await openDatasetDatabase({ databaseUrl: run.databaseUrl, owned: run.postgres.owned, allowSeed: settings.BENCH_SEED, log })
+  log(`dataset database: ${dataset.reason}`)
+  client = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions' })
+  await client.connect()
+  explainClient = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions explain' })
+  await explainClient.connect()
+  if (dataset.writable) {
+    seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder' })
+    seeded = await countSeededTasks(client, SEED)
+    await client.query('SELECT pgmq.create($1::text)', [QUEUE])
+  } else if (settings.BENCH_SQL_SCALES) {
+    log(`BENCH_SQL_SCALES=${settings.BENCH_SQL_SCALES.join(',')} ignored: nothing is seeded into a read-only database`)
+  }
+}, 120_000)
+
+afterAll(async () => {
+  if (dataset?.writable && client) await client.query('SELECT pgmq.drop_queue($1::text)', [QUEUE]).catch(() => {})
+  await client?.end().catch(() => {})
+  await explainClient?.end().catch(() => {})
+  await seedPool?.end().catch(() => {})
+  await dataset?.close()
+}, 120_000)
+
+/** 200 → "200", 1000 → "1K", 2500 → "2.5K", 100000 → "100K", 1000000 → "1M". */
+function scaleLabel(n: number): string {
+  if (n >= 1_000_000 && n % 100_000 === 0) return `${n / 1_000_000}M`
+  if (n >= 1_000 && n % 100 === 0) return `${n / 1_000}K`
+  return String(n)
+}
+
+interface ScaleState {
+  label: string
+  /** why this scale's benches are skipped, if they are */
+  skip?: string
+  sample: DatasetSample
+  size: { tasks: number; steps: number }
+  plans: Map<string, CapturedPlan>
+  /** annotation fields every result of this scale carries */
+  annotations: Record<string, unknown>
+}
+
+/** Seeds tasks `seeded .. scale - 1`: the dataset grows from one scale to the next. */
+async function growTo(scale: number): Promise<string | undefined> {
+  if (seeded > scale) return `the database already holds ${seeded} tasks of seed ${SEED}, more than ${scale}`
+  if (seeded === scale) return undefined
+  log(`dataset @${scaleLabel(scale)}: seeding tasks ${seeded.toLocaleString('en-US')}..${(scale - 1).toLocaleString('en-US')}`)
+  const r = await seedDataset(seedPool!, { seed: SEED, from: seeded, count: scale - seeded, onProgress: (p) => log(formatProgress(p)) })
+  seeded = scale
+  log(
+    `dataset @${scaleLabel(scale)}: +${r.tasks.toLocaleString('en-US')} tasks, ${r.steps.toLocaleString('en-US')} steps, ` +
+      `${(r.taskTransitions + r.stepTransitions).toLocaleString('en-US')} transitions in ${(r.ms / 1000).toFixed(1)} s ` +
+      `(ANALYZE ${(r.analyzeMs / 1000).toFixed(1)} s${r.foreignKeyChecks ? '' : ', foreign-key triggers skipped'})`,
+  )
+  return undefined
+}
+
+/** Sample, size and plans of the data as it is now. */
+async function prepareScale(state: ScaleState): Promise<void> {
+  state.size = await countTaskerRows(client)
+  state.sample = await sampleDataset(client, { seed: SEED, size: SAMPLE_TASKS })
+  if (state.sample.tasks.length === 0) {
+    state.skip = `no tasks in ${dataset.database}`
+    return
+  }
+  const probe = state.sample.tasks.find((t) => t.state !== 'complete') ?? state.sample.tasks[0]!
+  const leaf = state.sample.tasks.find((t) => t.leafStepUuid)?.leafStepUuid
+  const targets: PlanTarget[] = [
+    { name: 'get_next_ready_tasks(10)', file: 'get_next_ready_tasks', sql: SQL.nextReady, values: [10] },
+    { name: 'get_step_readiness_status', file: 'get_step_readiness_status', sql: SQL.readiness, values: [probe.taskUuid] },
+    { name: `get_step_readiness_status_batch(${BATCH_TASKS} tasks)`, file: 'get_step_readiness_status_batch', sql: SQL.readinessBatch, values: [batches(state.sample)[0]] },
+    { name: 'get_task_execution_context', file: 'get_task_execution_context', sql: SQL.context, values: [probe.taskUuid] },
+    ...(leaf ? [{ name: 'get_step_transitive_dependencies(leaf step)', file: 'get_step_transitive_dependencies', sql: SQL.ancestors, values: [leaf] }] : []),
+  ]
+  const captured = await capturePlans(explainClient, targets, { dir: path.join(run.resultsDir, 'plans', state.label), scale: state.label })
+  state.plans = new Map(captured.map((p) => [p.file.replace(/^.*[\\/]|\.json$/g, ''), p]))
+  for (const p of captured) {
+    for (const w of p.warnings) console.warn(`[sql-functions] plan warning: ${w}`)
+    if (p.nestedUnavailable) log(`${p.name}: ${p.nestedUnavailable}`)
+  }
+  log(`plans @${state.label}: ${path.join(run.resultsDir, 'plans', state.label)} (${captured.reduce((a, p) => a + p.warnings.length, 0)} warning(s))`)
+  state.annotations = {
+    scale: state.label,
+    datasetDatabase: dataset.mode,
+    datasetSeed: dataset.mode === 'read-only' ? undefined : SEED,
+    datasetTasks: state.size.tasks,
+    datasetSteps: state.size.steps,
+    sampledTasks: state.sample.tasks.length,
+  }
+  log(
+    `@${state.label}: ${state.size.tasks.toLocaleString('en-US')} tasks, ${state.size.steps.toLocaleString('en-US')} steps; ` +
+      `sample of ${state.sample.tasks.length} tasks over ${state.sample.strata.length} template/state strata`,
+  )
+}
+
+/** Consecutive windows of BATCH_TASKS sampled tasks, one per sampled task, wrapping around. */
+function batches(sample: DatasetSample): string[][] {
+  const ids = sample.tasks.map((t) => t.taskUuid)
+  return ids.map((_, i) => Array.from({ length: Math.min(BATCH_TASKS, ids.length) }, (_, k) => ids[(i + k) % ids.length]!))
+}
+
+function cycle<T>(items: T[]): () => T {
+  let i = 0
+  return () => items[i++ % items.length]!
+}
+
+/** The results of a test get the scale's fields and the plan warnings of its function. */
+function annotate(task: Parameters<typeof annotateResult>[0], state: ScaleState, planFile?: string): void {
+  const plan = planFile ? state.plans.get(planFile) : undefined
+  annotateResult(task, {
+    ...state.annotations,
+    ...(plan ? { plan: path.relative(run.resultsDir, plan.file), planWarnings: plan.warnings } : {}),
+  })
+}
+
+function describeScale(label: string, grow: (() => Promise<string | undefined>) | undefined): void {
+  describe(`@${label}`, () => {
+    const state = { label, plans: new Map() } as ScaleState
+
+    beforeAll(async () => {
+      state.skip = await grow?.()
+      if (!state.skip) await prepareScale(state)
+      if (state.skip) log(`@${label} skipped: ${state.skip}`)
+    }, GROW_TIMEOUT_MS)
+
+    describe('get_next_ready_tasks', () => {
+      test.for(NEXT_READY_LIMITS)('get_next_ready_tasks(%i)', async (limit, { bench, task, skip }) => {
+        if (state.skip) return skip(state.skip)
+        const query = { name: 'sql_bench_next_ready', text: SQL.nextReady, values: [limit] }
+        // The dataset has claimable tasks (pending, waiting for retry); an external one may not.
+        const probe = await inRolledBack(() => client.query(query))
+        if (dataset.mode !== 'read-only') expect(probe.rowCount).toBeGreaterThan(0)
+        await bench(`get_next_ready_tasks(${limit}) @${label}`, async () => {
+          await client.query('BEGIN')
+          try {
+            const t0 = performance.now()
+            await client.query(query)
+            return { overriddenDuration: performance.now() - t0 }
+          } finally {
+            await client.query('ROLLBACK')
+          }
+        }).run(claims)
+        annotate(task, state, 'get_next_ready_tasks')
+        annotateResult(task, { limit, returnedRows: probe.rowCount })
+      })
+    })
+
+    test('get_step_readiness_status', async ({ bench, task, skip }) => {
+      if (state.skip) return skip(state.skip)
+      const next = cycle(state.sample.tasks.map((t) => t.taskUuid))
+      const probe = await client.query(SQL.readiness, [state.sample.tasks[0]!.taskUuid])
+      expect(probe.rows[0]).toHaveProperty('ready_for_execution')
+      await bench(`get_step_readiness_status @${label}`, async () => {
+        await client.query({ name: 'sql_bench_readiness', text: SQL.readiness, values: [next()] })
+      }).run(fast)
+      annotate(task, state, 'get_step_readiness_status')
+    })
+
+    test(`get_step_readiness_status_batch(${BATCH_TASKS} tasks)`, async ({ bench, task, skip }) => {
+      if (state.skip) return skip(state.skip)
+      const next = cycle(batches(state.sample))
+      const probe = await client.query(SQL.readinessBatch, [batches(state.sample)[0]])
+      expect(new Set(probe.rows.map((r: { task_uuid: string }) => r.task_uuid)).size).toBe(Math.min(BATCH_TASKS, state.sample.tasks.length))
+      await bench(`get_step_readiness_status_batch(${BATCH_TASKS} tasks) @${label}`, async () => {
+        await client.query({ name: 'sql_bench_readiness_batch', text: SQL.readinessBatch, values: [next()] })
+      }).run(fast)
+      annotate(task, state, 'get_step_readiness_status_batch')
+    })
+
+    test('get_task_execution_context', async ({ bench, task, skip }) => {
+      if (state.skip) return skip(state.skip)
+      const next = cycle(state.sample.tasks.map((t) => t.taskUuid))
+      const probe = await client.query(SQL.context, [state.sample.tasks[0]!.taskUuid])
+      expect(probe.rows[0]?.execution_status).toMatch(/^(has_ready_steps|processing|blocked_by_failures|all_complete|waiting_for_dependencies)$/)
+      await bench(`get_task_execution_context @${label}`, async () => {
+        await client.query({ name: 'sql_bench_context', text: SQL.context, values: [next()] })
+      }).run(fast)
+      annotate(task, state, 'get_task_execution_context')
+    })
+
+    test('get_step_transitive_dependencies(leaf step)', async ({ bench, task, skip }) => {
+      if (state.skip) return skip(state.skip)
+      const leaves = state.sample.tasks.flatMap((t) => (t.leafStepUuid ? [t.leafStepUuid] : []))
+      if (leaves.length === 0) return skip('no sampled task has steps')
+      const next = cycle(leaves)
+      const probe = await client.query(SQL.ancestors, [leaves[0]])
+      expect(probe.rows.every((r: { distance: number }) => r.distance >= 1)).toBe(true)
+      await bench(`get_step_transitive_dependencies(leaf step) @${label}`, async () => {
+        await client.query({ name: 'sql_bench_ancestors', text: SQL.ancestors, values: [next()] })
+      }).run(fast)
+      annotate(task, state, 'get_step_transitive_dependencies')
+    })
+
+    // pgmq on a queue of its own in the dataset database; not where nothing may be written.
+    describe.skipIf(!writable)('pgmq', () => {
+      const message = () => ({ task_uuid: crypto.randomUUID(), step_uuid: crypto.randomUUID(), correlation_id: crypto.randomUUID() })
+      const samplesNeeded = fast.iterations + fast.warmupIterations + 10
+
+      /** Fills the (purged) queue with n messages; returns their ids, oldest first. */
+      async function fill(n: number): Promise<string[]> {
+        await client.query('SELECT pgmq.purge_queue($1::text)', [QUEUE])
+        const ids: string[] = []
+        for (let done = 0; done < n; done += 500) {
+          const batch = Array.from({ length: Math.min(500, n - done) }, () => JSON.stringify(message()))
+          const { rows } = await client.query<{ msg_id: string }>(SQL.sendBatch, [QUEUE, batch])
+          ids.push(...rows.map((r) => r.msg_id))
+        }
+        return ids
+      }
+
+      test('pgmq send', async ({ bench, task, skip }) => {
+        if (state.skip) return skip(state.skip)
+        await client.query('SELECT pgmq.purge_queue($1::text)', [QUEUE])
+        await bench(`pgmq send @${label}`, async () => {
+          await client.query({ name: 'sql_bench_send', text: SQL.send, values: [QUEUE, message()] })
+        }).run(fast)
+        annotate(task, state)
+      })
+
+      test('pgmq read+delete', async ({ bench, task, skip }) => {
+        if (state.skip) return skip(state.skip)
+        await fill(samplesNeeded)
+        await bench(`pgmq read+delete @${label}`, async () => {
+          const { rows } = await client.query<{ msg_id: string }>({ name: 'sql_bench_read', text: SQL.read, values: [QUEUE, 30, 1] })
+          if (!rows[0]) throw new Error(`pgmq.read found no visible message in ${QUEUE}: the queue was filled with ${samplesNeeded}`)
+          await client.query({ name: 'sql_bench_delete', text: SQL.delete, values: [QUEUE, rows[0].msg_id] })
+        }).run(fast)
+        annotate(task, state)
+      })
+
+      test('pgmq archive', async ({ bench, task, skip }) => {
+        if (state.skip) return skip(state.skip)
+        const next = cycle(await fill(samplesNeeded))
+        await bench(`pgmq archive @${label}`, async () => {
+          const { rows } = await client.query<{ archived: boolean }>({ name: 'sql_bench_archive', text: SQL.archive, values: [QUEUE, next()] })
+          if (!rows[0]?.archived) throw new Error(`pgmq.archive did not find a message in ${QUEUE}: the queue was filled with ${samplesNeeded}`)
+        }).run(fast)
+        annotate(task, state)
+      })
+    })
+  })
+}
+
+async function inRolledBack<T>(fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN')
+  try {
+    return await fn()
+  } finally {
+    await client.query('ROLLBACK')
+  }
+}
+
+if (writable) {
+  for (const scale of scales) describeScale(scaleLabel(scale), () => growTo(scale))
+} else {
+  // Read-only: the data that is there, whatever its size.
+  describeScale('existing', undefined)
+}

@@ -1,0 +1,132 @@
+/**
+ * SYNTHETIC — the worker processing cycle (claim → execute → submit) per step, in single-worker
+ * mode. Not production behaviour: in production several workers compete for steps and which one
+ * claims a step is unknowable, which is why the suite's real worker figures come from the
+ * end-to-end bench's trace breakdown. Here the design note's "synthetic benchmark" is built as it
+ * describes: a separate reference orchestrator with ONE worker handling ONE step at a time
+ * (TASKER_CONCURRENCY=1), linear tasks created one at a time, and each step's phases read from
+ * its spans:
+ *   worker cycle    claim start → result submission end
+ *   worker.claim    read the message + step → in_progress
+ *   worker.execute  the handler (arithmetic.square)
+ *   worker.submit   store the result + result message + archive
+ *   queue.wait      enqueue end → claim start (the idle worker waking on NOTIFY)
+ *
+ * It runs in its own database on the run's PostgreSQL server (created and dropped here), so it
+ * needs a server the run owns (embedded or container PostgreSQL).
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, inject, test } from 'vitest'
+import pg from 'pg'
+import { annotateResult, recordSamples } from '../setup/results/record.ts'
+import { sampleCount } from '../setup/profile.ts'
+import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
+import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { createEventWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
+import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
+import { createTraceQuery, type TraceQuery } from '../setup/traces/query.ts'
+import { startTraceReceiver, type TraceReceiver } from '../setup/traces/receiver.ts'
+import type { NormalisedSpan } from '../setup/traces/types.ts'
+
+const DATABASE = 'tasker_bench_single_worker'
+const LABEL = 'SYNTHETIC single worker'
+const TASK_TIMEOUT_MS = 30_000
+
+const run = inject('run')
+const tasks = sampleCount(run, 100)
+const warmupTasks = sampleCount(run, 5)
+const skipReason = run.postgres.owned ? undefined : 'needs a PostgreSQL server the run owns, to create its own database (embedded or container mode)'
+
+let admin: pg.Client
+let receiver: TraceReceiver
+let orchestrator: EmbeddedOrchestrator
+let api: TaskerClient
+let watcher: CompletionWatcher
+let traces: TraceQuery
+let linear: Workflow
+
+beforeAll(async () => {
+  if (skipReason) {
+    console.log(`[worker-execution] skipped: ${skipReason}`)
+    return
+  }
+  admin = new pg.Client({ connectionString: run.databaseUrl })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)
+  await admin.query(`CREATE DATABASE ${DATABASE}`)
+  const databaseUrl = new URL(run.databaseUrl)
+  databaseUrl.pathname = `/${DATABASE}`
+
+  receiver = await startTraceReceiver({ registerCleanup: false, log: (l) => console.log(`[worker-execution] ${l}`) })
+  const logDir = path.join(run.resultsDir, 'logs', 'single-worker')
+  mkdirSync(logDir, { recursive: true })
+  orchestrator = await startEmbeddedOrchestrator({
+    databaseUrl: databaseUrl.toString(),
+    workers: 1,
+    logDir,
+    otlpEndpoint: receiver.endpoint,
+    env: { TASKER_CONCURRENCY: '1' },
+  })
+  api = createTaskerClient(orchestrator.url)
+  watcher = await createEventWatcher(databaseUrl.toString(), api)
+  traces = createTraceQuery({ mode: 'embedded', reason: 'this bench’s own receiver', queryUrl: receiver.queryUrl })
+  linear = loadWorkflows(run.templatesDir).linear
+  console.log(`[worker-execution] ${LABEL}: 1 worker, 1 step at a time, ${tasks} linear tasks one after another — not production behaviour`)
+})
+
+afterAll(async () => {
+  await watcher?.close()
+  await api?.close()
+  await orchestrator?.stop()
+  await receiver?.stop()
+  if (admin) {
+    await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`).catch(() => {})
+    await admin.end()
+  }
+})
+
+describe.skipIf(skipReason !== undefined)(`${LABEL}`, () => {
+  test('claim → execute → submit per step, from spans (SYNTHETIC)', async ({ task }) => {
+    const correlationIds: string[] = []
+    for (let i = 0; i < warmupTasks + tasks; i++) {
+      const created = await api.createTask(taskRequest(linear))
+      await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
+      if (i >= warmupTasks) correlationIds.push(created.correlation_id)
+    }
+
+    const samples: Record<string, number[]> = { 'worker cycle': [], 'worker.claim': [], 'worker.execute': [], 'worker.submit': [], 'queue.wait': [] }
+    const until = performance.now() + 15_000
+    let incomplete = 0
+    for (const correlationId of correlationIds) {
+      const { spans, breakdown } = await traces.waitForTrace(correlationId, { expectSteps: linear.steps, until })
+      if (!breakdown.complete) {
+        incomplete++
+        continue
+      }
+      for (const step of breakdown.steps) {
+        for (const phase of ['worker.claim', 'worker.execute', 'worker.submit', 'queue.wait'] as const) {
+          const v = step.phases[phase]
+          if (v !== undefined) samples[phase]!.push(v)
+        }
+        const cycle = workerCycle(spans, step.step)
+        if (cycle !== undefined) samples['worker cycle']!.push(cycle)
+      }
+    }
+    if (samples['worker cycle']!.length === 0) throw new Error(`no complete traces among ${correlationIds.length} tasks: see the logs in ${run.resultsDir}/logs/single-worker`)
+    for (const [phase, list] of Object.entries(samples)) {
+      if (list.length > 0) recordSamples(task, `${LABEL}: ${phase}`, list, { synthetic: true, phase })
+    }
+    annotateResult(task, { synthetic: true, workers: 1, concurrency: 1, workflow: linear.name, tasks: correlationIds.length, incompleteTraces: incomplete })
+  })
+})
+
+/** Claim start → submission end of one step's last attempt, from its spans. */
+function workerCycle(spans: readonly NormalisedSpan[], stepUuid: string): number | undefined {
+  const own = spans.filter((s) => s.attributes['step_uuid'] === stepUuid)
+  const claims = own.filter((s) => s.name === 'step.claim').sort((a, b) => a.startMs - b.startMs)
+  const submits = own.filter((s) => s.name === 'step.submit_result').sort((a, b) => a.endMs - b.endMs)
+  const claim = claims[claims.length - 1]
+  const submit = submits[submits.length - 1]
+  return claim && submit ? Math.round((submit.endMs - claim.startMs) * 1000) / 1000 : undefined
+}

@@ -1,0 +1,209 @@
+/**
+ * Compare two commits on one machine: bench base and head interleaved, then compare the pooled
+ * samples. For pull-request checks on shared runners, whose speed swings between jobs: both sides
+ * run in the same job, alternately, so drift hits both alike.
+ *
+ *   node scripts/bench-ab.ts --base <ref> [--head <ref>] [--rounds 3] [--out <dir>]
+ *                            [--margins <file>] [--informational] [--timeout-minutes 45]
+ *                            [<vitest bench filters or files>…]
+ *
+ * --base / --head  commits, branches or tags (head default HEAD); each is checked out into a
+ *                  temporary git worktree, node_modules linked from this checkout when
+ *                  package-lock.json is identical, else installed with npm ci
+ * --rounds         1..10 rounds; each runs base and head once, the order alternating per round
+ *                  (base head, head base, …). More rounds: fairer and slower.
+ * --out            default <BENCH_RESULTS_DIR>/ab: per run round-<r>-<side>/ and its log, the
+ *                  pooled base.json and head.json, and the reports (summary.md, report.html,
+ *                  bmf.json, benchmark-action.json, comparison.json)
+ * --margins        default: the head checkout's margins file (BENCH_MARGINS_FILE, else fixtures/margins.yaml)
+ *
+ * A bench regresses only when the pooled samples say so (margins + significance, see
+ * setup/compare/compare-runs.ts) and most rounds agree. Environment differences between the two
+ * commits (e.g. a PostgreSQL upgrade in the PR) are reported, not treated as "not comparable".
+ * Exit codes: 0 no regression (or --informational / BENCH_REGRESSION=informational), 1 a regression,
+ * or a head run that failed (a violated budget or an error: budgets are always enforced), 2 bad
+ * arguments or set-up failure. A base that cannot be benchmarked is reported, not failed.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadSettings } from '../setup/config.ts'
+import { interleavedPlan, type Side } from '../setup/compare/ab-plan.ts'
+import { logTail, runBenchChild, type BenchChildResult } from '../setup/compare/bench-child.ts'
+import { compareRuns, hasRegression, type Comparison } from '../setup/compare/compare-runs.ts'
+import { loadMargins } from '../setup/compare/margins.ts'
+import { poolRounds } from '../setup/compare/pool.ts'
+import { createProgress, formatDuration } from '../setup/compare/progress.ts'
+import { loadCompareSettings } from '../setup/compare/settings.ts'
+import { addWorktree, provideNodeModules, removeWorktree, repositoryRoot, type Worktree } from '../setup/compare/worktree.ts'
+import { readResultsFile } from '../setup/results/read.ts'
+import type { ResultsDocument } from '../setup/results/schema.ts'
+import { shortCommit } from '../setup/report/format.ts'
+import { comparisonLines, shownPath } from '../setup/report/terminal.ts'
+import { writeReports } from '../setup/report/write-reports.ts'
+
+const OUT_MARKER = '.bench-ab'
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    options: {
+      base: { type: 'string' },
+      head: { type: 'string', default: 'HEAD' },
+      rounds: { type: 'string', default: '3' },
+      out: { type: 'string' },
+      margins: { type: 'string' },
+      informational: { type: 'boolean' },
+      'timeout-minutes': { type: 'string', default: '45' },
+      'keep-worktrees': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help || !values.base) {
+    console.log('usage: node scripts/bench-ab.ts --base <ref> [--head HEAD] [--rounds 3] [--out dir] [--margins file] [--informational] [--timeout-minutes 45] [filters…]')
+    return values.help ? 0 : 2
+  }
+  const plan = interleavedPlan(Number(values.rounds))
+  const timeoutMinutes = Number(values['timeout-minutes'])
+  if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1 || timeoutMinutes > 24 * 60) throw new Error(`--timeout-minutes ${values['timeout-minutes']}: expected a whole number within 1..1440`)
+
+  const repo = repositoryRoot(process.cwd())
+  const settings = loadSettings({ root: repo })
+  const compare = loadCompareSettings({ root: repo })
+  const policy = values.informational ? 'informational' : compare.regression
+  const progress = createProgress('bench-ab', { quiet: !compare.progress })
+  const out = path.resolve(values.out ?? path.join(repo, settings.BENCH_RESULTS_DIR, 'ab'))
+  prepareOutDir(out)
+
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-ab-'))
+  const trees: Partial<Record<Side, Worktree>> = {}
+  let interrupted = false
+  const onSignal = () => {
+    interrupted = true
+    progress.warn('interrupted: stopping after the current run and removing the worktrees')
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    for (const side of ['base', 'head'] as const) {
+      const ref = side === 'base' ? values.base : values.head!
+      const tree = addWorktree(repo, ref, path.join(scratch, side))
+      trees[side] = tree
+      const how = provideNodeModules(tree, repo, path.join(out, `${side}-npm-ci.log`))
+      progress.step(`${side}: ${ref} at ${shortCommit(tree.commit)}, node_modules ${how}`)
+    }
+    if (trees.base!.commit === trees.head!.commit) progress.warn(`base and head are the same commit ${shortCommit(trees.base!.commit)}: an A/A run, useful to check that nothing is flagged`)
+
+    // the same settings file for both sides, so neither silently runs in another mode
+    const envFile = path.join(repo, '.env')
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(existsSync(envFile) && !process.env.BENCH_ENV_FILE ? { BENCH_ENV_FILE: envFile } : {}) }
+    const runs: Record<Side, Array<{ round: number; result: BenchChildResult; doc?: ResultsDocument }>> = { base: [], head: [] }
+    for (const [i, step] of plan.entries()) {
+      if (interrupted) break
+      const tree = trees[step.side]!
+      const label = `round ${step.round}/${plan.length / 2} ${step.side} (${shortCommit(tree.commit)})`
+      progress.step(`${label}: vitest bench ${positionals.join(' ') || '(every bench)'} … [${i + 1}/${plan.length}]`)
+      const result = await runBenchChild({
+        cwd: tree.dir,
+        args: positionals,
+        resultsDir: path.join(out, `round-${step.round}-${step.side}`),
+        logFile: path.join(out, `round-${step.round}-${step.side}.log`),
+        timeoutMs: timeoutMinutes * 60_000,
+        env,
+        echo: settings.BENCH_VERBOSE,
+      })
+      const doc = result.latest ? readResultsFile(result.latest) : undefined
+      runs[step.side].push({ round: step.round, result, ...(doc ? { doc } : {}) })
+      const status = result.code === 0 ? 'ok' : doc ? `exit ${result.code ?? result.signal} (results kept)` : `no results (exit ${result.code ?? result.signal}${result.timedOut ? ', timed out' : ''})`
+      progress.step(`${label}: ${status} in ${formatDuration(result.durationMs)}`)
+      if (!doc) {
+        progress.warn(`${label} produced no results; stopping. Log ${shownPath(result.logFile)}:\n${logTail(result.logFile, 30)}`)
+        break
+      }
+    }
+
+    const headFailed = runs.head.filter((r) => r.result.code !== 0)
+    const baseDocs = pairedDocs(runs.base)
+    const headDocs = pairedDocs(runs.head)
+    let exitCode = headFailed.length > 0 ? 1 : 0
+    if (headDocs.length === 0) {
+      console.error('bench-ab: the head produced no results; see the logs in ' + shownPath(out))
+      return 1
+    }
+    const head = poolRounds(headDocs)
+    writeJson(path.join(out, 'head.json'), head)
+    let comparison: Comparison | undefined
+    let base: ResultsDocument | undefined
+    if (baseDocs.length === 0) {
+      progress.warn('the base produced no results, so nothing is compared (reports show the head alone)')
+    } else {
+      base = poolRounds(baseDocs)
+      writeJson(path.join(out, 'base.json'), base)
+      // the head's margins: a PR that loosens them shows it in its diff
+      const marginsFile = values.margins ? path.resolve(values.margins) : path.resolve(trees.head!.dir, compare.marginsFileSetting)
+      const paired = runs.base.flatMap((b) => {
+        const h = runs.head.find((x) => x.round === b.round)
+        return b.doc && h?.doc ? [{ base: b.doc, head: h.doc }] : []
+      })
+      comparison = compareRuns(base, head, {
+        margins: loadMargins(marginsFile, values.margins ?? compare.marginsFileSetting),
+        ignoreEnvironment: true,
+        rounds: { baseline: paired.map((p) => p.base), current: paired.map((p) => p.head) },
+        labels: { baseline: 'base', current: 'head' },
+      })
+    }
+    const failedNote = headFailed.length > 0 ? `\n\n**Head runs failed** (violated budgets or errors) in round ${headFailed.map((r) => r.round).join(', ')}: see \`round-<r>-head.log\`.` : ''
+    const footer = `Interleaved A/B: base \`${values.base}\` ${shortCommit(trees.base!.commit)}, head \`${values.head}\` ${shortCommit(trees.head!.commit)}, ${Math.min(baseDocs.length, headDocs.length)} rounds. Charts: report.html in the workflow's artifacts.${failedNote}`
+    const paths = writeReports(out, { current: head, ...(base ? { baseline: base } : {}), ...(comparison ? { comparison, policy } : {}), footer })
+
+    if (comparison) for (const line of comparisonLines(comparison, `base ${shortCommit(trees.base!.commit)}`)) console.log(line)
+    for (const r of headFailed) console.log(`head run of round ${r.round} failed (exit ${r.result.code ?? r.result.signal}): violated budgets or errors, see ${shownPath(r.result.logFile)}`)
+    console.log(`reports: ${[paths.html, paths.markdown, paths.bmf, paths.benchmarkAction, ...(paths.comparison ? [paths.comparison] : [])].map((p) => shownPath(p)).join(', ')}`)
+    if (comparison && hasRegression(comparison)) {
+      if (policy === 'blocking') {
+        console.log('regression: exit code 1 (--informational or BENCH_REGRESSION=informational reports without failing)')
+        exitCode = 1
+      } else {
+        console.log('regression reported only (informational)')
+      }
+    }
+    if (interrupted) return 130
+    return exitCode
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    for (const tree of Object.values(trees)) {
+      if (!values['keep-worktrees']) removeWorktree(repo, tree)
+    }
+    if (!values['keep-worktrees']) rmSync(scratch, { recursive: true, force: true })
+    else progress.step(`worktrees kept in ${scratch} (remove with git worktree remove)`)
+  }
+}
+
+/** Rounds in which this side produced results, in round order. */
+function pairedDocs(runs: ReadonlyArray<{ round: number; doc?: ResultsDocument }>): ResultsDocument[] {
+  return [...runs].sort((a, b) => a.round - b.round).flatMap((r) => (r.doc ? [r.doc] : []))
+}
+
+/** The out directory is ours: empty it if an earlier A/B run made it, refuse anything else. */
+function prepareOutDir(out: string): void {
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    if (!existsSync(path.join(out, OUT_MARKER))) throw new Error(`--out ${out} is not empty and was not made by bench-ab; choose an empty or new directory`)
+    rmSync(out, { recursive: true, force: true })
+  }
+  mkdirSync(out, { recursive: true })
+  writeFileSync(path.join(out, OUT_MARKER), 'made by scripts/bench-ab.ts; emptied by its next run\n')
+}
+
+function writeJson(file: string, value: unknown): void {
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`)
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: Error) => {
+    console.error(`bench-ab: ${err.message}`)
+    process.exitCode = 2
+  },
+)
