@@ -3,17 +3,17 @@
  * benches and recordSamples() entries) into the test's meta for the results reporter, print one
  * line per measurement (Vitest's table has no p95), and fail the test on a violated budget.
  */
-import { afterEach } from 'vitest'
+import { afterEach, inject } from 'vitest'
 import { ConfigError, loadSettings } from './config.ts'
 import { checkTestResults } from './budgets/check-test.ts'
-import { loadBudgets, type BudgetBook } from './budgets/load.ts'
+import { budgetOverlays, loadBudgets, type BudgetBook } from './budgets/load.ts'
 
 let book: BudgetBook | undefined
 // Loaded on the first measurement, once per worker module graph; a ConfigError fails that test
 // (the global setup loads the budgets too, so a bad file normally stops the run before it starts).
 function budgets(): BudgetBook {
   try {
-    return (book ??= loadBudgets(loadSettings()))
+    return (book ??= loadBudgets(loadSettings(), { overlays: budgetOverlays(inject('run').orchestrator.mode) }))
   } catch (err) {
     if (err instanceof ConfigError) err.stack = `${err.name}: ${err.message}` // a typo, not a bug: no stack
     throw err

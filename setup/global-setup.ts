@@ -9,7 +9,7 @@ import type { TestProject } from 'vitest/node'
 import { runCleanups } from './cleanup.ts'
 import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, type Settings } from './config.ts'
 import { collectEnvironment } from './environment.ts'
-import { loadBudgets } from './budgets/load.ts'
+import { loadBudgets, REFERENCE_BUDGETS } from './budgets/load.ts'
 import { choosePostgresMode, providePostgres } from './postgres/provide.ts'
 import type { StartedPostgres } from './postgres/types.ts'
 import { prepareDatabase } from './database/prepare.ts'
@@ -23,7 +23,7 @@ export default async function globalSetup(project: TestProject) {
   let settings: Settings
   try {
     settings = loadSettings({ root: project.config.root })
-    loadBudgets(settings) // a malformed budget file fails here, before anything starts
+    loadBudgets(settings, { overlays: [REFERENCE_BUDGETS] }) // a malformed budget file fails here, before anything starts
   } catch (err) {
     throw oneLine(err)
   }

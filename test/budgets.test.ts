@@ -5,7 +5,7 @@ import type { TaskMeta, TestBenchmark } from 'vitest'
 import { afterAll, describe, expect, test } from 'vitest'
 import { checkTestResults, type FinishedTest } from '../setup/budgets/check-test.ts'
 import { evaluateBudgets, formatViolation, checkBudgets } from '../setup/budgets/evaluate.ts'
-import { BudgetBook, loadBudgets, parseBudgetOverrides, scaleBudget, type BudgetSettings } from '../setup/budgets/load.ts'
+import { BudgetBook, budgetOverlays, loadBudgets, parseBudgetOverrides, scaleBudget, type BudgetSettings } from '../setup/budgets/load.ts'
 import { parseBudgetExpression } from '../setup/budgets/parse.ts'
 import { ConfigError } from '../setup/config.ts'
 import { recordSamples } from '../setup/results/record.ts'
@@ -158,10 +158,22 @@ describe('loadBudgets', () => {
   test('the shipped fixtures/budgets.yaml holds the seed targets', () => {
     const book = loadBudgets({ root: path.resolve(import.meta.dirname, '..'), BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' })
     expect(book.for('event-propagation', 'any bench').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
-    expect(book.for('task-initialization', 'linear').map((b) => b.text)).toEqual(['p(99)<50'])
-    expect(book.for('task-initialization', 'diamond').map((b) => b.text)).toEqual(['p(99)<75'])
-    expect(book.for('e2e-latency', 'linear').map((b) => b.text)).toEqual(['p(99)<500'])
-    expect(book.for('e2e-latency', 'diamond').map((b) => b.text)).toEqual(['p(99)<800'])
+    expect(book.for('task-initialization', 'create linear task').map((b) => b.text)).toEqual(['p(99)<50'])
+    expect(book.for('task-initialization', 'create diamond task').map((b) => b.text)).toEqual(['p(99)<75'])
+    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<500'])
+    expect(book.for('e2e-latency', 'e2e diamond').map((b) => b.text)).toEqual(['p(99)<800'])
+  })
+
+  test('the reference orchestrator overlay tightens its own targets and leaves the rest', () => {
+    const settings = { root: path.resolve(import.meta.dirname, '..'), BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' as const }
+    const book = loadBudgets(settings, { overlays: budgetOverlays('embedded') })
+    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(50)<20', 'p(99)<50'])
+    expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual([])
+    expect(book.for('event-propagation', 'any bench').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
+    expect(budgetOverlays('external')).toEqual([])
+    // environment overrides still win over the overlay
+    const overridden = loadBudgets({ ...settings, BENCH_BUDGETS: 'e2e-latency/e2e linear=p(99)<70' }, { overlays: budgetOverlays('embedded') })
+    expect(overridden.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<70'])
   })
 })
 

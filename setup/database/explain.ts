@@ -149,24 +149,37 @@ export async function capturePlans(client: pg.ClientBase, targets: PlanTarget[],
 }
 
 /**
- * "Seq Scan on workflow_steps (550,474 rows in the table, 1 loop, 548,000 removed by filter)" for
- * every sequential scan of a large watched table anywhere in the plan.
+ * Warnings for the plan shapes that make a function slow as the tables grow, on any large watched
+ * table anywhere in the plan:
+ * - every sequential scan: "Seq Scan on workflow_steps (550,474 rows in the table, 1 loop, …)";
+ * - any other scan that reads at least 5 % of the table (and 1,000 rows) in one execution, e.g. an
+ *   index scan walking all claimable tasks: "Index Scan on tasks via tasks_claimable_idx read
+ *   15,123 of 100,000 rows (15 %)".
  */
 export function seqScanWarnings(plan: PlanNode, large: ReadonlyMap<string, number>): string[] {
   const warnings: string[] = []
   walk(plan, (n) => {
-    if (!/Seq Scan$/.test(n['Node Type'])) return
     const table = n['Relation Name']
     if (!table || !large.has(table)) return
+    const total = large.get(table)!
     const loops = n['Actual Loops'] ?? 1
     const removed = n['Rows Removed by Filter']
-    warnings.push(
-      `${n['Node Type']} on ${table} (${fmt(large.get(table)!)} rows in the table, ${fmt(loops)} loop${loops === 1 ? '' : 's'}` +
-        `${removed !== undefined ? `, ${fmt(removed)} removed by filter` : ''})`,
-    )
+    const read = ((n['Actual Rows'] ?? 0) + (removed ?? 0)) * loops
+    if (/Seq Scan$/.test(n['Node Type'])) {
+      warnings.push(
+        `${n['Node Type']} on ${table} (${fmt(total)} rows in the table, ${fmt(loops)} loop${loops === 1 ? '' : 's'}` +
+          `${removed !== undefined ? `, ${fmt(removed)} removed by filter` : ''})`,
+      )
+    } else if (/Scan$/.test(n['Node Type']) && read >= 1_000 && read >= total * WIDE_SCAN_SHARE) {
+      const via = typeof n['Index Name'] === 'string' ? ` via ${n['Index Name']}` : ''
+      warnings.push(`${n['Node Type']} on ${table}${via} read ${fmt(read)} of ${fmt(total)} rows (${Math.round((read / total) * 100)} %)`)
+    }
   })
   return warnings
 }
+
+/** A scan reading this share of a large table in one call is a warning, whatever its kind. */
+const WIDE_SCAN_SHARE = 0.05
 
 /** Set-returning built-ins whose Function Scan is just that, not a hidden function body. */
 const BUILTIN_SET_FUNCTIONS = new Set(['unnest', 'generate_series', 'jsonb_array_elements', 'jsonb_each', 'json_array_elements', 'regexp_matches', 'string_to_table'])
