@@ -7,14 +7,16 @@
  * The dataset (fixtures/datasets) is deterministic: seed 42, production-like mix of shapes and
  * states. It lives in a scratch database on the run's server (dropped at the end), so the running
  * orchestrator never sees it, and grows from one scale to the next. An external database without
- * BENCH_SEED=true is only read: its existing tasks are sampled, no scales.
+ * BENCH_SEED=true is only read: its existing tasks are sampled, no scales, no pgmq benches (the
+ * get_next_ready_tasks calls still lock the tasks they return, for the duration of each call).
  *
  * One persistent connection calls the functions through named prepared statements, with
  * arguments cycling through a seeded sample of ~200 tasks stratified by template and state.
  * get_next_ready_tasks claims what it returns (FOR UPDATE SKIP LOCKED): each call runs in a
  * transaction that is rolled back, so every sample sees the same data; the sample times the call
- * only, not BEGIN/ROLLBACK. Per scale the query plans go to <resultsDir>/plans/<scale>/, and
- * sequential scans of big tables are printed as warnings.
+ * only, not BEGIN/ROLLBACK. Per scale the query plans go to <resultsDir>/plans/<scale>/; sequential
+ * scans of big tables, and scans reading a good share of one, are printed as warnings and recorded
+ * with the results.
  */
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'

@@ -1,9 +1,9 @@
 /**
  * Calibrate the regression margins: run the same code several times and propose, per bench and
  * metric, a margin from the spread between the runs — the 99 % prediction bound for two future
- * runs, times --safety (setup/compare/calibrate.ts has the reasoning).
+ * runs, times --safety, default 1 (setup/compare/calibrate.ts has the reasoning).
  *
- *   node scripts/bench-calibrate.ts [--runs 5] [--safety 1.25] [--out <margins.yaml>] [--dry-run]
+ *   node scripts/bench-calibrate.ts [--runs 5] [--safety 1] [--out <margins.yaml>] [--dry-run]
  *                                   [--timeout-minutes 60] [<vitest bench filters or files>…]
  *
  * Each run is a `vitest bench --run <filters>` child process with its own results directory
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
   })
   if (values.help) {
-    console.log('usage: node scripts/bench-calibrate.ts [--runs 5] [--safety 1.25] [--out margins.yaml] [--dry-run] [--timeout-minutes 60] [filters…]')
+    console.log('usage: node scripts/bench-calibrate.ts [--runs 5] [--safety 1] [--out margins.yaml] [--dry-run] [--timeout-minutes 60] [filters…]')
     return 0
   }
   const runs = wholeNumber(values.runs, '--runs', 2, 20)

@@ -3,6 +3,9 @@
  * database, and internally consistent — step states, flags and transition histories agree with
  * the task's state category, and the SQL functions see each task the way it was generated.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import pg from 'pg'
 import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
@@ -11,6 +14,8 @@ import { CATEGORY_MIX, SHAPE_MIX } from '../fixtures/datasets/mix.ts'
 import { countSeededTasks, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
 import { sampleDataset } from '../fixtures/datasets/sample.ts'
 import { SHAPE_TEMPLATES } from '../fixtures/datasets/shapes.ts'
+import { countTaskerRows, openDatasetDatabase } from '../setup/database/dataset-database.ts'
+import { capturePlans } from '../setup/database/explain.ts'
 import { usePostgres } from './support/postgres.ts'
 
 const TASKS = 2_000
@@ -236,5 +241,81 @@ describe('consistency', () => {
     } finally {
       client.release()
     }
+  })
+})
+
+describe('query plans', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-plans-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('a function that is not inlined is captured with the plans of the statements inside', async () => {
+    const client = new pg.Client({ connectionString: db.server.url })
+    await client.connect()
+    try {
+      const [plan] = await capturePlans(client, [{ name: 'get_next_ready_tasks(5)', file: 'next', sql: 'SELECT * FROM tasker.get_next_ready_tasks($1)', values: [5] }], { dir, scale: '2K' })
+      expect(plan!.opaque).toBe(true)
+      expect(plan!.nested.length).toBeGreaterThan(0)
+      expect(plan!.nested.every((n) => typeof n.plan['Node Type'] === 'string')).toBe(true)
+      const file = JSON.parse(readFileSync(path.join(dir, 'next.json'), 'utf8'))
+      expect(file).toMatchObject({ function: 'get_next_ready_tasks(5)', scale: '2K', parameters: [5] })
+      expect(file.plan[0].Plan['Node Type']).toBe('Function Scan')
+      expect(plan!.warnings).toEqual([])
+    } finally {
+      await client.end()
+    }
+  })
+
+  test('what the captured calls change is rolled back', async () => {
+    const client = new pg.Client({ connectionString: db.server.url })
+    await client.connect()
+    try {
+      const state = `SELECT to_state FROM tasker.task_transitions WHERE task_uuid = $1 AND most_recent`
+      const { rows } = await client.query(`SELECT task_uuid FROM tasker.tasks WHERE context->'_dataset'->>'state' = 'pending' LIMIT 1`)
+      const task = rows[0].task_uuid
+      await capturePlans(client, [{ name: 'cancel', file: 'cancel', sql: `SELECT tasker.transition_task($1::uuid, NULL, 'cancelled')`, values: [task] }], { dir, scale: '2K' })
+      expect((await db.pool.query(state, [task])).rows).toEqual([{ to_state: 'pending' }])
+    } finally {
+      await client.end()
+    }
+  })
+
+  test('a sequential scan of a large table and a scan reading much of one are warned about', async () => {
+    const client = new pg.Client({ connectionString: db.server.url })
+    await client.connect()
+    try {
+      const plans = await capturePlans(
+        client,
+        [
+          { name: 'count steps', file: 'count', sql: `SELECT count(*) FROM tasker.workflow_steps WHERE attempts >= $1`, values: [0] },
+          { name: 'one step', file: 'one', sql: `SELECT * FROM tasker.workflow_steps WHERE workflow_step_uuid = $1`, values: ['00000000-0000-7000-8000-000000000000'] },
+        ],
+        { dir, scale: '2K', largeTableRows: 1_000 },
+      )
+      expect(plans[0]!.warnings).toEqual([expect.stringMatching(/^count steps @2K: (Parallel )?Seq Scan on workflow_steps \(\d[\d,]* rows in the table/)])
+      expect(plans[1]!.warnings).toEqual([])
+    } finally {
+      await client.end()
+    }
+  })
+})
+
+describe('dataset database', () => {
+  test('a server the run owns gets a scratch database with the schema, dropped on close', async () => {
+    const dataset = await openDatasetDatabase({ databaseUrl: db.server.url, owned: true, allowSeed: false })
+    expect(dataset).toMatchObject({ mode: 'scratch', writable: true })
+    expect(dataset.database).toMatch(/^tasker_bench_sql_[0-9a-f]{8}$/)
+    const client = new pg.Client({ connectionString: dataset.url })
+    await client.connect()
+    expect(await countTaskerRows(client)).toEqual({ tasks: 0, steps: 0 })
+    await client.end()
+    await dataset.close()
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [dataset.database])
+    expect(rows[0].n).toBe(0)
+  })
+
+  test('an external database without BENCH_SEED is only read', async () => {
+    const dataset = await openDatasetDatabase({ databaseUrl: db.server.url, owned: false, allowSeed: false })
+    expect(dataset).toMatchObject({ mode: 'read-only', writable: false, url: db.server.url, database: 'postgres' })
+    await dataset.close()
   })
 })

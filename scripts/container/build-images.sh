@@ -82,7 +82,13 @@ debian_mirror() {
 
 image_label() { docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null || true; }
 
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+# After a rebuild the previous image is untagged: remove it (unless a container still uses it).
+drop_superseded() {
+  local old="$1" tag="$2"
+  [[ -n "$old" && "$old" != "$(image_id "$tag")" ]] && docker rmi "$old" >/dev/null 2>&1 || true
+}
 
 build_rootfs_tar() {
   if [[ -s "$ROOTFS_TAR" && "$REBUILD" == false ]]; then
@@ -101,7 +107,9 @@ build_rootfs_tar() {
   local t0
   t0="$(now_ms)"
   say "debootstrap $SUITE minbase + postgresql-15 from $mirror (log: $CACHE_DIR/debootstrap.log)…"
-  if ! debootstrap --variant=minbase --include=postgresql-15 "${keyring[@]}" "$SUITE" "$dir" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1; then
+  # --cache-dir keeps the downloaded packages, so a --rebuild does not fetch them again.
+  mkdir -p "$CACHE_DIR/debs"
+  if ! debootstrap --variant=minbase --include=postgresql-15 --cache-dir="$CACHE_DIR/debs" "${keyring[@]}" "$SUITE" "$dir" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1; then
     tail -n 5 "$CACHE_DIR/debootstrap.log" >&2
     fail "debootstrap failed (log: $CACHE_DIR/debootstrap.log)"
   fi
@@ -130,14 +138,16 @@ build_base() {
     return 0
   fi
   build_rootfs_tar
-  local t0
+  local t0 old
   t0="$(now_ms)"
+  old="$(image_id "$BASE_IMAGE")"
   docker import \
     --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'CMD ["/bin/bash"]' \
     "$ROOTFS_TAR" "$BASE_IMAGE" >/dev/null
   say "$BASE_IMAGE: imported in $(elapsed "$t0")"
+  BASE_SUPERSEDED="$old"
 }
 
 build_postgres() {
@@ -149,12 +159,14 @@ build_postgres() {
     say "$PG_IMAGE: up to date"
     return 0
   fi
-  local t0
+  local t0 old
   t0="$(now_ms)"
+  old="$(image_id "$PG_IMAGE")"
   if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$PG_IMAGE" "$dir" >"$LOG_DIR/postgres-build.log" 2>&1; then
     tail -n 10 "$LOG_DIR/postgres-build.log" >&2
     fail "docker build of $PG_IMAGE failed (log: $LOG_DIR/postgres-build.log)"
   fi
+  drop_superseded "$old" "$PG_IMAGE"
   say "$PG_IMAGE: built in $(elapsed "$t0")"
 }
 
@@ -174,8 +186,9 @@ build_orchestrator() {
     say "$ORCH_IMAGE: up to date (inputs $inputs)"
     return 0
   fi
-  local t0 ctx
+  local t0 ctx old
   t0="$(now_ms)"
+  old="$(image_id "$ORCH_IMAGE")"
   mkdir -p "$ROOT/.tmp/container"
   ctx="$ROOT/.tmp/container/orchestrator-context"
   rm -rf "$ctx"
@@ -197,12 +210,16 @@ build_orchestrator() {
   # The image must start: Node runs and finds its packages.
   docker run --rm --entrypoint node "$ORCH_IMAGE" -e "await import('pg'); await import('yaml')" >/dev/null ||
     fail "$ORCH_IMAGE was built but node cannot load its packages"
+  drop_superseded "$old" "$ORCH_IMAGE"
   say "$ORCH_IMAGE: built in $(elapsed "$t0")"
 }
 
+BASE_SUPERSEDED=""
 for target in "${TARGETS[@]}"; do
   case "$target" in
     postgres) build_postgres ;;
     orchestrator) build_orchestrator ;;
   esac
 done
+# The old base goes last: the images built on it had to be replaced first.
+drop_superseded "$BASE_SUPERSEDED" "$BASE_IMAGE"

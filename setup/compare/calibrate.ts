@@ -5,8 +5,8 @@
  * takes, per bench and metric, the standard deviation s of the metric between runs — of its
  * logarithm for the relative margin (a run that is 10 % slow is slow by a factor), of the value
  * for the absolute one — and proposes the one-sided 99 % prediction bound for the difference of
- * two future runs: t(0.99, N − 1) · √2 · s, times a safety factor (default 1.25) for drift the
- * calibration runs did not see, rounded up, never below a floor. Student's t makes few runs
+ * two future runs: t(0.99, N − 1) · √2 · s, times a safety factor (default 1: raise it for drift the
+ * calibration runs did not see), rounded up, never below a floor. Student's t makes few runs
  * honest: from 3 runs the bound is 7.0 · √2 · s, from 5 runs 3.7 · √2 · s, from 10 runs 2.8 · √2 · s.
  * (The largest pairwise difference, the obvious alternative, underestimates the spread whenever a
  * handful of runs happens to land close together.) The largest pairwise difference is reported
@@ -17,7 +17,7 @@ import { BUILT_IN_MARGINS, COMPARED_METRICS, type ComparedMetric, type Margin } 
 import type { ResultsDocument } from '../results/schema.ts'
 
 export interface CalibrationOptions {
-  /** multiplies the prediction bound (default 1.25) */
+  /** multiplies the prediction bound (default 1) */
   safety?: number
   /** the smallest margins proposed (default: 3 % / 0.05 ms for p50, 5 % / 0.1 ms for p95) */
   floors?: Record<ComparedMetric, Margin>
@@ -48,7 +48,7 @@ export const CALIBRATION_FLOORS: Readonly<Record<ComparedMetric, Margin>> = {
   p95: { relative: 0.05, absoluteMs: BUILT_IN_MARGINS.p95.absoluteMs },
 }
 
-export const DEFAULT_SAFETY = 1.25
+export const DEFAULT_SAFETY = 1
 
 /** Above this proposed relative margin a bench is flagged as too noisy to gate on. */
 export const NOISY_RELATIVE_MARGIN = 0.5

@@ -1,7 +1,8 @@
 /**
  * Query plans of the benchmarked SQL functions, kept next to the results: for each call
- * `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` into `<dir>/<file>.json`, plus warnings for sequential
- * scans of the big tasker tables (the plan a growing table makes slow).
+ * `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` into `<dir>/<file>.json`, plus warnings for the plans a
+ * growing table makes slow: a sequential scan of a big tasker table, or any scan reading a good
+ * share of one (scanWarnings).
  *
  * A function the planner does not inline (PL/pgSQL, or SQL with a SET clause or VOLATILE) shows in
  * EXPLAIN as one "Function Scan" hiding everything it runs. For those the call runs once more with
@@ -120,8 +121,8 @@ export async function capturePlans(client: pg.ClientBase, targets: PlanTarget[],
     }
 
     const warnings = [
-      ...seqScanWarnings(top.Plan, large).map((w) => `${target.name} @${options.scale}: ${w}`),
-      ...nested.flatMap((p, i) => seqScanWarnings(p.plan, large).map((w) => `${target.name} @${options.scale}: ${w} in statement ${i + 1} inside the function (${oneLine(p.queryText)})`)),
+      ...scanWarnings(top.Plan, large).map((w) => `${target.name} @${options.scale}: ${w}`),
+      ...nested.flatMap((p, i) => scanWarnings(p.plan, large).map((w) => `${target.name} @${options.scale}: ${w} in statement ${i + 1} inside the function (${oneLine(p.queryText)})`)),
     ]
     const file = path.join(options.dir, `${target.file}.json`)
     writeFileSync(
@@ -156,7 +157,7 @@ export async function capturePlans(client: pg.ClientBase, targets: PlanTarget[],
  *   index scan walking all claimable tasks: "Index Scan on tasks via tasks_claimable_idx read
  *   15,123 of 100,000 rows (15 %)".
  */
-export function seqScanWarnings(plan: PlanNode, large: ReadonlyMap<string, number>): string[] {
+export function scanWarnings(plan: PlanNode, large: ReadonlyMap<string, number>): string[] {
   const warnings: string[] = []
   walk(plan, (n) => {
     const table = n['Relation Name']

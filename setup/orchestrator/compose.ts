@@ -19,8 +19,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers'
+import { DockerComposeEnvironment } from 'testcontainers'
 import { onCleanup } from '../cleanup.ts'
 import { freePort } from '../net/free-port.ts'
 import { imageStatus } from '../postgres/container.ts'
@@ -39,6 +40,7 @@ const ENGINE_ADVICE = 'start one with scripts/container/engine.sh, or use BENCH_
 const DEFAULT_STARTUP_TIMEOUT_MS = 180_000
 const HEALTH_TIMEOUT_MS = 30_000
 const DOWN_TIMEOUT_S = 5
+const UP_SETTLE_MS = 20_000
 /** The line a worker logs once it serves its queues (fixtures/orchestrator/src/worker/main.ts). */
 const WORKER_READY = /\] worker \S+ ready\b/
 
@@ -169,14 +171,16 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
   }
   const down = composeDown(tool, projectName, files, composeEnv)
 
-  let started: StartedDockerComposeEnvironment | undefined
+  // `docker-compose up` in flight: a stop waits for it (bounded), so containers it is still
+  // creating are not left behind by a `down` that ran before they existed.
+  let upInFlight: Promise<unknown> | undefined
   let stopped = false
   const stop = async () => {
     if (stopped) return
     stopped = true
     try {
-      if (started) await started.down({ timeout: DOWN_TIMEOUT_S * 1000, removeVolumes: true })
-      else await down.async()
+      if (upInFlight) await Promise.race([upInFlight.catch(() => {}), delay(UP_SETTLE_MS)])
+      await down.async()
     } finally {
       rmSync(workDir, { recursive: true, force: true })
       if (ownLogDir) rmSync(logDir, { recursive: true, force: true })
@@ -195,21 +199,24 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
   if (opts.jaeger) environment.withProfiles('tracing')
   const executable = tool.command === 'docker-compose' ? { executable: { standalone: true as const } } : {}
   const scale = ['--scale', `worker=${opts.workers}`]
+  const up = (services: string[] | undefined, commandOptions: string[]) => {
+    environment.withClientOptions({ ...executable, commandOptions })
+    upInFlight = environment.up(services)
+    return upInFlight
+  }
 
   try {
     await withDeadline(opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS, down.async, async () => {
       if (ownPostgres) {
-        environment.withClientOptions({ ...executable, commandOptions: scale })
-        started = await environment.up()
+        await up(undefined, scale)
       } else {
         // No PostgreSQL service: --no-deps, so orchestration first (it must be healthy before the
         // workers, which the compose file's depends_on would otherwise ensure), then the workers.
-        environment.withClientOptions({ ...executable, commandOptions: ['--no-deps'] })
-        started = await environment.up(['orchestration', ...(opts.jaeger ? ['jaeger'] : [])])
-        environment.withClientOptions({ ...executable, commandOptions: ['--no-deps', ...scale] })
-        started = await environment.up(['worker'])
+        await up(['orchestration', ...(opts.jaeger ? ['jaeger'] : [])], ['--no-deps'])
+        await up(['worker'], ['--no-deps', ...scale])
       }
     })
+    upInFlight = undefined
     const url = `http://127.0.0.1:${apiPort}`
     await waitForHealth(url)
     await waitForWorkers(logDir, opts.workers, logsBefore)
@@ -278,7 +285,7 @@ async function waitForHealth(url: string): Promise<void> {
     } catch (err) {
       if (Date.now() > deadline) throw err
     }
-    await new Promise((r) => setTimeout(r, 250))
+    await delay(250)
   }
 }
 
@@ -295,7 +302,7 @@ async function waitForWorkers(logDir: string, expected: number, before: Map<stri
       .filter((f) => /^worker-.+\.log$/.test(f))
       .filter((f) => WORKER_READY.test(readFileSync(path.join(logDir, f)).subarray(before.get(f) ?? 0).toString('utf8'))).length
     if (ready >= expected) return
-    await new Promise((r) => setTimeout(r, 200))
+    await delay(200)
   }
   throw new Error(`${ready} of ${expected} worker(s) reported ready within ${HEALTH_TIMEOUT_MS / 1000} s`)
 }
