@@ -76,25 +76,22 @@ echo "$engine_msg" | sed 's/^/  /'
 containers_before="$(docker ps -aq)"
 networks_before="$(docker network ls -q)"
 
-step "build local images (debootstrap on first use)" 900 scripts/container/build-images.sh || exit 1
+# The images come from Debian's mirror: a mirror that cannot be reached is the machine's problem,
+# not the suite's, so the stage is skipped (loudly) rather than failed.
+if ! step "build local images (debootstrap on first use)" 900 scripts/container/build-images.sh; then
+  say "SKIPPED: the local images could not be built (see above); the container path was not exercised"
+  exit 0
+fi
 docker image ls --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | grep tasker-bench || true
 
-step "container tests with the engine up" 600 "${VITEST[@]}" run --project unit test/container-config.test.ts test/container-engine.test.ts || exit 1
+step "container tests with the engine up" 600 "${VITEST[@]}" run --project unit test/container-config.test.ts test/container-engine.test.ts || exit $?
 
 benches=(benchmarks/event-propagation.bench.ts)
 [[ -f benchmarks/sql-functions.bench.ts ]] && benches+=(benchmarks/sql-functions.bench.ts)
 step "benches on PostgreSQL in a container (Testcontainers, $PG_IMAGE)" 900 \
   env BENCH_POSTGRES=container BENCH_PG_IMAGE="$PG_IMAGE" BENCH_ORCHESTRATOR=off BENCH_PROFILE=smoke \
-  BENCH_RESULTS_DIR="$RESULTS_DIR/testcontainers" "${VITEST[@]}" bench --run "${benches[@]}" || exit 1
+  BENCH_RESULTS_DIR="$RESULTS_DIR/testcontainers" "${VITEST[@]}" bench --run "${benches[@]}" || exit $?
 
-compose_log="$(mktemp)"
 step "end-to-end bench against the compose orchestrator" 900 \
   env BENCH_POSTGRES=container BENCH_PG_IMAGE="$PG_IMAGE" BENCH_ORCHESTRATOR=compose BENCH_PROFILE=smoke \
-  BENCH_RESULTS_DIR="$RESULTS_DIR/compose" "${VITEST[@]}" bench --run benchmarks/e2e-latency.bench.ts 2>&1 | tee "$compose_log"
-compose_rc=${PIPESTATUS[0]}
-if ((compose_rc != 0)) && grep -q 'BENCH_ORCHESTRATOR=compose is not available yet' "$compose_log"; then
-  say "compose bench SKIPPED: setup/orchestrator/provide.ts does not start the compose orchestrator yet"
-  compose_rc=0
-fi
-rm -f "$compose_log"
-exit "$compose_rc"
+  BENCH_RESULTS_DIR="$RESULTS_DIR/compose" "${VITEST[@]}" bench --run benchmarks/e2e-latency.bench.ts || exit $?

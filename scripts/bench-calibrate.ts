@@ -101,7 +101,7 @@ async function main(): Promise<number> {
 function proposalTable(proposals: readonly BenchProposal[]): string[] {
   const rows = proposals.map((p) => [
     `${p.file} > ${p.bench}`,
-    ...p.metrics.map((m) => `${(m.spreadRelative * 100).toFixed(1)} % / ${formatMs(m.spreadMs)} ms → ${Number.isFinite(m.margin.relative) ? `${Math.round(m.margin.relative * 100)} %` : '∞'} / ${formatMs(m.margin.absoluteMs)} ms`),
+    ...p.metrics.map((m) => `${(m.spreadRelative * 100).toFixed(1)} % / ${formatMs(m.spreadMs)} ms → ${Math.round(m.margin.relative * 100)} % / ${formatMs(m.margin.absoluteMs)} ms`),
   ])
   const header = ['bench', ...(proposals[0]?.metrics.map((m) => `${m.metric}: largest difference → margin`) ?? [])]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

@@ -8,7 +8,8 @@ import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { ConfigError } from '../setup/config.ts'
 import { interleavedPlan } from '../setup/compare/ab-plan.ts'
-import { proposeMargins, studentT99 } from '../setup/compare/calibrate.ts'
+import { proposeMargins } from '../setup/compare/calibrate.ts'
+import { studentT99, twoSampleT } from '../setup/compare/student-t.ts'
 import { BUILT_IN_MARGINS, loadMargins, MarginBook, parseMarginsFile } from '../setup/compare/margins.ts'
 import { writeMarginsFile } from '../setup/compare/margins-file.ts'
 import { poolRounds } from '../setup/compare/pool.ts'
@@ -70,8 +71,19 @@ describe('calibration', () => {
     expect(studentT99(1)).toBe(31.821)
     expect(studentT99(4)).toBe(3.747)
     expect(studentT99(9)).toBe(2.821)
-    expect(studentT99(40)).toBe(2.539) // beyond the table: its last row, slightly conservative
+    expect(studentT99(30)).toBe(2.457)
+    expect(studentT99(40)).toBe(2.457) // beyond the table: its last row, slightly conservative
     expect(() => studentT99(0)).toThrow(/≥ 1/)
+  })
+
+  test('two-sample t with pooled variance (reference: SciPy ttest_ind)', () => {
+    const r = twoSampleT([1.0, 1.2, 0.9], [1.4, 1.5, 1.3])
+    expect(r.degreesOfFreedom).toBe(4)
+    expect(r.difference).toBeCloseTo(0.3667, 4)
+    expect(r.t).toBeCloseTo(3.4785, 3)
+    expect(twoSampleT([1, 1], [1, 1]).t).toBe(0)
+    expect(twoSampleT([1, 1], [2, 2]).t).toBe(Infinity)
+    expect(() => twoSampleT([1], [2])).toThrow(/3 values or more/)
   })
 
   test('proposes the 99 % prediction bound of two future runs from the spread between runs', () => {
@@ -100,7 +112,7 @@ describe('calibration', () => {
       { relative: 0.05, absoluteMs: 0.1 },
     ])
     const wild = proposeMargins([1, 1.6].map((m) => runWith(scaled(m))))[0]!
-    expect(wild.warning).toMatch(/^sim > b: only a slowdown beyond \d+ % could be flagged \(runs differ by up to 60 %, and 2 runs say little\)/)
+    expect(wild.warning).toMatch(/^sim > b: only a slowdown beyond 1000 % \(or none at all\) could be flagged \(runs differ by up to 60 %, and 2 runs say little\)/)
     expect(() => proposeMargins(runs, { safety: 0.5 })).toThrow(/within 1\.\.10/)
   })
 

@@ -130,7 +130,7 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
       const logs = readdirSync(logDir)
       expect(logs).toContain('orchestration.log')
       expect(logs.filter((f) => /^worker-[0-9a-f]{8}\.log$/.test(f))).toHaveLength(2)
-    })
+    }, 120_000)
 
     test('stop removes every container of the project', async () => {
       const project = started.projectName
@@ -159,7 +159,7 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
       } finally {
         await client.end()
       }
-    })
+    }, 120_000)
 
     test('stop removes its containers and network', async () => {
       const project = started.projectName

@@ -10,20 +10,21 @@
 #                                       entrypoint: orchestration | worker | migrate
 #
 #   scripts/container/build-images.sh [--rebuild] [postgres|orchestrator]…   (default: both)
+#   scripts/container/build-images.sh --check [postgres|orchestrator]…       exit 3 if missing/stale
 #
 # Caching: the Debian root filesystem is debootstrap'd once into a tarball under
-# $BENCH_IMAGE_CACHE_DIR (default /var/cache/tasker-bench when writable, else <repo>/.tmp/container);
+# $TASKER_IMAGE_CACHE_DIR (default /var/cache/tasker-bench when writable, else <repo>/.tmp/container);
 # an image is rebuilt only when its inputs changed (a hash stored as the image label
 # tasker-bench.inputs) or with --rebuild (which also refreshes the tarball).
 # Needs a running engine (scripts/container/engine.sh) and debootstrap (engine.sh installs it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-PG_IMAGE="${BENCH_PG_LOCAL_IMAGE:-tasker-bench/postgres:15-local}"
-ORCH_IMAGE="${BENCH_ORCHESTRATOR_IMAGE:-tasker-bench/orchestrator:local}"
+PG_IMAGE="${TASKER_PG_IMAGE:-tasker-bench/postgres:15-local}"
+ORCH_IMAGE="${TASKER_ORCHESTRATOR_IMAGE:-tasker-bench/orchestrator:local}"
 SUITE=bookworm
-if [[ -n "${BENCH_IMAGE_CACHE_DIR:-}" ]]; then
-  CACHE_DIR="$BENCH_IMAGE_CACHE_DIR"
+if [[ -n "${TASKER_IMAGE_CACHE_DIR:-}" ]]; then
+  CACHE_DIR="$TASKER_IMAGE_CACHE_DIR"
 elif mkdir -p /var/cache/tasker-bench 2>/dev/null && [[ -w /var/cache/tasker-bench ]]; then
   CACHE_DIR=/var/cache/tasker-bench
 else
@@ -31,7 +32,7 @@ else
 fi
 ROOTFS_TAR="$CACHE_DIR/rootfs-$SUITE-pg15.tar"
 LABEL=tasker-bench.inputs
-BASE_IMAGE="${BENCH_BASE_IMAGE:-tasker-bench/bookworm-pg15-rootfs:local}"
+BASE_IMAGE="${TASKER_BASE_IMAGE:-tasker-bench/bookworm-pg15-rootfs:local}"
 LOG_DIR="$ROOT/.tmp/container"
 mkdir -p "$LOG_DIR"
 
@@ -41,13 +42,15 @@ elapsed() { echo "$(( $(date +%s%N) / 1000000 - $1 )) ms"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 REBUILD=false
+CHECK=false
 TARGETS=()
 for arg in "$@"; do
   case "$arg" in
     --rebuild) REBUILD=true ;;
+    --check) CHECK=true ;;
     postgres | orchestrator) TARGETS+=("$arg") ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) fail "unknown argument $arg (expected --rebuild, postgres, orchestrator)" ;;
+    *) fail "unknown argument $arg (expected --rebuild, --check, postgres, orchestrator)" ;;
   esac
 done
 ((${#TARGETS[@]} > 0)) || TARGETS=(postgres orchestrator)
@@ -88,6 +91,33 @@ image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
 drop_superseded() {
   local old="$1" tag="$2"
   [[ -n "$old" && "$old" != "$(image_id "$tag")" ]] && docker rmi "$old" >/dev/null 2>&1 || true
+}
+
+# Hashes of what each image is built from (stored as its label; compared to skip or flag a build).
+postgres_inputs() {
+  { image_id "$BASE_IMAGE"; cat "$ROOT/fixtures/compose/postgres/Dockerfile" "$ROOT/fixtures/compose/postgres/entrypoint.sh"; } | sha256sum | cut -c1-16
+}
+orchestrator_inputs() {
+  # The base image, Node, the lock file, every fixture file (the orchestrator, templates, pgmq
+  # SQL, the compose files) and this script.
+  { image_id "$BASE_IMAGE"; "$ROOT/node_modules/.bin/node" --version; cat "$ROOT/package-lock.json" "$0"
+    (cd "$ROOT" && find fixtures -type f -not -path '*/node_modules/*' | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -c1-16
+}
+
+# --check: is each image there and built from the current sources? (exit 3 when not)
+check_images() {
+  local rc=0 target image want have
+  for target in "${TARGETS[@]}"; do
+    case "$target" in
+      postgres) image="$PG_IMAGE" want="$(postgres_inputs)" ;;
+      orchestrator) image="$ORCH_IMAGE" want="$(orchestrator_inputs)" ;;
+    esac
+    have="$(image_label "$image")"
+    if [[ -z "$(image_id "$image")" ]]; then echo "$image: missing"; rc=3
+    elif [[ "$have" != "$want" ]]; then echo "$image: stale (built from other sources than the checkout holds)"; rc=3
+    else echo "$image: up to date"; fi
+  done
+  return "$rc"
 }
 
 build_rootfs_tar() {
@@ -154,7 +184,7 @@ build_postgres() {
   local dir="$ROOT/fixtures/compose/postgres"
   local inputs
   build_base
-  inputs="$( { docker image inspect --format '{{.Id}}' "$BASE_IMAGE"; cat "$dir/Dockerfile" "$dir/entrypoint.sh"; } | sha256sum | cut -c1-16)"
+  inputs="$(postgres_inputs)"
   if [[ "$REBUILD" == false && "$(image_label "$PG_IMAGE")" == "$inputs" ]]; then
     say "$PG_IMAGE: up to date"
     return 0
@@ -177,11 +207,9 @@ build_orchestrator() {
   node_bin="$(readlink -f "$ROOT/node_modules/.bin/node")"
   [[ -x "$node_bin" ]] || fail "the project's Node binary (node_modules/.bin/node) is missing: run npm ci"
   # Inputs: the base image, Node, the lock file, every fixture file, the Dockerfile, this script.
-  local base_id inputs
+  local inputs
   build_base
-  base_id="$(docker image inspect --format '{{.Id}}' "$BASE_IMAGE")"
-  inputs="$( { echo "$base_id"; "$node_bin" --version; cat "$ROOT/package-lock.json" "$0";
-    find "$ROOT/fixtures" -type f -not -path '*/node_modules/*' | LC_ALL=C sort | xargs sha256sum | sed "s#$ROOT/##"; } | sha256sum | cut -c1-16)"
+  inputs="$(orchestrator_inputs)"
   if [[ "$REBUILD" == false && "$(image_label "$ORCH_IMAGE")" == "$inputs" ]]; then
     say "$ORCH_IMAGE: up to date (inputs $inputs)"
     return 0
@@ -213,6 +241,11 @@ build_orchestrator() {
   drop_superseded "$old" "$ORCH_IMAGE"
   say "$ORCH_IMAGE: built in $(elapsed "$t0")"
 }
+
+if [[ "$CHECK" == true ]]; then
+  check_images
+  exit
+fi
 
 BASE_SUPERSEDED=""
 for target in "${TARGETS[@]}"; do

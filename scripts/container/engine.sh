@@ -11,16 +11,16 @@
 # Containers are reached on 127.0.0.1: Testcontainers would otherwise pick the bridge gateway on a
 # machine with /.dockerenv (such as this project's), so set TESTCONTAINERS_HOST_OVERRIDE=localhost
 # when using the engine this script starts.
-# State (dockerd's log, the pid of the dockerd we started) lives in $BENCH_ENGINE_STATE_DIR,
+# State (dockerd's log, the pid of the dockerd we started) lives in $TASKER_ENGINE_STATE_DIR,
 # default <repo>/.tmp/container (gitignored). A dockerd someone else started is used, never stopped.
 # Exit status: 0 = engine answers; 1 = it cannot (the last line of stderr says why).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-STATE_DIR="${BENCH_ENGINE_STATE_DIR:-$ROOT/.tmp/container}"
+STATE_DIR="${TASKER_ENGINE_STATE_DIR:-$ROOT/.tmp/container}"
 PID_FILE="$STATE_DIR/dockerd.pid"
 LOG_FILE="$STATE_DIR/dockerd.log"
-START_TIMEOUT_S="${BENCH_ENGINE_START_TIMEOUT_S:-60}"
+START_TIMEOUT_S="${TASKER_ENGINE_START_TIMEOUT_S:-60}"
 STOP_TIMEOUT_S=30
 
 say() { echo "[engine] $*" >&2; }

@@ -46,6 +46,8 @@ export function runBenchChild(options: BenchChildOptions): Promise<BenchChildRes
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), BENCH_RESULTS_DIR: options.resultsDir, NO_COLOR: '1' }
   delete env.BENCH_BASELINE // each run only measures; the caller compares
   delete env.FORCE_COLOR
+  // a Vitest that started us (a test of this script) must not leak its worker identity into ours
+  for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key]
   const log = createWriteStream(options.logFile)
   const started = performance.now()
   return new Promise((resolve, reject) => {

@@ -15,6 +15,7 @@
 import { entriesById } from './bench-id.ts'
 import { BUILT_IN_MARGINS, COMPARED_METRICS, type ComparedMetric, type Margin } from './margins.ts'
 import type { ResultsDocument } from '../results/schema.ts'
+import { studentT99 } from './student-t.ts'
 
 export interface CalibrationOptions {
   /** multiplies the prediction bound (default 1) */
@@ -50,16 +51,12 @@ export const CALIBRATION_FLOORS: Readonly<Record<ComparedMetric, Margin>> = {
 
 export const DEFAULT_SAFETY = 1
 
+/** The largest margins the margins file accepts (margins.ts): 1000 % and 10⁷ ms. */
+export const MAX_RELATIVE_MARGIN = 10
+export const MAX_ABSOLUTE_MARGIN_MS = 1e7
+
 /** Above this proposed relative margin a bench is flagged as too noisy to gate on. */
 export const NOISY_RELATIVE_MARGIN = 0.5
-
-/** Student's t, one-sided 0.99 quantile, for 1..19 degrees of freedom (2..20 runs). */
-const T_99 = [31.821, 6.965, 4.541, 3.747, 3.365, 3.143, 3.0, 2.896, 2.821, 2.764, 2.718, 2.681, 2.65, 2.624, 2.602, 2.583, 2.567, 2.552, 2.539]
-
-export function studentT99(degreesOfFreedom: number): number {
-  if (!Number.isInteger(degreesOfFreedom) || degreesOfFreedom < 1) throw new RangeError(`degrees of freedom ${degreesOfFreedom} must be a whole number ≥ 1`)
-  return T_99[Math.min(degreesOfFreedom, T_99.length) - 1]!
-}
 
 export function proposeMargins(runs: readonly ResultsDocument[], options: CalibrationOptions = {}): BenchProposal[] {
   const safety = options.safety ?? DEFAULT_SAFETY
@@ -77,9 +74,10 @@ export function proposeMargins(runs: readonly ResultsDocument[], options: Calibr
       const values = entries.map((e) => e[metric])
       const bound = (sd: number) => t * Math.SQRT2 * sd * safety
       const relative = values.every((v) => v > 0) ? Math.expm1(bound(standardDeviation(values.map(Math.log)))) : Infinity
+      // capped where the margins file stops accepting values: such a bench cannot gate anyway
       const margin = {
-        relative: Math.max(floors[metric].relative, roundUp(relative, 2)),
-        absoluteMs: Math.max(floors[metric].absoluteMs, roundUp(bound(standardDeviation(values)), 3)),
+        relative: Math.min(MAX_RELATIVE_MARGIN, Math.max(floors[metric].relative, roundUp(relative, 2))),
+        absoluteMs: Math.min(MAX_ABSOLUTE_MARGIN_MS, Math.max(floors[metric].absoluteMs, roundUp(bound(standardDeviation(values)), 3))),
       }
       return { metric, values, ...largestPairwiseDifference(values), margin }
     })
@@ -87,7 +85,7 @@ export function proposeMargins(runs: readonly ResultsDocument[], options: Calibr
     const widest = Math.max(...metrics.map((m) => m.margin.relative))
     if (widest > NOISY_RELATIVE_MARGIN) {
       proposal.warning =
-        `${file} > ${bench}: only a slowdown beyond ${Number.isFinite(widest) ? `${Math.round(widest * 100)} %` : 'any size'} could be flagged` +
+        `${file} > ${bench}: only a slowdown beyond ${widest >= MAX_RELATIVE_MARGIN ? '1000 % (or none at all)' : `${Math.round(widest * 100)} %`} could be flagged` +
         ` (runs differ by up to ${Math.round(Math.max(...metrics.map((m) => m.spreadRelative)) * 100)} %${entries.length < 5 ? `, and ${entries.length} runs say little` : ''});` +
         ' more runs, more samples or the interleaved A/B check help'
     }

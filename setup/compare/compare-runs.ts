@@ -6,8 +6,11 @@
  *   2. the difference is statistically significant on the retained samples: Mann–Whitney U for
  *      p50, a seeded bootstrap CI of the difference for p95, each at α/2 (Bonferroni), so a bench
  *      with both metrics is falsely flagged with probability at most α (default 0.01);
- *   3. with interleaved rounds (scripts/bench-ab.ts), most rounds point the same way on their own,
- *      so one disturbed round cannot decide.
+ *   3. with interleaved rounds (scripts/bench-ab.ts), the difference also stands out from the
+ *      variation between runs: a two-sample t-test on the per-round values (log scale, runs as
+ *      the unit, one-sided at 0.99). Samples within one run share that run's luck — a busy
+ *      neighbour, a slow disk — so the sample-level test alone would call any run-to-run drift
+ *      significant; the rounds test is what judges drift. It needs 2 rounds or more.
  * Improvements are judged the same way in the other direction. A bench is "not comparable" when the
  * environments differ (unless told to ignore that), when it is missing on one side, when a side
  * has no retained samples, or when a side has fewer than 20 samples. p95 is compared only with at
@@ -22,6 +25,7 @@ import { environmentDifferences, type EnvironmentDifference } from './environmen
 import { mannWhitneyU } from './mann-whitney.ts'
 import { COMPARED_METRICS, MarginBook, type ComparedMetric, type Margin } from './margins.ts'
 import { seedFromText } from './seeded-random.ts'
+import { studentT99, twoSampleT } from './student-t.ts'
 
 export type Verdict = 'regressed' | 'improved' | 'unchanged' | 'not comparable'
 export const VERDICTS: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
@@ -54,8 +58,8 @@ export interface MetricComparison {
   /** bootstrap CI of current − baseline, ms */
   interval?: { lower: number; upper: number; confidence: number }
   significant: boolean
-  /** interleaved runs: rounds whose own difference points the same way as the pooled one */
-  rounds?: { agreeing: number; total: number }
+  /** interleaved runs: the t-test of the per-round values (log scale), head vs base */
+  rounds?: { total: number; t: number; critical: number; significant: boolean }
   verdict: 'regressed' | 'improved' | 'unchanged' | 'not compared'
   /** one line: why this verdict */
   note: string
@@ -189,8 +193,8 @@ function sideStats(e: ResultEntry): SideStats {
 function notComparableSamples(b: ResultEntry, c: ResultEntry, minSamples: number): string | undefined {
   if (!b.samples) return 'the baseline kept no samples (save a new baseline with this version)'
   if (!c.samples) return 'this run kept no samples'
-  if (b.n < minSamples) return `only ${b.n} samples in the baseline (need ${minSamples})`
-  if (c.n < minSamples) return `only ${c.n} samples in this run (need ${minSamples})`
+  if (b.n < minSamples) return `only ${b.n} samples in the baseline, ${minSamples} needed`
+  if (c.n < minSamples) return `only ${c.n} samples in this run, ${minSamples} needed`
   return undefined
 }
 
@@ -235,26 +239,37 @@ function compareMetric(
     out.interval = { lower: ci.lower, upper: ci.upper, confidence: ci.confidence }
     out.significant = (ci.lower > 0 && deltaMs > 0) || (ci.upper < 0 && deltaMs < 0)
   }
-  const evidence = out.pValue !== undefined ? formatP(out.pValue) : `${Math.round(out.interval!.confidence * 100)} % CI [${formatMs(out.interval!.lower)}, ${formatMs(out.interval!.upper)}] ms`
+  const evidence = out.pValue !== undefined ? formatP(out.pValue) : `${Number((out.interval!.confidence * 100).toFixed(1))} % CI [${formatMs(out.interval!.lower)}, ${formatMs(out.interval!.upper)}] ms`
 
-  if (rounds && rounds.length > 0) {
-    const agreeing = rounds.filter((r) => Math.sign(r.current - r.baseline) === Math.sign(deltaMs) && deltaMs !== 0).length
-    out.rounds = { agreeing, total: rounds.length }
-  }
-  const consistent = !out.rounds || out.rounds.total < 2 || out.rounds.agreeing * 2 > out.rounds.total
+  if (rounds && rounds.length >= 2) out.rounds = roundsTest(rounds, deltaMs)
+  const roundsText = out.rounds && `t = ${formatT(out.rounds.t)} across ${out.rounds.total} rounds (${out.rounds.significant ? 'beyond' : 'needs'} ${out.rounds.critical})`
 
-  if (out.significant && out.exceedsMargin && consistent) {
+  if (out.significant && out.exceedsMargin && (!out.rounds || out.rounds.significant)) {
     out.verdict = deltaMs > 0 ? 'regressed' : 'improved'
-    out.note = `${change}, ${evidence}${out.rounds ? `, ${out.rounds.agreeing}/${out.rounds.total} rounds agree` : ''}`
+    out.note = `${change}, ${evidence}${roundsText ? `, ${roundsText}` : ''}`
   } else if (!out.exceedsMargin) {
     out.note = `${change} within margins (${formatPercent(margin.relative).replace('+', '±')} and ${formatMs(margin.absoluteMs)} ms)`
   } else if (!out.significant) {
     out.note = `${change} but not significant (${evidence})`
   } else {
-    out.note = `${change} but only ${out.rounds!.agreeing} of ${out.rounds!.total} rounds agree`
+    out.note = `${change} but within the variation between runs (${roundsText})`
   }
   return out
 }
+
+/**
+ * Runs as the unit: the per-round values of both sides (log scale: drift is a factor), Student's
+ * two-sample t, significant when beyond t(0.99, df) in the direction of the pooled difference.
+ */
+function roundsTest(rounds: ReadonlyArray<{ baseline: number; current: number }>, deltaMs: number): NonNullable<MetricComparison['rounds']> {
+  const positive = rounds.every((r) => r.baseline > 0 && r.current > 0)
+  const scale = positive ? Math.log : (v: number) => v
+  const result = twoSampleT(rounds.map((r) => scale(r.baseline)), rounds.map((r) => scale(r.current)))
+  const critical = studentT99(result.degreesOfFreedom)
+  return { total: rounds.length, t: result.t, critical, significant: deltaMs !== 0 && Math.sign(result.t) === Math.sign(deltaMs) && Math.abs(result.t) > critical }
+}
+
+const formatT = (t: number): string => (Number.isFinite(t) ? t.toFixed(2) : t > 0 ? '∞' : '−∞')
 
 /** The metric in each round, paired by round index; rounds missing the bench on a side are skipped. */
 function roundValues(

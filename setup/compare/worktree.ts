@@ -1,12 +1,13 @@
 /**
  * Checkouts of other commits for the interleaved A/B run: `git worktree add --detach` into a
- * temporary directory, node_modules linked from the repository when package-lock.json is the same
- * (the installed tree would be identical, and linking takes no time), else installed with npm ci.
+ * temporary directory, node_modules linked package by package from the repository when
+ * package-lock.json is the same (the installed tree would be identical, and linking takes no
+ * time), else installed with npm ci.
  * Removed again with `git worktree remove --force`, falling back to deleting the directory and
  * `git worktree prune`.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, lstatSync, readFileSync, rmSync, symlinkSync, unlinkSync, openSync, closeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
 
 export interface Worktree {
@@ -55,7 +56,7 @@ export function provideNodeModules(worktree: Worktree, repo: string, logFile: st
   const repoModules = path.join(repo, 'node_modules')
   const target = path.join(worktree.dir, 'node_modules')
   if (existsSync(ownLock) && existsSync(repoLock) && existsSync(repoModules) && readFileSync(ownLock).equals(readFileSync(repoLock))) {
-    symlinkSync(repoModules, target, 'dir')
+    linkNodeModules(repoModules, target)
     return 'linked'
   }
   const out = openSync(logFile, 'a')
@@ -70,14 +71,23 @@ export function provideNodeModules(worktree: Worktree, repo: string, logFile: st
   return 'installed'
 }
 
-export function removeWorktree(repo: string, worktree: Worktree): void {
-  const modules = path.join(worktree.dir, 'node_modules')
-  try {
-    // never let a recursive delete follow the link into the repository's own node_modules
-    if (lstatSync(modules).isSymbolicLink()) unlinkSync(modules)
-  } catch {
-    // no node_modules: nothing to unlink
+/**
+ * A real node_modules directory whose entries link to the repository's packages: Node resolves
+ * each package (and its dependencies) from the real path, git ignores the directory as
+ * `node_modules/` (a single symlink would count as an untracked file and mark the commit "-dirty"
+ * in the results), and Vite's cache (.vite) stays per worktree.
+ */
+function linkNodeModules(from: string, to: string): void {
+  mkdirSync(to)
+  for (const entry of readdirSync(from)) {
+    if (entry === '.vite' || entry === '.cache') continue
+    symlinkSync(path.join(from, entry), path.join(to, entry))
   }
+}
+
+export function removeWorktree(repo: string, worktree: Worktree): void {
+  // fs.rm removes links, never what they point to: the repository's packages stay untouched
+  rmSync(path.join(worktree.dir, 'node_modules'), { recursive: true, force: true })
   try {
     git(repo, 'worktree', 'remove', '--force', worktree.dir)
   } catch {

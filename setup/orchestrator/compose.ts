@@ -31,6 +31,7 @@ const run = promisify(execFile)
 
 export const COMPOSE_DIR = fileURLToPath(new URL('../../fixtures/compose/', import.meta.url))
 export const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml')
+const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/container/build-images.sh', import.meta.url))
 export const ORCHESTRATOR_IMAGE = 'tasker-bench/orchestrator:local'
 export const POSTGRES_IMAGE = 'tasker-bench/postgres:15-local'
 export const JAEGER_IMAGE = 'jaegertracing/all-in-one:1.60.0'
@@ -58,6 +59,8 @@ export interface ComposeOrchestratorOptions {
   logDir?: string
   /** OTLP/HTTP base URL the containers export spans to (127.0.0.1 works: host network); unset → tracing off. */
   otlpEndpoint?: string
+  /** Task templates to serve (mounted read-only); default: the ones baked into the image (fixtures/templates). */
+  templatesDir?: string
   /** Extra environment for the orchestration and worker containers (TASKER_VISIBILITY_TIMEOUT_S, …). */
   env?: Record<string, string>
   /** Also start the compose file's Jaeger (profile `tracing`); its image must be present locally. */
@@ -136,6 +139,12 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
     ...(opts.jaeger ? [{ image: jaegerImage, advice: `pull it (docker pull ${jaegerImage}) where a registry is reachable, or run without Jaeger` }] : []),
   ])
 
+  // Only the images build-images.sh makes carry the hash of their sources.
+  await warnIfStale(
+    [...(ownPostgres && postgresImage === POSTGRES_IMAGE ? ['postgres'] : []), ...(orchestratorImage === ORCHESTRATOR_IMAGE ? ['orchestrator'] : [])],
+    log,
+  )
+
   const t0 = performance.now()
   const projectName = `tasker-bench-${process.pid}-${randomBytes(3).toString('hex')}`
   const apiPort = await freePort()
@@ -151,7 +160,7 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
   const logsBefore = logSizes(logDir)
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-compose-'))
   const overlayFile = path.join(workDir, 'docker-compose.run.yml')
-  writeFileSync(overlayFile, JSON.stringify(runOverlay(logDir, opts.env ?? {}), null, 2))
+  writeFileSync(overlayFile, JSON.stringify(runOverlay(logDir, opts.templatesDir, opts.env ?? {}), null, 2))
   const files = [COMPOSE_FILE, overlayFile]
 
   // What the compose file interpolates. Set explicitly (an empty value switches tracing off), so
@@ -161,13 +170,12 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
     TASKER_PORT: String(apiPort),
     TASKER_PG_PORT: String(pgPort ?? 55432),
     TASKER_PG_PASSWORD: pgPassword,
-    BENCH_ORCHESTRATOR_IMAGE: orchestratorImage,
-    BENCH_PG_LOCAL_IMAGE: postgresImage,
+    TASKER_ORCHESTRATOR_IMAGE: orchestratorImage,
+    TASKER_PG_IMAGE: postgresImage,
     JAEGER_IMAGE: jaegerImage,
     JAEGER_UI_PORT: String(jaegerPorts?.ui ?? 16686),
     JAEGER_OTLP_PORT: String(jaegerPorts?.otlp ?? 4318),
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
   }
   const down = composeDown(tool, projectName, files, composeEnv)
 
@@ -245,13 +253,29 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
   }
 }
 
-/** The per-run additions to the compose file: the log directory mounted, its owner, extra env. */
-function runOverlay(logDir: string, env: Record<string, string>): object {
+/**
+ * An image built from other sources than the checkout now holds would measure old code: say so
+ * (build-images.sh --check compares the hash of its inputs with the one stored in the image).
+ */
+async function warnIfStale(targets: string[], log: (line: string) => void): Promise<void> {
+  if (targets.length === 0 || !existsSync(BUILD_SCRIPT)) return
+  try {
+    await run('bash', [BUILD_SCRIPT, '--check', ...targets], { timeout: 30_000 })
+  } catch (err) {
+    const out = `${(err as { stdout?: string }).stdout ?? ''}`
+    for (const line of out.split('\n').filter((l) => l.includes('stale'))) {
+      log(`warning: ${line}; rebuild: scripts/container/build-images.sh`)
+    }
+  }
+}
+
+/** The per-run additions to the compose file: the log directory (and templates) mounted, the owner of the logs, extra env. */
+function runOverlay(logDir: string, templatesDir: string | undefined, env: Record<string, string>): object {
   const user = typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : '65534:65534'
   const service = {
     user,
-    volumes: [`${logDir}:/logs`],
-    environment: { ...env, TASKER_LOG_DIR: '/logs' },
+    volumes: [`${path.resolve(logDir)}:/logs`, ...(templatesDir ? [`${path.resolve(templatesDir)}:/templates:ro`] : [])],
+    environment: { ...env, TASKER_LOG_DIR: '/logs', ...(templatesDir ? { TASKER_TEMPLATES_DIR: '/templates' } : {}) },
   }
   // JSON is YAML; compose merges these keys into the services of the main file.
   return { version: '2.4', services: { orchestration: service, worker: service } }

@@ -8,6 +8,7 @@ import { ConfigError, type Settings } from '../config.ts'
 import type { StartedPostgres } from '../postgres/types.ts'
 import { startEmbeddedOrchestrator } from './embedded.ts'
 import { checkOrchestrator } from './external.ts'
+import { startComposeOrchestrator } from './compose.ts'
 
 export type OrchestratorMode = 'embedded' | 'compose' | 'external' | 'off'
 
@@ -63,18 +64,26 @@ export async function provideOrchestrator({ settings, choice, postgres, resultsD
       log(`orchestrator: external ${url} (${choice.reason})`)
       return { ...choice, ...none, url }
     }
-    case 'compose':
-      throw new ConfigError('BENCH_ORCHESTRATOR=compose is not available yet: use embedded or external')
+    case 'compose': {
+      refuseForeignDatabase(settings, postgres, 'compose')
+      const logDir = path.join(resultsDir, 'logs')
+      const started = await startComposeOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, templatesDir, otlpEndpoint, log })
+      return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
+    }
     case 'embedded': {
-      if (!postgres.owned && !settings.BENCH_SEED) {
-        throw new ConfigError(
-          'the embedded orchestrator would write to the external database at DATABASE_URL: set TASKER_ORCHESTRATION_URL to measure your deployment, BENCH_ORCHESTRATOR=off for the SQL and NOTIFY benches only, or BENCH_SEED=true to allow it',
-        )
-      }
+      refuseForeignDatabase(settings, postgres, 'embedded')
       const logDir = path.join(resultsDir, 'logs')
       const started = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log })
       log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
       return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
     }
   }
+}
+
+/** Our orchestrators write tasks into the database they are given: never into someone else's. */
+function refuseForeignDatabase(settings: Settings, postgres: StartedPostgres, mode: 'embedded' | 'compose'): void {
+  if (postgres.owned || settings.BENCH_SEED) return
+  throw new ConfigError(
+    `the ${mode} orchestrator would write to the external database at DATABASE_URL: set TASKER_ORCHESTRATION_URL to measure your deployment, BENCH_ORCHESTRATOR=off for the SQL and NOTIFY benches only, or BENCH_SEED=true to allow it`,
+  )
 }

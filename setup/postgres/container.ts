@@ -19,6 +19,7 @@ export type ImageStatus = { runtime: false; why: string } | { runtime: true; pre
 
 export async function imageStatus(image: string): Promise<ImageStatus> {
   if (!containerRuntimeConfigured()) return { runtime: false, why: 'no container runtime (no DOCKER_HOST, no /var/run/docker.sock)' }
+  preferLoopback()
   try {
     const client = await withTimeout(getContainerRuntimeClient(), 5_000, 'container runtime did not answer within 5 s')
     return { runtime: true, present: await client.image.exists(ImageName.fromString(image)) }
@@ -38,7 +39,14 @@ export async function startContainerPostgres(image: string, log: (line: string) 
   }
   await disableRyukWithoutImage(log)
   const t0 = performance.now()
-  const container = await new PostgreSqlContainer(image).withPullPolicy({ shouldPull: () => false }).start()
+  // Registered before start(): a Ctrl-C while the container starts removes it by its run label.
+  const runLabel = `tasker-bench-${process.pid}-${Date.now()}`
+  const removeStarting = onCleanup(`container starting (${runLabel})`, () => removeLabelled(runLabel))
+  const container = await new PostgreSqlContainer(image)
+    .withPullPolicy({ shouldPull: () => false })
+    .withLabels({ 'tasker-bench.run': runLabel })
+    .start()
+    .finally(removeStarting)
   const stop = async () => {
     await container.stop({ timeout: 5_000 })
   }
@@ -62,6 +70,15 @@ export async function startContainerPostgres(image: string, log: (line: string) 
   }
 }
 
+/**
+ * Inside a container (a /.dockerenv file, as on some CI machines) Testcontainers reaches mapped
+ * ports through the bridge gateway; an engine that publishes on 127.0.0.1 only is reached on
+ * localhost. Keeps the run's traffic on loopback unless the user says otherwise.
+ */
+function preferLoopback(): void {
+  if (!process.env.DOCKER_HOST && process.env.TESTCONTAINERS_HOST_OVERRIDE === undefined) process.env.TESTCONTAINERS_HOST_OVERRIDE = 'localhost'
+}
+
 /** Ryuk (the reaper) is itself an image; where it cannot be had, the suite reaps its own containers. */
 async function disableRyukWithoutImage(log: (line: string) => void): Promise<void> {
   if (process.env.TESTCONTAINERS_RYUK_DISABLED !== undefined) return
@@ -71,6 +88,12 @@ async function disableRyukWithoutImage(log: (line: string) => void): Promise<voi
     process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'
     log(`Ryuk image not present: TESTCONTAINERS_RYUK_DISABLED=true (the suite stops its own containers, also on Ctrl-C)`)
   }
+}
+
+async function removeLabelled(runLabel: string): Promise<void> {
+  const client = await getContainerRuntimeClient()
+  const found = await client.container.dockerode.listContainers({ all: true, filters: { label: [`tasker-bench.run=${runLabel}`] } })
+  await Promise.all(found.map((c) => client.container.dockerode.getContainer(c.Id).remove({ force: true })))
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -138,9 +138,7 @@ function benchCard(
   } else {
     parts.push(`<p class="note">No retained samples in this results file, so no charts (files from before samples were kept).</p>`)
   }
-  if (current && current.budgets.length > 0) {
-    parts.push(`<ul class="budgets">${current.budgets.map((b) => `<li class="${b.passed ? 'good' : 'bad'}">${b.passed ? '✔' : '✘'} <code>${h(b.expression)}</code> observed ${formatMs(b.observed)}</li>`).join('')}</ul>`)
-  }
+  if (current && current.budgets.length > 0) parts.push(budgetList(current))
   parts.push('</section>')
   return parts.join('\n')
 }
@@ -158,6 +156,23 @@ function statsTable(current: ResultEntry | undefined, baseline: ResultEntry | un
   const line = (label: string, cls: string, e: ResultEntry | undefined) =>
     e ? `<tr><th class="${cls}"><span class="swatch ${cls}"></span>${h(label)}</th>${fields.map(([, read]) => `<td class="num">${read(e)}</td>`).join('')}</tr>` : ''
   return `<table class="stats">${head}${line(labels.current, 'cur', current)}${line(labels.baseline, 'base', baseline)}</table>`
+}
+
+/** One line per budget expression; a pooled interleaved run has one check per round of each. */
+function budgetList(e: ResultEntry): string {
+  const byExpression = new Map<string, ResultEntry['budgets']>()
+  for (const b of e.budgets) byExpression.set(b.expression, [...(byExpression.get(b.expression) ?? []), b])
+  const items = [...byExpression].map(([expression, checks]) => {
+    const failed = checks.filter((c) => !c.passed)
+    const shown = failed.length > 0 ? failed : checks
+    // the observation nearest to (or furthest past) the limit
+    const worst = checks[0]!.operator.startsWith('>') ? Math.min(...shown.map((c) => c.observed)) : Math.max(...shown.map((c) => c.observed))
+    const rounds = checks.length > 1 ? ` in ${failed.length > 0 ? failed.length : checks.length} of ${checks.length} rounds` : ''
+    const which = checks.length === 1 ? 'observed' : checks[0]!.operator.startsWith('>') ? 'lowest' : 'highest'
+    const verb = `${failed.length > 0 ? 'violated' : 'held'}${rounds}, ${which}`
+    return `<li class="${failed.length > 0 ? 'bad' : 'good'}">${failed.length > 0 ? '✘' : '✔'} <code>${h(expression)}</code> ${verb} ${formatMs(worst)}</li>`
+  })
+  return `<ul class="budgets">${items.join('')}</ul>`
 }
 
 function budgetsCell(e: ResultEntry): string {
@@ -185,7 +200,7 @@ function methodText(c: Comparison): string {
   return h(
     `A bench regresses when a metric is worse by more than its margins (${m.margins}) and the difference is significant, each test at α/2 = ${m.alpha / 2}: ` +
       `Mann–Whitney U for p50, a bootstrap CI (${m.resamples} resamples) for p95 (only with ≥ ${m.minSamplesP95} samples a side)` +
-      `${m.rounds ? `, and most of the ${m.rounds} interleaved rounds agree` : ''}. Fewer than ${m.minSamples} samples, or a different environment: not comparable.`,
+      `${m.rounds ? `, and it stands out from the variation between the ${m.rounds} interleaved rounds (t-test on the per-round values)` : ''}. Fewer than ${m.minSamples} samples, or a different environment: not comparable.`,
   )
 }
 

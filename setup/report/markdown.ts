@@ -84,7 +84,8 @@ function comparisonMarkdown(c: Comparison, policy: RegressionPolicy): string[] {
     '',
     `**Compared** ${escapeCell(c.labels.baseline)} \`${shortCommit(baseEnv.commit)}\` (${baseEnv.timestamp}) → ${escapeCell(c.labels.current)} \`${shortCommit(curEnv.commit)}\` (${curEnv.timestamp})` +
       `${method.rounds ? ` · ${method.rounds} interleaved rounds` : ''} · a bench regresses when worse by more than its margins ` +
-      `(${escapeCell(method.margins)}) and the difference is significant (Mann–Whitney U for p50, bootstrap CI for p95, each at α/2 = ${method.alpha / 2})`,
+      `(${escapeCell(method.margins)}) and the difference is significant (Mann–Whitney U for p50, bootstrap CI for p95, each at α/2 = ${method.alpha / 2}` +
+      `${method.rounds && method.rounds >= 2 ? '; and beyond the variation between rounds, t-test on the per-round values' : ''})`,
   )
   return lines
 }
@@ -94,7 +95,7 @@ function comparisonRow(row: BenchComparison): string {
   const p50 = row.metrics.find((m) => m.metric === 'p50')
   const p95 = row.metrics.find((m) => m.metric === 'p95')
   const change = p50 ? `${formatPercent(p50.relative)} · ${p95 && p95.verdict !== 'not compared' ? formatPercent(p95.relative) : '—'}` : '—'
-  const verdict = row.verdict === 'not comparable' ? `${BADGE[row.verdict]} (${escapeCell(row.reason)})` : BADGE[row.verdict]
+  const verdict = row.verdict === 'not comparable' ? `${BADGE[row.verdict]}: ${escapeCell(row.reason)}` : BADGE[row.verdict]
   return `| ${escapeCell(row.id)} | ${pair(row.baseline)} | ${pair(row.current)} | ${change} | ${verdict} |`
 }
 

@@ -1,6 +1,6 @@
 /**
  * Event completion needs the trigger in the orchestrator's own database: true for the embedded
- * orchestrator (it uses the run's PostgreSQL), and for an external deployment only when
+ * and compose orchestrators (they use the run's PostgreSQL), and for an external deployment only when
  * DATABASE_URL is its database and BENCH_SEED=true allows installing the trigger there.
  */
 import type { RunInfo } from '../results/run-info.ts'
@@ -15,7 +15,9 @@ export interface CompletionChoice {
 export function chooseCompletionMode(run: RunInfo): CompletionChoice {
   const requested = run.settings.BENCH_COMPLETION
   if (requested !== 'auto') return { mode: requested, reason: `BENCH_COMPLETION=${requested}` }
-  if (run.orchestrator.mode === 'embedded') return { mode: 'event', reason: 'the embedded orchestrator uses the run’s database' }
+  if (run.orchestrator.mode === 'embedded' || run.orchestrator.mode === 'compose') {
+    return { mode: 'event', reason: `the ${run.orchestrator.mode} orchestrator uses the run’s database` }
+  }
   if (run.postgres.mode === 'external' && run.settings.BENCH_SEED) return { mode: 'event', reason: 'DATABASE_URL with BENCH_SEED=true' }
   return { mode: 'poll', reason: 'the orchestrator’s database is not writable by the suite (set DATABASE_URL and BENCH_SEED=true for event mode)' }
 }

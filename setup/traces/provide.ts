@@ -48,7 +48,9 @@ export function chooseTraceMode(settings: TraceVariables, orchestrator: Orchestr
         const mode = looksLikeTempo(url) ? 'tempo' : 'jaeger'
         return { mode, reason: `BENCH_TRACES_URL is set and looks like ${mode === 'tempo' ? 'Tempo' : 'Jaeger'} (set BENCH_TRACES=${mode === 'tempo' ? 'jaeger' : 'tempo'} if it is not)` }
       }
-      if (orchestrator === 'embedded') return { mode: 'embedded', reason: 'the embedded orchestrator exports to the suite’s own receiver' }
+      if (orchestrator === 'embedded' || orchestrator === 'compose') {
+        return { mode: 'embedded', reason: `the ${orchestrator} orchestrator exports to the suite’s own receiver` }
+      }
       if (orchestrator === 'off') return { mode: 'off', reason: 'no orchestrator under test (BENCH_ORCHESTRATOR=off)' }
       return { mode: 'off', reason: `the ${orchestrator} orchestrator’s traces are elsewhere: set BENCH_TRACES_URL to its Jaeger or Tempo for the worker-level breakdown` }
   }
