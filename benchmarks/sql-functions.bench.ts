@@ -79,6 +79,8 @@ beforeAll(async () => {
   await explainClient.connect()
   if (dataset.writable) {
     seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder' })
+    // An idle connection that fails (server restarted) must not take the worker down.
+    seedPool.on('error', (err) => log(`seeding connection lost: ${err.message}`))
     seeded = await countSeededTasks(client, SEED)
     await client.query('SELECT pgmq.create($1::text)', [QUEUE])
   } else if (settings.BENCH_SQL_SCALES) {

@@ -68,6 +68,9 @@ async function main(): Promise<number> {
   const timeoutMinutes = Number(values['timeout-minutes'])
   if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1 || timeoutMinutes > 24 * 60) throw new Error(`--timeout-minutes ${values['timeout-minutes']}: expected a whole number within 1..1440`)
 
+  if (plan.length === 2) {
+    console.error('bench-ab: warning: with 1 round the variation between runs is not measured, so drift can pass for a regression; use --rounds 3 or more for a check')
+  }
   const repo = repositoryRoot(process.cwd())
   const settings = loadSettings({ root: repo })
   const compare = loadCompareSettings({ root: repo })

@@ -102,6 +102,9 @@ export const VARIABLES = {
   BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, 'how long each load rate is held (default 10; smoke 2)'),
   BENCH_TEMPLATES_DIR: v(text, 'fixtures/templates', 'task templates the benches create tasks from (a deployment may name its own)'),
   BENCH_SEED: v(bool, false, 'allow seeding an external database the suite did not create'),
+  BENCH_BASELINE: v<string | undefined>(text, undefined, 'results file to compare each run with, e.g. benchmarks/baselines/main.json'),
+  BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
+  BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
 } as const
 

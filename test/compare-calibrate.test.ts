@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest'
 import { ConfigError } from '../setup/config.ts'
 import { interleavedPlan } from '../setup/compare/ab-plan.ts'
 import { proposeMargins } from '../setup/compare/calibrate.ts'
-import { studentT99, twoSampleT } from '../setup/compare/student-t.ts'
+import { studentCdf, studentQuantile, twoSampleT } from '../setup/compare/student-t.ts'
 import { BUILT_IN_MARGINS, loadMargins, MarginBook, parseMarginsFile } from '../setup/compare/margins.ts'
 import { writeMarginsFile } from '../setup/compare/margins-file.ts'
 import { poolRounds } from '../setup/compare/pool.ts'
@@ -67,13 +67,17 @@ benches:
 })
 
 describe('calibration', () => {
-  test('Student t table matches the textbook values', () => {
-    expect(studentT99(1)).toBe(31.821)
-    expect(studentT99(4)).toBe(3.747)
-    expect(studentT99(9)).toBe(2.821)
-    expect(studentT99(30)).toBe(2.457)
-    expect(studentT99(40)).toBe(2.457) // beyond the table: its last row, slightly conservative
-    expect(() => studentT99(0)).toThrow(/≥ 1/)
+  test('Student t quantiles match the textbook table (one-sided 0.99 and 0.995, 1..30 degrees of freedom)', () => {
+    // prettier-ignore
+    const t99 = [31.821, 6.965, 4.541, 3.747, 3.365, 3.143, 2.998, 2.896, 2.821, 2.764, 2.718, 2.681, 2.65, 2.624, 2.602, 2.583, 2.567, 2.552, 2.539, 2.528, 2.518, 2.508, 2.5, 2.492, 2.485, 2.479, 2.473, 2.467, 2.462, 2.457]
+    // prettier-ignore
+    const t995 = [63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.25, 3.169, 3.106, 3.055, 3.012, 2.977, 2.947, 2.921, 2.898, 2.878, 2.861, 2.845, 2.831, 2.819, 2.807, 2.797, 2.787, 2.779, 2.771, 2.763, 2.756, 2.75]
+    t99.forEach((t, i) => expect(studentQuantile(0.99, i + 1)).toBeCloseTo(t, 2))
+    t995.forEach((t, i) => expect(studentQuantile(0.995, i + 1)).toBeCloseTo(t, 2))
+    expect(studentCdf(2, 5)).toBeCloseTo(0.9490303, 6) // SciPy
+    expect(studentQuantile(0.975, 1000)).toBeCloseTo(1.962339, 4) // close to the normal's 1.96
+    expect(() => studentQuantile(0.99, 0)).toThrow(/≥ 1/)
+    expect(() => studentQuantile(0.4, 3)).toThrow(/between 0\.5 and 1/)
   })
 
   test('two-sample t with pooled variance (reference: SciPy ttest_ind)', () => {
@@ -97,7 +101,8 @@ describe('calibration', () => {
     const logs = medians.map(Math.log)
     const mean = logs.reduce((a, b) => a + b) / logs.length
     const sd = Math.sqrt(logs.reduce((s, v) => s + (v - mean) ** 2, 0) / (logs.length - 1))
-    expect(p50.margin.relative).toBe(Math.ceil(Math.expm1(3.747 * Math.SQRT2 * sd) * 100) / 100)
+    expect(p50.margin.relative).toBe(Math.ceil(Math.expm1(studentQuantile(0.99, 4) * Math.SQRT2 * sd) * 100 - 1e-9) / 100)
+    expect(studentQuantile(0.99, 4)).toBeCloseTo(3.747, 3)
     expect(p50.margin.relative).toBeGreaterThan(p50.spreadRelative)
     expect(p!.warning).toBeUndefined()
   })

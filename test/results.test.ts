@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { TaskMeta } from 'vitest'
+import type { TaskMeta, TestBenchmark } from 'vitest'
 import type { TestModule, Vitest } from 'vitest/node'
 import { afterAll, describe, expect, test } from 'vitest'
 import { collectEnvironment, gitCommit, type EnvironmentFingerprint } from '../setup/environment.ts'
@@ -13,6 +13,9 @@ import { annotateResult, recordSamples } from '../setup/results/record.ts'
 import type { RunInfo } from '../setup/results/run-info.ts'
 import { writeResultsFiles } from '../setup/results/write.ts'
 import { summarize } from '../setup/stats/percentiles.ts'
+import { checkTestResults } from '../setup/budgets/check-test.ts'
+import { BudgetBook } from '../setup/budgets/load.ts'
+import { MAX_RETAINED_SAMPLES } from '../setup/results/retained-samples.ts'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -268,4 +271,37 @@ describe('collectEnvironment', () => {
 // The reporter reads the shipped budget file when run from the repository root: keep it parseable.
 test('fixtures/budgets.yaml is readable YAML', () => {
   expect(readFileSync(path.resolve(import.meta.dirname, '..', 'fixtures', 'budgets.yaml'), 'utf8')).toMatch(/^event-propagation:/m)
+})
+
+describe('retained samples (for significance tests against a baseline)', () => {
+  test('the bench hooks keep each bench\'s samples in meta, sorted and capped', () => {
+    const many = Array.from({ length: 12_000 }, (_, i) => ((i * 7919) % 12_000) / 1000) // 0..11.999 ms, shuffled
+    const task = {
+      meta: {} as TaskMeta,
+      benchmarks: [{ name: 't', tasks: [{ name: 'big', latency: { samples: many, samplesCount: many.length } }, { name: 'small', latency: { samples: [3, 1, 2], samplesCount: 3 } }] }] as unknown as TestBenchmark[],
+      file: { name: 'benchmarks/x.bench.ts' },
+    }
+    checkTestResults(task, () => new BudgetBook(new Map()))
+    const [big, small] = task.meta.tasker!.measurements
+    expect(big!.summary.n).toBe(12_000)
+    expect(big!.samples).toHaveLength(MAX_RETAINED_SAMPLES)
+    expect([big!.samples![0], big!.samples!.at(-1)]).toEqual([0, 11.999])
+    expect(small!.samples).toEqual([1, 2, 3])
+  })
+
+  test('the results file carries them per entry, and the reader checks them', () => {
+    const doc = buildResultsDocument(environment, [{ module: 'benchmarks/x.bench.ts', test: 't', state: 'passed', meta: measuredMeta() }])
+    expect(doc.results[0]!.samples).toBeUndefined() // a measurement without samples stays valid (older meta)
+    expect(doc.results[1]!.samples).toEqual([1, 2, 3])
+    expect(validateResultsDocument(JSON.parse(JSON.stringify(doc)), 'doc')).toEqual(doc)
+    const broken = (samples: unknown) => {
+      const copy = JSON.parse(JSON.stringify(doc))
+      copy.results[1].samples = samples
+      return () => validateResultsDocument(copy, 'r.json')
+    }
+    expect(broken([2, 1, 3])).toThrow(/^r\.json: results\[1\]\.samples\[1\] must be sorted ascending \(≥ 2\), got 1$/)
+    expect(broken([1, 2, 3, 4])).toThrow(/results\[1\]\.samples must be at most n = 3 numbers, got "4 numbers"/)
+    expect(broken([1, 'x'])).toThrow(/results\[1\]\.samples\[1\] must be a number, got "x"/)
+    expect(broken([])).toThrow(/results\[1\]\.samples must be a non-empty array of numbers/)
+  })
 })

@@ -15,7 +15,7 @@
 import { entriesById } from './bench-id.ts'
 import { BUILT_IN_MARGINS, COMPARED_METRICS, type ComparedMetric, type Margin } from './margins.ts'
 import type { ResultsDocument } from '../results/schema.ts'
-import { studentT99 } from './student-t.ts'
+import { studentQuantile } from './student-t.ts'
 
 export interface CalibrationOptions {
   /** multiplies the prediction bound (default 1) */
@@ -69,7 +69,7 @@ export function proposeMargins(runs: readonly ResultsDocument[], options: Calibr
     const entries = perRun.map((m) => m.get(id)).filter((e) => e !== undefined)
     if (entries.length < 2) continue
     const { file, bench } = entries[0]!
-    const t = studentT99(entries.length - 1)
+    const t = studentQuantile(0.99, entries.length - 1)
     const metrics = COMPARED_METRICS.map((metric): MetricProposal => {
       const values = entries.map((e) => e[metric])
       const bound = (sd: number) => t * Math.SQRT2 * sd * safety

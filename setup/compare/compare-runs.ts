@@ -8,7 +8,7 @@
  *      with both metrics is falsely flagged with probability at most α (default 0.01);
  *   3. with interleaved rounds (scripts/bench-ab.ts), the difference also stands out from the
  *      variation between runs: a two-sample t-test on the per-round values (log scale, runs as
- *      the unit, one-sided at 0.99). Samples within one run share that run's luck — a busy
+ *      the unit, one-sided at α/2 per metric). Samples within one run share that run's luck — a busy
  *      neighbour, a slow disk — so the sample-level test alone would call any run-to-run drift
  *      significant; the rounds test is what judges drift. It needs 2 rounds or more.
  * Improvements are judged the same way in the other direction. A bench is "not comparable" when the
@@ -25,7 +25,7 @@ import { environmentDifferences, type EnvironmentDifference } from './environmen
 import { mannWhitneyU } from './mann-whitney.ts'
 import { COMPARED_METRICS, MarginBook, type ComparedMetric, type Margin } from './margins.ts'
 import { seedFromText } from './seeded-random.ts'
-import { studentT99, twoSampleT } from './student-t.ts'
+import { studentQuantile, twoSampleT } from './student-t.ts'
 
 export type Verdict = 'regressed' | 'improved' | 'unchanged' | 'not comparable'
 export const VERDICTS: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
@@ -241,8 +241,8 @@ function compareMetric(
   }
   const evidence = out.pValue !== undefined ? formatP(out.pValue) : `${Number((out.interval!.confidence * 100).toFixed(1))} % CI [${formatMs(out.interval!.lower)}, ${formatMs(out.interval!.upper)}] ms`
 
-  if (rounds && rounds.length >= 2) out.rounds = roundsTest(rounds, deltaMs)
-  const roundsText = out.rounds && `t = ${formatT(out.rounds.t)} across ${out.rounds.total} rounds (${out.rounds.significant ? 'beyond' : 'needs'} ${out.rounds.critical})`
+  if (rounds && rounds.length >= 2) out.rounds = roundsTest(rounds, deltaMs, method.alpha / COMPARED_METRICS.length)
+  const roundsText = out.rounds && `t = ${formatT(out.rounds.t)} across ${out.rounds.total} rounds${out.rounds.significant ? ` (beyond ${out.rounds.critical})` : `, ${out.rounds.critical} needed`}`
 
   if (out.significant && out.exceedsMargin && (!out.rounds || out.rounds.significant)) {
     out.verdict = deltaMs > 0 ? 'regressed' : 'improved'
@@ -252,24 +252,24 @@ function compareMetric(
   } else if (!out.significant) {
     out.note = `${change} but not significant (${evidence})`
   } else {
-    out.note = `${change} but within the variation between runs (${roundsText})`
+    out.note = `${change} but within the variation between runs: ${roundsText}`
   }
   return out
 }
 
 /**
  * Runs as the unit: the per-round values of both sides (log scale: drift is a factor), Student's
- * two-sample t, significant when beyond t(0.99, df) in the direction of the pooled difference.
+ * two-sample t, significant when beyond t(1 − level, df) in the direction of the pooled difference.
  */
-function roundsTest(rounds: ReadonlyArray<{ baseline: number; current: number }>, deltaMs: number): NonNullable<MetricComparison['rounds']> {
+function roundsTest(rounds: ReadonlyArray<{ baseline: number; current: number }>, deltaMs: number, level: number): NonNullable<MetricComparison['rounds']> {
   const positive = rounds.every((r) => r.baseline > 0 && r.current > 0)
   const scale = positive ? Math.log : (v: number) => v
   const result = twoSampleT(rounds.map((r) => scale(r.baseline)), rounds.map((r) => scale(r.current)))
-  const critical = studentT99(result.degreesOfFreedom)
+  const critical = Math.round(studentQuantile(1 - level, result.degreesOfFreedom) * 1000) / 1000
   return { total: rounds.length, t: result.t, critical, significant: deltaMs !== 0 && Math.sign(result.t) === Math.sign(deltaMs) && Math.abs(result.t) > critical }
 }
 
-const formatT = (t: number): string => (Number.isFinite(t) ? t.toFixed(2) : t > 0 ? '∞' : '−∞')
+const formatT = (t: number): string => (Number.isFinite(t) ? t.toFixed(2).replace('-', '−') : t > 0 ? '∞' : '−∞')
 
 /** The metric in each round, paired by round index; rounds missing the bench on a side are skipped. */
 function roundValues(

@@ -1,0 +1,35 @@
+/**
+ * What the global setup `provide()`s to every bench file and to the reporter
+ * (`inject('run')` in a bench, `testModule.project.getProvidedContext().run` in a reporter).
+ * Must stay JSON-serialisable: Vitest sends it to the workers.
+ */
+import type { Settings } from '../config.ts'
+import type { EnvironmentFingerprint, Profile } from '../environment.ts'
+import type { PostgresMode } from '../postgres/types.ts'
+import type { TraceSettings } from '../traces/types.ts'
+
+export interface RunInfo {
+  environment: EnvironmentFingerprint
+  /** absolute directory for result files, logs and plans (BENCH_RESULTS_DIR) */
+  resultsDir: string
+  profile: Profile
+  /** the validated settings, so bench files read them without parsing the environment again */
+  settings: Settings
+  /** the run's PostgreSQL (may hold a password: print through redactUrl) */
+  databaseUrl: string
+  /** the orchestration API under test; undefined with BENCH_ORCHESTRATOR=off */
+  orchestratorUrl: string | undefined
+  /** task templates the benches create tasks from */
+  templatesDir: string
+  postgres: { mode: PostgresMode; reason: string; version: string; owned: boolean }
+  pgmq: { kind: string; version: string }
+  /** where spans are collected for the worker-level breakdown */
+  traces: TraceSettings
+  orchestrator: { mode: 'embedded' | 'compose' | 'external' | 'off'; reason: string; workers: number | undefined; logDir: string | undefined }
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    run: RunInfo
+  }
+}
