@@ -24,12 +24,16 @@ export function onCleanup(label: string, stop: () => Promise<void> | void, stopS
 export function runCleanups(): Promise<void> {
   running ??= (async () => {
     while (cleanups.length > 0) {
-      const c = cleanups.pop()!
+      // Stays registered until stopped: if the process exits meanwhile (another SIGINT handler
+      // may call process.exit), the 'exit' hook still kills it the hard way.
+      const c = cleanups[cleanups.length - 1]!
       try {
         await c.stop()
       } catch (err) {
         console.error(`[cleanup] ${c.label}: ${(err as Error).message}`)
       }
+      const i = cleanups.lastIndexOf(c)
+      if (i >= 0) cleanups.splice(i, 1)
     }
   })().finally(() => {
     running = undefined

@@ -94,13 +94,22 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
 
     let child: ChildProcess
     let output: string[] = []
+    // On a hard exit there is no time to wait for a fast shutdown: kill the server's whole
+    // process group at once, so no backend writes into the data directory after it is removed.
     const kill = () => {
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      if (!child || child.exitCode !== null || child.signalCode !== null) return
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL')
+      }
     }
     const unregisterServer = onCleanup(`postgres on port ${port}`, () => stopServer(child), kill)
     const launch = async () => {
       output = []
-      child = spawn(path.join(binDir, 'postgres'), args, { ...asUser, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+      // Its own process group: a terminal's Ctrl-C reaches the suite, which stops the server in
+      // order (fast shutdown, then the directory), instead of racing it.
+      child = spawn(path.join(binDir, 'postgres'), args, { ...asUser, cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
       await waitForReady(child, output)
     }
     const t1 = performance.now()
