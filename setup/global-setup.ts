@@ -71,12 +71,12 @@ export default async function globalSetup(project: TestProject) {
   }
 }
 
-/** Configuration mistakes are one line, not a stack trace. */
-function oneLine(err: unknown): Error {
-  if (err instanceof ConfigError) {
-    const e = new Error(err.message)
-    e.stack = `ConfigError: ${err.message}`
-    return e
-  }
-  return err instanceof Error ? err : new Error(String(err))
+/**
+ * What stops the set-up is said in one line (its message names what, where and what to do);
+ * the stack trace of our own set-up code helps nobody but us, so it shows with BENCH_VERBOSE=true.
+ */
+function oneLine(err: unknown, verbose = process.env.BENCH_VERBOSE === 'true'): Error {
+  const e = err instanceof Error ? err : new Error(String(err))
+  if (!verbose || err instanceof ConfigError) e.stack = `${e.name === 'ConfigError' ? 'ConfigError' : 'Error'}: ${e.message}`
+  return e
 }
