@@ -1,0 +1,27 @@
+/**
+ * Embedded PostgreSQL start-up: how long until a fresh throwaway server accepts connections.
+ * Two phases, because they differ by an order of magnitude and only one repeats per run:
+ *   initdb   creating the data directory (--no-sync)
+ *   start    spawning the server until it is ready to accept connections
+ * Each sample starts a server from scratch and stops it again (outside the timing).
+ * Only meaningful for the embedded provider; skipped when the run's PostgreSQL is another kind.
+ */
+import { inject, test } from 'vitest'
+import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
+import { sampleCount } from '../setup/profile.ts'
+import { recordSamples } from '../setup/results/record.ts'
+
+const run = inject('run')
+
+test.skipIf(run.postgres.mode !== 'embedded')('embedded PostgreSQL from nothing to accepting connections', async ({ task }) => {
+  const initdb: number[] = []
+  const start: number[] = []
+  for (let i = 0; i < sampleCount(run, 10); i++) {
+    const server = await startEmbeddedPostgres({ binDir: run.settings.PG_BIN_DIR })
+    initdb.push(server.timings!.initdbMs!)
+    start.push(server.timings!.startMs!)
+    await server.stop()
+  }
+  recordSamples(task, 'initdb', initdb)
+  recordSamples(task, 'start until accepting connections', start)
+})
