@@ -13,7 +13,6 @@ import { runBench } from './support/run-bench.ts'
 const FILE = 'benchmarks/event-propagation.bench.ts'
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-bad-input-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
-const pgDirs = () => readdirSync(os.tmpdir()).filter((d) => d.startsWith('tasker-bench-pg-')).sort()
 
 /** A port nothing listens on: bound, then closed. */
 function closedPort(): Promise<number> {
@@ -26,14 +25,14 @@ function closedPort(): Promise<number> {
 }
 
 async function expectCleanFailure(env: Record<string, string>, message: RegExp | string): Promise<string> {
-  const before = pgDirs()
   const started = performance.now()
   const run = await runBench([FILE], { BENCH_PROFILE: 'smoke', ...env }, 120_000)
-  rmSync(run.resultsDir, { recursive: true, force: true })
+  const leftInTmp = readdirSync(run.tmpDir)
+  for (const dir of [run.resultsDir, run.tmpDir]) rmSync(dir, { recursive: true, force: true })
   expect(run.code, run.output.slice(-2000)).not.toBe(0)
   if (typeof message === 'string') expect(run.output).toContain(message)
   else expect(run.output).toMatch(message)
-  expect(pgDirs(), 'temp directories left').toEqual(before)
+  expect(leftInTmp.filter((f) => f.startsWith('tasker-bench-')), 'temp directories left').toEqual([])
   expect(performance.now() - started).toBeLessThan(60_000)
   return run.output
 }

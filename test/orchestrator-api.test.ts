@@ -8,6 +8,9 @@ import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { loadTemplates } from '../fixtures/orchestrator/src/templates/load-templates.ts'
 import { KNOWN_CALLABLES } from '../fixtures/orchestrator/src/handlers/registry.ts'
+import { checkOrchestrator } from '../setup/orchestrator/external.ts'
+import { startEmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
+import { freePort } from '../setup/net/free-port.ts'
 import { createTask, getJson, postJson, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -144,6 +147,12 @@ describe('REST API', () => {
     expect(missing.body.error.code).toBe('NOT_FOUND')
   })
 
+  test('checkOrchestrator accepts a healthy service and names an unreachable one', async () => {
+    await expect(checkOrchestrator(o.url)).resolves.toBeUndefined()
+    const dead = `http://127.0.0.1:${await freePort()}`
+    await expect(checkOrchestrator(dead)).rejects.toThrow(new RegExp(`${dead.replace(/[.:/]/g, '\\$&')} is not reachable.*TASKER_ORCHESTRATION_URL`))
+  })
+
   test('an unknown route → 404, a wrong method → 405, both in the error shape', async () => {
     const route = await getJson(`${o.url}/v2/things`)
     expect(route.status).toBe(404)
@@ -190,5 +199,14 @@ describe('template loader', () => {
   test('an unknown handler is named', () => {
     const dir = write(header + '  - name: a\n    handler: { callable: nope.nothing }\n')
     expect(() => loadTemplates(dir, KNOWN_CALLABLES)).toThrow(/steps\[0\] \(a\)\.handler\.callable "nope\.nothing" is not a known handler/)
+  })
+})
+
+describe('embedded launcher', () => {
+  test('a service that cannot start fails fast with its log file and the cause', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-launcher-'))
+    const port = await freePort()
+    const start = startEmbeddedOrchestrator({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, workers: 1, logDir })
+    await expect(start).rejects.toThrow(/orchestration exited during start \(code 1\); see .*orchestration\.log:[\s\S]*startup failed: .*ECONNREFUSED/)
   })
 })

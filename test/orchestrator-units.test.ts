@@ -9,6 +9,8 @@ import { planTaskTransitions } from '../fixtures/orchestrator/src/orchestration/
 import { backoffSeconds } from '../fixtures/orchestrator/src/orchestration/retry-backoff.ts'
 import { uuidv7, isUuid } from '../fixtures/orchestrator/src/ids.ts'
 import { DEFAULT_RETRY } from '../fixtures/orchestrator/src/templates/types.ts'
+import { TaskLocks } from '../fixtures/orchestrator/src/orchestration/task-locks.ts'
+import { BatchPipeline } from '../fixtures/orchestrator/src/queues/batch-pipeline.ts'
 import type { StepState } from '../fixtures/orchestrator/src/db/sql/enqueue-ready-steps.ts'
 
 const input = (over: Partial<StepInput>): StepInput => ({
@@ -160,5 +162,67 @@ describe('identity and ids', () => {
     expect(ids.every((id) => id[14] === '7')).toBe(true)
     expect([...ids].sort()).toEqual(ids)
     expect(new Set(ids).size).toBe(ids.length)
+  })
+})
+
+describe('TaskLocks', () => {
+  test('holders of one key run one after another; other keys do not wait', async () => {
+    const locks = new TaskLocks()
+    const log: string[] = []
+    let releaseFirst!: () => void
+    const first = locks.withLocks(['a', 'b'], async () => {
+      log.push('first start')
+      await new Promise<void>((r) => (releaseFirst = r))
+      log.push('first end')
+    })
+    const second = locks.withLocks(['b'], async () => {
+      log.push('second')
+    })
+    const other = locks.withLocks(['c'], async () => {
+      log.push('other')
+    })
+    await other
+    expect(log).toEqual(['first start', 'other'])
+    releaseFirst()
+    await Promise.all([first, second])
+    expect(log).toEqual(['first start', 'other', 'first end', 'second'])
+  })
+
+  test('a holder that throws releases its keys', async () => {
+    const locks = new TaskLocks()
+    await expect(locks.withLocks(['a'], async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    await expect(locks.withLocks(['a'], async () => 'next')).resolves.toBe('next')
+  })
+})
+
+describe('BatchPipeline', () => {
+  test('batches what accumulated while busy and never takes a message twice', async () => {
+    const batches: string[][] = []
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let secondBatch!: () => void
+    const second = new Promise<void>((r) => (secondBatch = r))
+    const pipeline = new BatchPipeline<string>({
+      maxBatch: 10,
+      concurrency: 1,
+      read: async () => [],
+      handle: async (batch) => {
+        batches.push(batch)
+        if (batches.length === 1) await gate
+        else secondBatch()
+      },
+      key: (m) => m,
+      onError: (err) => {
+        throw err
+      },
+    })
+    pipeline.offer('a')
+    pipeline.offer('b')
+    pipeline.offer('c')
+    pipeline.offer('b')
+    release()
+    await second
+    await pipeline.stop()
+    expect(batches).toEqual([['a'], ['b', 'c']])
   })
 })

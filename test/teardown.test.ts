@@ -5,6 +5,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { privateTmpDir } from './support/run-bench.ts'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,18 +19,20 @@ interface Interrupted {
   code: number | null
   pgid: number
   resultsDir: string
+  tmpDir: string
 }
 
 /** Starts a run in its own process group and sends SIGINT to the group (as a terminal's Ctrl-C
  *  does) once `when` matches its output. */
 function interruptWhen(files: string[], when: RegExp, env: Record<string, string> = {}): Promise<Interrupted> {
   const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-teardown-'))
+  const tmpDir = privateTmpDir()
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(BENCH_|TASKER_|DATABASE_URL|VITEST)/.test(k)))
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [VITEST, 'bench', '--run', ...files], {
       cwd: ROOT,
       detached: true,
-      env: { ...clean, NO_COLOR: '1', BENCH_ENV_FILE: '.env.example', BENCH_PROFILE: 'smoke', BENCH_RESULTS_DIR: resultsDir, ...env },
+      env: { ...clean, NO_COLOR: '1', TMPDIR: tmpDir, BENCH_ENV_FILE: '.env.example', BENCH_PROFILE: 'smoke', BENCH_RESULTS_DIR: resultsDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
@@ -51,7 +54,7 @@ function interruptWhen(files: string[], when: RegExp, env: Record<string, string
       clearTimeout(timer)
       if (!sent) return reject(new Error(`run ended before ${when} appeared:\n${output.slice(-3000)}`))
       // The group may outlive its leader for a moment while children finish stopping.
-      setTimeout(() => resolve({ output, code, pgid: child.pid!, resultsDir }), 1_000)
+      setTimeout(() => resolve({ output, code, pgid: child.pid!, resultsDir, tmpDir }), 1_000)
     })
   })
 }
@@ -71,34 +74,29 @@ function portOpen(port: number): Promise<boolean> {
   })
 }
 
-const pgDirs = () => new Set(readdirSync(os.tmpdir()).filter((d) => d.startsWith('tasker-bench-pg-')))
-
-async function expectNothingLeft(run: Interrupted, dirsBefore: Set<string>): Promise<void> {
+async function expectNothingLeft(run: Interrupted): Promise<void> {
   expect(processesInGroup(run.pgid), 'processes of the interrupted run').toEqual([])
   const ports = [...run.output.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))
   for (const port of new Set(ports)) expect(await portOpen(port), `port ${port} still listening`).toBe(false)
-  const leftover = [...pgDirs()].filter((d) => !dirsBefore.has(d))
+  const leftover = readdirSync(run.tmpDir).filter((f) => f.startsWith('tasker-bench-'))
+  for (const dir of [run.resultsDir, run.tmpDir]) rmSync(dir, { recursive: true, force: true })
   expect(leftover, 'temp directories of the run').toEqual([])
-  rmSync(run.resultsDir, { recursive: true, force: true })
 }
 
 describe('Ctrl-C leaves nothing behind', () => {
   test('during PostgreSQL start', async () => {
-    const before = pgDirs()
     const run = await interruptWhen(['benchmarks/event-propagation.bench.ts'], /PostgreSQL: embedded/, { BENCH_ORCHESTRATOR: 'off' })
-    await expectNothingLeft(run, before)
+    await expectNothingLeft(run)
   })
 
   test('during the end-to-end bench, with the orchestrator and workers running', async () => {
-    const before = pgDirs()
     const run = await interruptWhen(['benchmarks/e2e-latency.bench.ts'], /\[e2e\] completion/)
     expect(run.output).toMatch(/orchestrator: embedded at http:\/\/127\.0\.0\.1:\d+/)
-    await expectNothingLeft(run, before)
+    await expectNothingLeft(run)
   })
 
   test('during dataset seeding', async () => {
-    const before = pgDirs()
     const run = await interruptWhen(['benchmarks/sql-functions.bench.ts'], /seed/i, { BENCH_ORCHESTRATOR: 'off', BENCH_SQL_SCALES: '20000' })
-    await expectNothingLeft(run, before)
+    await expectNothingLeft(run)
   })
 })

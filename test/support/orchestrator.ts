@@ -126,7 +126,22 @@ export async function waitForTasks(db: TestPostgres, taskUuids: string[], states
     if (rows.length === taskUuids.length && pending.length === 0) return
     await new Promise((r) => setTimeout(r, 100))
   }
-  throw new Error(`${pending.length} of ${taskUuids.length} task(s) not in ${states.join('|')} after ${timeoutMs} ms: ${JSON.stringify(pending.slice(0, 5))}`)
+  const first = pending[0]
+  const steps = first
+    ? (
+        await db.pool.query<{ name: string; state: string; metadata: unknown }>(
+          `SELECT ns.name, tr.to_state AS state, tr.metadata FROM tasker.workflow_steps ws
+           JOIN tasker.named_steps ns USING (named_step_uuid)
+           LEFT JOIN tasker.workflow_step_transitions tr ON tr.workflow_step_uuid = ws.workflow_step_uuid AND tr.most_recent
+           WHERE ws.task_uuid = $1 ORDER BY ws.workflow_step_uuid`,
+          [first.task_uuid],
+        )
+      ).rows
+    : []
+  throw new Error(
+    `${pending.length} of ${taskUuids.length} task(s) not in ${states.join('|')} after ${timeoutMs} ms: ${JSON.stringify(pending.slice(0, 5))}; ` +
+      `steps of the first: ${JSON.stringify(steps)}`,
+  )
 }
 
 /** Polls until `query` returns a row, or throws after timeoutMs. */

@@ -3,7 +3,7 @@
  * environment (no DATABASE_URL etc. leaking in from the developer's shell) plus `env`.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { chmodSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -12,6 +12,15 @@ export interface BenchRun {
   signal: NodeJS.Signals | null
   output: string
   resultsDir: string
+  /** the run's own TMPDIR: whatever the run leaves behind in temp files is found here */
+  tmpDir: string
+}
+
+/** A private TMPDIR for one child run, so its temp files are told apart from parallel tests'. */
+export function privateTmpDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-tmp-'))
+  chmodSync(dir, 0o755) // PostgreSQL, dropped to its own user, must reach its data directory
+  return dir
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -19,6 +28,7 @@ const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs')
 
 export function runBench(files: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<BenchRun> {
   const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
+  const tmpDir = privateTmpDir()
   const clean: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('BENCH_') && !k.startsWith('TASKER_') && k !== 'DATABASE_URL' && !k.startsWith('VITEST')) clean[k] = v
@@ -26,7 +36,7 @@ export function runBench(files: string[], env: Record<string, string> = {}, time
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [VITEST, 'bench', '--run', ...files], {
       cwd: ROOT,
-      env: { ...clean, NO_COLOR: '1', BENCH_RESULTS_DIR: resultsDir, BENCH_ENV_FILE: '.env.example', ...env },
+      env: { ...clean, NO_COLOR: '1', TMPDIR: tmpDir, BENCH_RESULTS_DIR: resultsDir, BENCH_ENV_FILE: '.env.example', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
@@ -38,7 +48,7 @@ export function runBench(files: string[], env: Record<string, string> = {}, time
     }, timeoutMs)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
-      resolve({ code, signal, output, resultsDir })
+      resolve({ code, signal, output, resultsDir, tmpDir })
     })
   })
 }
