@@ -2,10 +2,10 @@
  * The reference orchestrator's REST API against a real PostgreSQL: health, create / get / list,
  * every client mistake with its status and error code, and the template loader's errors.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, onTestFinished, test } from 'vitest'
 import { loadTemplates } from '../fixtures/orchestrator/src/templates/load-templates.ts'
 import { KNOWN_CALLABLES } from '../fixtures/orchestrator/src/handlers/registry.ts'
 import { checkOrchestrator } from '../setup/orchestrator/external.ts'
@@ -167,6 +167,7 @@ describe('template loader', () => {
   const write = (yaml: string) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-templates-'))
     writeFileSync(path.join(dir, 'broken.yaml'), yaml)
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     return dir
   }
   const header = 'name: t\nnamespace_name: ns\nversion: "1.0.0"\nsteps:\n'
@@ -208,5 +209,6 @@ describe('embedded launcher', () => {
     const port = await freePort()
     const start = startEmbeddedOrchestrator({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, workers: 1, logDir })
     await expect(start).rejects.toThrow(/orchestration exited during start \(code 1\); see .*orchestration\.log:[\s\S]*startup failed: .*ECONNREFUSED/)
+    rmSync(logDir, { recursive: true, force: true })
   })
 })

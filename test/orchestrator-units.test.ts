@@ -11,6 +11,7 @@ import { uuidv7, isUuid } from '../fixtures/orchestrator/src/ids.ts'
 import { DEFAULT_RETRY } from '../fixtures/orchestrator/src/templates/types.ts'
 import { TaskLocks } from '../fixtures/orchestrator/src/orchestration/task-locks.ts'
 import { BatchPipeline } from '../fixtures/orchestrator/src/queues/batch-pipeline.ts'
+import { QueueDrainer } from '../fixtures/orchestrator/src/queues/drainer.ts'
 import type { StepState } from '../fixtures/orchestrator/src/db/sql/enqueue-ready-steps.ts'
 
 const input = (over: Partial<StepInput>): StepInput => ({
@@ -224,5 +225,37 @@ describe('BatchPipeline', () => {
     await second
     await pipeline.stop()
     expect(batches).toEqual([['a'], ['b', 'c']])
+  })
+})
+
+describe('QueueDrainer', () => {
+  test('a trigger that finds no free slot reads again as soon as one frees up', async () => {
+    const source = ['a']
+    const handled: string[] = []
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let done!: () => void
+    const allDone = new Promise<void>((r) => (done = r))
+    const drainer = new QueueDrainer<string>({
+      concurrency: 1,
+      read: async (max) => source.splice(0, max),
+      handle: async (m) => {
+        handled.push(m)
+        if (m === 'a') await gate
+        if (m === 'b') done()
+      },
+      key: (m) => m,
+      onError: (err) => {
+        throw err
+      },
+    })
+    drainer.trigger()
+    await new Promise((r) => setImmediate(r))
+    source.push('b')
+    drainer.trigger() // no free slot: remembered
+    release()
+    await allDone
+    await drainer.stop()
+    expect(handled).toEqual(['a', 'b'])
   })
 })

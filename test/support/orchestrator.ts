@@ -4,7 +4,7 @@
  * in beforeAll and stopped in afterAll. Helpers create tasks over HTTP and wait for them in the
  * database with generous deadlines.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
@@ -47,6 +47,8 @@ export function useOrchestrator(options: UseOrchestratorOptions = {}): TestOrche
   }, 120_000)
   afterAll(async () => {
     await handle.orchestrator?.stop()
+    // Logs matter while the tests run (errorLines); set TASKER_KEEP_TEST_LOGS=1 to keep them.
+    if (handle.orchestrator && !process.env.TASKER_KEEP_TEST_LOGS) rmSync(handle.orchestrator.logDir, { recursive: true, force: true })
   }, 60_000)
   return handle
 }
