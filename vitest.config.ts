@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import BenchSequencer from './setup/bench-sequencer.ts'
 
 /**
  * Two projects: `unit` runs the suite's own tests (npm test), `benchmarks` runs the bench files
@@ -9,6 +10,8 @@ export default defineConfig({
   test: {
     // The results reporter writes results/bench-<timestamp>.json and results/latest.json.
     reporters: ['default', './setup/reporters/results-json.ts'],
+    // Bench files in a fixed order, the load bench last (the unit tests keep Vitest's order).
+    sequence: { sequencer: BenchSequencer },
     projects: [
       {
         extends: true,

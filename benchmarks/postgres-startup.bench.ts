@@ -8,7 +8,6 @@
  */
 import { inject, test } from 'vitest'
 import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
-import { sampleCount } from '../setup/profile.ts'
 import { recordSamples } from '../setup/results/record.ts'
 
 const run = inject('run')
@@ -16,7 +15,8 @@ const run = inject('run')
 test.skipIf(run.postgres.mode !== 'embedded')('embedded PostgreSQL from nothing to accepting connections', async ({ task }) => {
   const initdb: number[] = []
   const start: number[] = []
-  for (let i = 0; i < sampleCount(run, 10); i++) {
+  // Each sample is a whole initdb (~1.5 s): two are enough to prove the bench works in smoke.
+  for (let i = 0; i < (run.profile === 'smoke' ? 2 : 10); i++) {
     const server = await startEmbeddedPostgres({ binDir: run.settings.PG_BIN_DIR })
     initdb.push(server.timings!.initdbMs!)
     start.push(server.timings!.startMs!)
