@@ -80,7 +80,7 @@ const noEngineTitle = engine.ok ? 'without a container engine (skipped: an engin
 describe.skipIf(engine.ok)(noEngineTitle, () => {
   const runs: BenchRun[] = []
   afterAll(() => {
-    for (const r of runs) rmSync(r.resultsDir, { recursive: true, force: true })
+    for (const r of runs) for (const dir of [r.resultsDir, r.tmpDir]) rmSync(dir, { recursive: true, force: true })
   })
 
   test('BENCH_POSTGRES=container fails fast, saying what to do', async () => {

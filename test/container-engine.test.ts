@@ -114,13 +114,15 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
       }
     })
     let started: ComposeOrchestrator
-    const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-compose-test-'))
+    let logDir: string
     beforeAll(async () => {
+      // Made here, not at collection: a skipped describe still collects but never runs afterAll.
+      logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-compose-test-'))
       started = await startComposeOrchestrator({ workers: 2, databaseUrl: db.server.url, logDir, env: { TASKER_POLL_INTERVAL_MS: '250' } })
     }, 240_000)
     afterAll(async () => {
       await started?.stop()
-      rmSync(logDir, { recursive: true, force: true })
+      if (logDir) rmSync(logDir, { recursive: true, force: true })
     }, 60_000)
 
     test('completes a task with two worker containers, their output in the log directory', async () => {

@@ -11,7 +11,7 @@ const FILE = 'benchmarks/event-propagation.bench.ts'
 const env = { BENCH_PROFILE: 'smoke', BENCH_POSTGRES: 'embedded', BENCH_ORCHESTRATOR: 'off' }
 const runs: BenchRun[] = []
 afterAll(() => {
-  for (const r of runs) rmSync(r.resultsDir, { recursive: true, force: true })
+  for (const r of runs) for (const dir of [r.resultsDir, r.tmpDir]) rmSync(dir, { recursive: true, force: true })
 })
 
 test('passes with the default budgets and writes a results file', async () => {
