@@ -13,7 +13,7 @@ import { loadBudgets, REFERENCE_BUDGETS } from './budgets/load.ts'
 import { choosePostgresMode, providePostgres } from './postgres/provide.ts'
 import type { StartedPostgres } from './postgres/types.ts'
 import { prepareDatabase } from './database/prepare.ts'
-import { chooseOrchestratorMode, provideOrchestrator } from './orchestrator/provide.ts'
+import { chooseOrchestratorMode, provideOrchestrator, type OrchestratorChoice } from './orchestrator/provide.ts'
 import { provideTraces } from './traces/provide.ts'
 import type { RunInfo } from './results/run-info.ts'
 
@@ -21,9 +21,12 @@ const log = (line: string) => console.log(`[tasker-bench] ${line}`)
 
 export default async function globalSetup(project: TestProject) {
   let settings: Settings
+  let orchestratorChoice: OrchestratorChoice
   try {
+    // Everything that can be wrong in the settings fails here, before anything starts.
     settings = loadSettings({ root: project.config.root })
-    loadBudgets(settings, { overlays: [REFERENCE_BUDGETS] }) // a malformed budget file fails here, before anything starts
+    loadBudgets(settings, { overlays: [REFERENCE_BUDGETS] })
+    orchestratorChoice = chooseOrchestratorMode(settings)
   } catch (err) {
     throw oneLine(err)
   }
@@ -36,7 +39,6 @@ export default async function globalSetup(project: TestProject) {
     log(`PostgreSQL: ${choice.mode} (${choice.reason})`)
     const postgres: StartedPostgres = await providePostgres(settings, choice, log)
     const database = await prepareDatabase(postgres, settings, log)
-    const orchestratorChoice = chooseOrchestratorMode(settings)
     const traces = await provideTraces(settings, log, { orchestrator: orchestratorChoice.mode })
     const orchestrator = await provideOrchestrator({ settings, choice: orchestratorChoice, postgres, resultsDir, otlpEndpoint: traces.otlpEndpoint, log })
 
