@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
+import { sendMessages } from '../fixtures/orchestrator/src/queues/send-messages.ts'
 import { installPgmq } from '../fixtures/pgmq/install.ts'
 import { usePostgres } from './support/postgres.ts'
 
@@ -278,5 +279,28 @@ describe('queue creation', () => {
     expect(hit.body.namespace).toBe('orchestration')
     const { rows } = await db.pool.query(`SELECT 1 FROM pgmq.list_queues() WHERE queue_name = 'orchestration_task_finalizations'`)
     expect(rows).toHaveLength(1)
+  })
+})
+
+describe("the reference orchestrator's sender (sendMessages: queue insert + the same announcements)", () => {
+  it('announces one message like pgmq_send_with_notify and several like pgmq_send_batch_with_notify', async () => {
+    const queue = 'worker_payments_queue'
+    const one = { task_uuid: '0190f5b6-1d1e-7000-8000-0000000000a1', step_uuid: '0190f5b6-1d1e-7000-8000-0000000000a2', correlation_id: 'c-one' }
+    const [id] = await sendMessages(db.pool, queue, [one])
+    const single = (await drained()).filter(forMessage(queue, id!))
+    expect(single.map((r) => r.channel).sort()).toEqual(['pgmq_message_ready', 'pgmq_message_ready.payments'])
+    expect(single[0]!.body).toMatchObject({ event_type: 'message_with_payload', msg_id: Number(id), queue_name: queue, namespace: 'payments', message: one, delay_seconds: 0 })
+
+    const many = [1, 2, 3].map((n) => ({ ...one, correlation_id: `c-${n}` }))
+    const ids = await sendMessages(db.pool, queue, many)
+    expect(ids).toHaveLength(3)
+    const batch = (await drained()).filter((r) => r.body.event_type === 'batch_ready' && JSON.stringify(r.body.msg_ids) === JSON.stringify(ids.map(Number)))
+    expect(batch.map((r) => r.channel).sort()).toEqual(['pgmq_message_ready', 'pgmq_message_ready.payments'])
+    expect(batch[0]!.body).toMatchObject({ queue_name: queue, namespace: 'payments', message_count: 3 })
+
+    // In the queue in the order given, readable by pgmq.
+    const { rows } = await db.pool.query<{ msg_id: string; message: unknown }>('SELECT msg_id::text, message FROM pgmq.read($1, 30, 10)', [queue])
+    expect(rows.filter((r) => ids.includes(r.msg_id)).map((r) => r.message)).toEqual(many)
+    expect(await sendMessages(db.pool, queue, [])).toEqual([])
   })
 })
