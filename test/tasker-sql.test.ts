@@ -253,7 +253,7 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
 
     it('rejects a state name the contract does not list', async () => {
       const { steps } = await buildTask(db.pool, 'linear')
-      await expect(stepTo(db.pool, steps.linear_step_1!, null, 'running')).rejects.toThrow(/workflow_step_transitions_to_state_check/)
+      await expect(stepTo(db.pool, steps.linear_step_1!, null, 'running')).rejects.toThrow(/step_state/)
     })
 
     it('keeps tasks.current_state for transitions written directly, also by replica-mode bulk loaders', async () => {
@@ -664,6 +664,38 @@ describe('applyMigrations', () => {
       expect((await applyMigrations(clients[0])).applied).toEqual(['0001_schema.sql'])
     } finally {
       for (const c of clients) c.release()
+    }
+  })
+
+  it('upgrades state columns of an earlier schema (varchar + table CHECK) to the state domains, keeping the rows', async () => {
+    const client = await db.pool.connect()
+    try {
+      await applyMigrations(client)
+      const { taskUuid } = await buildTask(client, 'linear')
+      // The earlier form of the columns.
+      await client.query(`ALTER TABLE tasker.workflow_step_transitions ALTER COLUMN to_state TYPE varchar(64),
+                            ADD CONSTRAINT workflow_step_transitions_to_state_check CHECK (to_state IN ('pending', 'enqueued'))`)
+      await client.query(`ALTER TABLE tasker.tasks ALTER COLUMN current_state TYPE varchar(64)`)
+      await client.query(`UPDATE tasker.schema_migrations SET checksum = 'stale' WHERE name = '0001_schema.sql'`)
+      expect((await applyMigrations(client)).applied).toEqual(['0001_schema.sql'])
+
+      const types = await client.query<{ col: string; type: string }>(
+        `SELECT attrelid::regclass || '.' || attname AS col, atttypid::regtype::text AS type FROM pg_attribute
+          WHERE attrelid IN ('tasker.tasks'::regclass, 'tasker.workflow_step_transitions'::regclass)
+            AND attname IN ('current_state', 'to_state', 'from_state') ORDER BY 1`)
+      expect(types.rows).toEqual([
+        { col: 'tasker.tasks.current_state', type: 'tasker.task_state' },
+        { col: 'tasker.workflow_step_transitions.to_state', type: 'tasker.step_state' },
+        { col: 'tasker.workflow_step_transitions.from_state', type: 'tasker.step_state' },
+      ].sort((a, b) => a.col.localeCompare(b.col)))
+      const checks = await client.query(`SELECT conname FROM pg_constraint WHERE conname = 'workflow_step_transitions_to_state_check'`)
+      expect(checks.rows).toEqual([])
+      const kept = await client.query(`SELECT count(*)::int AS n FROM tasker.workflow_step_transitions tr
+                                         JOIN tasker.workflow_steps ws USING (workflow_step_uuid) WHERE ws.task_uuid = $1`, [taskUuid])
+      expect(kept.rows[0].n).toBeGreaterThan(0)
+      await expect(client.query(`UPDATE tasker.tasks SET current_state = 'running' WHERE task_uuid = $1`, [taskUuid])).rejects.toThrow(/task_state/)
+    } finally {
+      client.release()
     }
   })
 })
