@@ -167,8 +167,8 @@ describe('loadBudgets', () => {
   test('the reference orchestrator overlay tightens its own targets and leaves the rest', () => {
     const settings = { root: path.resolve(import.meta.dirname, '..'), BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' as const }
     const book = loadBudgets(settings, { overlays: budgetOverlays('embedded') })
-    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<150'])
-    expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual(['p(99)<300'])
+    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<100'])
+    expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual(['p(99)<200'])
     expect(book.for('e2e-latency', 'e2e linear x10 concurrent').map((b) => b.text)).toEqual([])
     expect(book.for('event-propagation', 'any bench').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
     expect(budgetOverlays('external')).toEqual([])
