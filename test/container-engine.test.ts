@@ -11,7 +11,6 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { installPgmq } from '../fixtures/pgmq/install.ts'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
 import { startContainerPostgres } from '../setup/postgres/container.ts'
 import type { StartedPostgres } from '../setup/postgres/types.ts'
 import {
@@ -24,7 +23,7 @@ import {
 import { createTaskerClient } from '../setup/tasker/api-client.ts'
 import { loadWorkflows, taskRequest } from '../setup/tasker/workflows.ts'
 import { containersWithLabel, imageExists, probeEngine } from '../scripts/container/engine-probe.ts'
-import { usePostgres } from './support/postgres.ts'
+import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 // The engine is local: reach mapped ports on loopback. (Testcontainers would pick the bridge
@@ -105,14 +104,7 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
   })
 
   describe.skipIf(!orchestratorImage)(title('compose orchestrator against the run’s database', orchestratorImage, `image missing: ${BUILD}`), () => {
-    const db = usePostgres(async (pool) => {
-      const client = await pool.connect()
-      try {
-        await applyMigrations(client)
-      } finally {
-        client.release()
-      }
-    })
+    const db = usePostgres(migrateTasker)
     let started: ComposeOrchestrator
     let logDir: string
     beforeAll(async () => {

@@ -5,7 +5,6 @@
  * as created — nothing runs the steps here, so the task stays in that state.
  */
 import { describe, expect, it } from 'vitest'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
 import { getTaskViews } from '../fixtures/orchestrator/src/db/sql/get-task-views.ts'
 import { KNOWN_CALLABLES } from '../fixtures/orchestrator/src/handlers/registry.ts'
 import { createLogger } from '../fixtures/orchestrator/src/log.ts'
@@ -14,16 +13,9 @@ import { registerTemplates } from '../fixtures/orchestrator/src/orchestration/re
 import { StepEnqueuer } from '../fixtures/orchestrator/src/orchestration/step-enqueuer.ts'
 import { DISABLED_TELEMETRY } from '../fixtures/orchestrator/src/telemetry/tracer.ts'
 import { loadTemplates, TemplateRegistry } from '../fixtures/orchestrator/src/templates/load-templates.ts'
-import { usePostgres } from './support/postgres.ts'
+import { migrateTasker, usePostgres } from './support/postgres.ts'
 
-const db = usePostgres(async (pool) => {
-  const client = await pool.connect()
-  try {
-    await applyMigrations(client)
-  } finally {
-    client.release()
-  }
-})
+const db = usePostgres(migrateTasker)
 
 /** JSON as the API sends it: dates as strings, key order irrelevant. */
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown

@@ -16,18 +16,11 @@ import { sampleDataset } from '../fixtures/datasets/sample.ts'
 import { SHAPE_TEMPLATES } from '../fixtures/datasets/shapes.ts'
 import { countTaskerRows, openDatasetDatabase } from '../setup/database/dataset-database.ts'
 import { capturePlans } from '../setup/database/explain.ts'
-import { usePostgres } from './support/postgres.ts'
+import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const TASKS = 2_000
 
-const db = usePostgres(async (pool) => {
-  const client = await pool.connect()
-  try {
-    await applyMigrations(client)
-  } finally {
-    client.release()
-  }
-})
+const db = usePostgres(migrateTasker)
 
 /** A second database on the same server, migrated, for the cross-database comparison. */
 async function freshDatabase(name: string): Promise<pg.Client> {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type pg from 'pg'
 import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
-import { usePostgres, type TestPostgres } from './support/postgres.ts'
+import { migrateTasker, usePostgres, type TestPostgres } from './support/postgres.ts'
 
 type Queryable = pg.Pool | pg.PoolClient
 
@@ -45,15 +45,6 @@ interface BuildOptions {
   /** created this many seconds ago */
   ageSeconds?: number
   maxAttempts?: number
-}
-
-async function migrate(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect()
-  try {
-    await applyMigrations(client)
-  } finally {
-    client.release()
-  }
 }
 
 /** Registers the template (idempotent) and writes a task with its steps, edges and initial transitions. */
@@ -165,7 +156,7 @@ async function context(q: Queryable, taskUuid: string): Promise<ContextRow> {
 }
 
 describe('tasker SQL: transitions, readiness, execution context, dependencies', () => {
-  const db = usePostgres(migrate)
+  const db = usePostgres(migrateTasker)
 
   describe('transition_step / transition_task (compare-and-set)', () => {
     it('moves a step only from the expected states, keeps one most_recent row and the step flags', async () => {
@@ -562,7 +553,7 @@ async function bruteForceNextReady(q: Queryable, limit: number): Promise<string[
 
 // A server of its own: the ordering assertions need to know every task in the database.
 describe('tasker SQL: get_next_ready_tasks', () => {
-  const db: TestPostgres = usePostgres(migrate)
+  const db: TestPostgres = usePostgres(migrateTasker)
 
   it('orders claimable tasks by priority aged by waiting time, skipping the unclaimable', async () => {
     const a = await buildTask(db.pool, 'linear', { priority: 0, ageSeconds: 60 }) // 0 + 1

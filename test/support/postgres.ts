@@ -7,6 +7,7 @@ import { afterAll, beforeAll } from 'vitest'
 import pg from 'pg'
 import { startEmbeddedPostgres } from '../../setup/postgres/embedded.ts'
 import type { StartedPostgres } from '../../setup/postgres/types.ts'
+import { applyMigrations } from '../../fixtures/orchestrator/src/db/migrate.ts'
 
 export interface TestPostgres {
   server: StartedPostgres
@@ -28,4 +29,14 @@ export function usePostgres(prepare?: (pool: pg.Pool, server: StartedPostgres) =
     await handle.server?.stop()
   }, 60_000)
   return handle
+}
+
+/** For usePostgres(migrateTasker): the reference orchestrator's schema (pgmq and migrations). */
+export async function migrateTasker(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect()
+  try {
+    await applyMigrations(client)
+  } finally {
+    client.release()
+  }
 }
