@@ -55,7 +55,7 @@ describe('parseBudgetExpression', () => {
     'rejects %j with the expected-format message',
     (expr) => {
       expect(() => parseBudgetExpression(expr, 'somewhere')).toThrow(
-        `budget somewhere: cannot parse "${expr.trim()}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000)`,
+        `budget somewhere: cannot parse "${expr.trim()}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, or target p(50)<20)`,
       )
     },
   )
@@ -167,8 +167,9 @@ describe('loadBudgets', () => {
   test('the reference orchestrator overlay tightens its own targets and leaves the rest', () => {
     const settings = { root: path.resolve(import.meta.dirname, '..'), BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' as const }
     const book = loadBudgets(settings, { overlays: budgetOverlays('embedded') })
-    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<100'])
+    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<100', 'target p(50)<20', 'target p(99)<50'])
     expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual(['p(99)<200'])
+    expect(book.for('load', 'load linear @200/s').map((b) => [b.text, b.target])).toEqual([['target p(99)<100', true]])
     expect(book.for('e2e-latency', 'e2e linear x10 concurrent').map((b) => b.text)).toEqual([])
     expect(book.for('event-propagation', 'any bench').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
     expect(budgetOverlays('external')).toEqual([])
@@ -210,9 +211,36 @@ describe('evaluateBudgets', () => {
     expect(formatViolation({ file: 'f', bench: 'b' }, scaled!)).toBe('budget violated: f > b: p(95) = 12.40 ms, limit < 10 ms (written 1 ms, budget scale 10)')
   })
 
+  test('a target is checked and recorded like a budget, never violated, never scaled', () => {
+    const [target] = parse('target p(50)<20')
+    expect(target).toMatchObject({ text: 'target p(50)<20', metric: 'p(50)', field: 'p50', limit: 20, target: true })
+    expect(parse('p(50)<20')[0]!.target).toBe(false)
+    expect(scaleBudget(target!, 10).limit).toBe(20)
+    expect(evaluateBudgets(oneToHundred, [target!])).toEqual([])
+    expect(checkBudgets(oneToHundred, [target!])).toEqual([{ expression: 'target p(50)<20', operator: '<', limit: 20, observed: oneToHundred.p50, passed: false, target: true }])
+    expect(() => parse('target')).toThrow(/cannot parse "target"/)
+    expect(() => parse('target p(50) 20')).toThrow(/or target p\(50\)<20/)
+  })
+
   test('a p99 violation with fewer than 100 samples says p99 is not meaningful', () => {
     const [v] = evaluateBudgets(summarize([1, 2, 30]), parse('p(99)<5'))
     expect(formatViolation({ file: 'f', bench: 'b' }, v!)).toMatch(/limit < 5 ms \[only 3 samples: p\(99\) is not meaningful below 100\]$/)
+  })
+})
+
+describe('checkTestResults with targets', () => {
+  const parse = (...exprs: string[]) => exprs.map((e) => parseBudgetExpression(e, 'test'))
+  test('a missed target is named in the line and fails nothing', () => {
+    const book = new BudgetBook(new Map([['e2e-latency', new Map([['e2e linear', parse('p(99)<500', 'target p(50)<20', 'target p(99)<200')]])]]))
+    const samples = Array.from({ length: 100 }, (_, i) => 20 + i)
+    const task = {
+      meta: {} as TaskMeta,
+      benchmarks: [{ name: 'e2e', tasks: [{ name: 'e2e linear', latency: { samples, samplesCount: 100 }, throughput: {}, period: 0, totalTime: 0, rank: 1 }] }] as unknown as TestBenchmark[],
+      file: { name: 'benchmarks/e2e-latency.bench.ts' },
+    }
+    const result = checkTestResults(task, () => book)
+    expect(result.violations).toEqual([])
+    expect(result.lines[0]).toMatch(/ · budgets 1\/1 ok · targets 1\/2 met, missed: p\(50\)<20 \(69\.5\)$/)
   })
 })
 

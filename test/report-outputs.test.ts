@@ -36,6 +36,7 @@ function runs(): { base: ResultsDocument; head: ResultsDocument } {
   head.results[0]!.budgets = [
     { expression: 'p(95)<10', operator: '<', limit: 10, observed: 0.9, passed: true },
     { expression: 'p(99)<0.5', operator: '<', limit: 0.5, observed: 1.1, passed: false },
+    { expression: 'target p(50)<0.1', operator: '<', limit: 0.1, observed: 0.6, passed: false, target: true },
   ]
   return { base, head }
 }
@@ -61,13 +62,15 @@ describe('markdown summary', () => {
     expect(md).toMatch(/- \*\*event-propagation > notify small payload\*\* — regressed: p50 \+\d+\.\d % .*p < 0\.001/)
     expect(md).toContain('**Environment** Node v24.21.0 · linux x64 · Simulated CPU @ 3.0GHz × 4 · PostgreSQL 18.1 (embedded) · pgmq sql-compat 1.7.0')
     expect(md).toContain('base `aaaaaaa`')
-    expect(md).toMatch(/\*\*Budgets\*\* ❌ 1 violated:\n- event-propagation > notify small payload: `p\(99\)<0\.5` violated \(observed 1\.10\)/)
+    expect(md).toMatch(/\*\*Budgets\*\* ❌ 1 violated:\n- event-propagation > notify small payload: `p\(99\)<0\.5` violated \(observed 1\.10\)\n/)
+    expect(md).not.toMatch(/target p\(50\)<0\.1` violated/) // a missed target is not a violation
     expect(md.trimEnd().endsWith('Charts: report.html')).toBe(true)
   })
 
   test('informational policy and a single run', () => {
     const { base, head } = runs()
     expect(renderMarkdown({ current: head, comparison: compareRuns(base, head), policy: 'informational' })).toContain('Regressions are reported only (`BENCH_REGRESSION=informational`)')
+    expect(renderMarkdown({ current: head })).toMatch(/\| event-propagation > notify small payload \| .* \| ❌ 1 of 2 violated · 🎯 0 of 1 targets met \|/)
     const single = renderMarkdown({ current: base })
     expect(single).toContain('### tasker-bench: 3 measurements')
     expect(single).toContain('| bench | n | p50 | p95 | p99 | max | budgets |')
@@ -181,6 +184,8 @@ describe('HTML report', () => {
     expect((html.match(/<svg /g) ?? []).length).toBe(6)
     expect(html).toContain('<span class="badge bad">1 regressed</span>')
     expect(html).toMatch(/<table class="env">.*<th>Node<\/th><td>v24\.21\.0<\/td><td>v24\.21\.0<\/td>/s)
+    expect(html).toContain('<li class="target">○ <code>target p(50)&lt;0.1</code> missed, observed 0.600</li>')
+    expect(renderHtml({ current: head })).toContain('<span class="bad">1 of 2 violated</span> · <span class="target">0 of 1 targets met</span>')
 
     // works offline: no scripts, stylesheets, fonts, images or frames from anywhere, no URL at all
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i)

@@ -43,7 +43,7 @@ export function checkTestResults(task: FinishedTest, budgets: () => BudgetBook):
     const list = book.for(file, m.name)
     m.budgets = checkBudgets(m.summary, list)
     const failed = evaluateBudgets(m.summary, list)
-    lines.push(summaryLine(file, m, list.length - failed.length))
+    lines.push(summaryLine(file, m))
     for (const v of failed) violations.push(formatViolation({ file, bench: m.name }, v))
   }
   return { lines, violations }
@@ -70,10 +70,16 @@ function benchMeasurements(benchmarks: readonly TestBenchmark[]): Measurement[] 
 /** 3 significant figures at most: 123, 12.3, 1.23, 0.12, and 0.000049 rather than 0.00 for tiny benches. */
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 0.01 || n === 0 ? n.toFixed(2) : String(Number(n.toPrecision(2))))
 
-function summaryLine(file: string, m: Measurement, passed: number): string {
+function summaryLine(file: string, m: Measurement): string {
   const s: LatencySummary = m.summary
   let line = `[bench] ${file} > ${m.name}: n=${s.n} p50=${ms(s.p50)} p95=${ms(s.p95)} p99=${ms(s.p99)} max=${ms(s.max)} ms`
   if (!s.p99Meaningful) line += ` (n < 100: p99 not meaningful)`
-  if (m.budgets && m.budgets.length > 0) line += ` · budgets ${passed}/${m.budgets.length} ok`
+  const budgets = (m.budgets ?? []).filter((b) => !b.target)
+  const targets = (m.budgets ?? []).filter((b) => b.target)
+  if (budgets.length > 0) line += ` · budgets ${budgets.filter((b) => b.passed).length}/${budgets.length} ok`
+  if (targets.length > 0) {
+    const missed = targets.filter((b) => !b.passed).map((b) => `${b.expression.replace(/^target\s+/, '')} (${ms(b.observed)})`)
+    line += ` · targets ${targets.length - missed.length}/${targets.length} met${missed.length ? `, missed: ${missed.join(', ')}` : ''}`
+  }
   return line
 }

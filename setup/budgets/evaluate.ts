@@ -1,6 +1,7 @@
 /**
  * Checking a measurement's summary against its budgets. Pure: the hooks decide what to do with
- * violations (fail the test), the reporter records the outcome of every check.
+ * violations (fail the test), the reporter records the outcome of every check. Targets are
+ * checked and recorded, never violations.
  */
 import type { LatencySummary } from '../stats/percentiles.ts'
 import type { BudgetExpression, BudgetOperator } from './parse.ts'
@@ -31,6 +32,8 @@ export interface BudgetCheck {
   limit: number
   observed: number
   passed: boolean
+  /** a target (`target …`): reported, never a violation */
+  target?: boolean
 }
 
 const compare: Readonly<Record<BudgetOperator, (observed: number, limit: number) => boolean>> = {
@@ -44,7 +47,9 @@ const compare: Readonly<Record<BudgetOperator, (observed: number, limit: number)
 export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[]): BudgetCheck[] {
   return budgets.map((b) => {
     const observed = summary[b.field] as number
-    return { expression: b.text, operator: b.operator, limit: b.limit, observed, passed: compare[b.operator](observed, b.limit) }
+    const check: BudgetCheck = { expression: b.text, operator: b.operator, limit: b.limit, observed, passed: compare[b.operator](observed, b.limit) }
+    if (b.target) check.target = true
+    return check
   })
 }
 
@@ -52,7 +57,7 @@ export function evaluateBudgets(summary: LatencySummary, budgets: readonly Budge
   const violations: BudgetViolation[] = []
   for (const b of budgets) {
     const observed = summary[b.field] as number
-    if (compare[b.operator](observed, b.limit)) continue
+    if (b.target || compare[b.operator](observed, b.limit)) continue
     const violation: BudgetViolation = {
       expression: b.text,
       metric: b.metric,

@@ -9,7 +9,7 @@
  *
  * Scaling (default 1, and 10 in the smoke profile) relaxes every latency budget by the same
  * factor: upper limits (`<`, `<=`) are multiplied by it, lower limits (`>`, `>=`) divided by it.
- * `==` budgets and `count` budgets (a number of samples, not a latency) are never scaled.
+ * `==` budgets, `count` budgets (a number of samples, not a latency) and targets are never scaled.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -106,7 +106,7 @@ export function loadBudgets(settings: BudgetSettings, options: LoadBudgetOptions
 
 /** Relax a budget by `scale` (see the module comment for which limits move and how). */
 export function scaleBudget(budget: BudgetExpression, scale: number): BudgetExpression {
-  if (budget.unit === 'samples' || budget.operator === '==') return budget
+  if (budget.unit === 'samples' || budget.operator === '==' || budget.target) return budget
   const limit = budget.operator === '<' || budget.operator === '<=' ? budget.writtenLimit * scale : budget.writtenLimit / scale
   return { ...budget, limit, scale }
 }

@@ -2,6 +2,10 @@
  * The budget language, after k6's thresholds: `<metric><operator><limit>`, e.g. `p(95)<10`,
  * `avg<5`, `max<100ms`, `med<=2`, `count>=1000`. Limits are milliseconds (an `ms` suffix is
  * allowed) except for `count`, the number of samples. Operators: < <= > >= ==.
+ *
+ * `target <expression>` (e.g. `target p(50)<20`) is a target rather than a budget: checked,
+ * printed and recorded like one, but a missed target never fails the run, and it is never scaled.
+ * For design goals a system does not meet yet, next to the budgets that guard what it does.
  */
 import type { LatencySummary } from '../stats/percentiles.ts'
 
@@ -27,6 +31,8 @@ export interface BudgetExpression {
   scale: number
   /** where the expression was defined, e.g. `fixtures/budgets.yaml event-propagation > *` */
   where: string
+  /** written `target …`: reported, never fails the run */
+  target: boolean
 }
 
 /** Percentiles the summary computes; a budget on any other one could not be evaluated. */
@@ -47,11 +53,14 @@ export class BudgetSyntaxError extends Error {
   override name = 'BudgetSyntaxError'
 }
 
+const TARGET = /^target\s+/
+
 export function parseBudgetExpression(expr: string, where: string): BudgetExpression {
   const text = String(expr).trim()
-  const m = SYNTAX.exec(text)
+  const target = TARGET.test(text)
+  const m = SYNTAX.exec(text.replace(TARGET, ''))
   if (!m) {
-    throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000)`)
+    throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, or target p(50)<20)`)
   }
   const [, metricText, percentileText, operator, limitText, msSuffix] = m as unknown as [
     string,
@@ -81,5 +90,5 @@ export function parseBudgetExpression(expr: string, where: string): BudgetExpres
     throw new BudgetSyntaxError(`budget ${where}: "${text}": count is a number of samples, drop the "ms" (e.g. count>=1000)`)
   }
   const limit = Number(limitText)
-  return { text, metric, field, operator, limit, unit, writtenLimit: limit, scale: 1, where }
+  return { text, metric, field, operator, limit, unit, writtenLimit: limit, scale: 1, where, target }
 }

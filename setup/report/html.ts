@@ -169,6 +169,11 @@ function budgetList(e: ResultEntry): string {
     const worst = checks[0]!.operator.startsWith('>') ? Math.min(...shown.map((c) => c.observed)) : Math.max(...shown.map((c) => c.observed))
     const rounds = checks.length > 1 ? ` in ${failed.length > 0 ? failed.length : checks.length} of ${checks.length} rounds` : ''
     const which = checks.length === 1 ? 'observed' : checks[0]!.operator.startsWith('>') ? 'lowest' : 'highest'
+    if (checks[0]!.target) {
+      // A target: reported, never a failure of the run.
+      const verb = `${failed.length > 0 ? 'missed' : 'met'}${rounds}, ${which}`
+      return `<li class="target">${failed.length > 0 ? '○' : '●'} <code>${h(expression)}</code> ${verb} ${formatMs(worst)}</li>`
+    }
     const verb = `${failed.length > 0 ? 'violated' : 'held'}${rounds}, ${which}`
     return `<li class="${failed.length > 0 ? 'bad' : 'good'}">${failed.length > 0 ? '✘' : '✔'} <code>${h(expression)}</code> ${verb} ${formatMs(worst)}</li>`
   })
@@ -176,9 +181,13 @@ function budgetList(e: ResultEntry): string {
 }
 
 function budgetsCell(e: ResultEntry): string {
-  if (e.budgets.length === 0) return '—'
-  const failed = e.budgets.filter((b) => !b.passed).length
-  return failed > 0 ? `<span class="bad">${failed} of ${e.budgets.length} violated</span>` : `<span class="good">${e.budgets.length} held</span>`
+  const budgets = e.budgets.filter((b) => !b.target)
+  const targets = e.budgets.filter((b) => b.target)
+  const parts: string[] = []
+  const failed = budgets.filter((b) => !b.passed).length
+  if (budgets.length > 0) parts.push(failed > 0 ? `<span class="bad">${failed} of ${budgets.length} violated</span>` : `<span class="good">${budgets.length} held</span>`)
+  if (targets.length > 0) parts.push(`<span class="target">${targets.filter((b) => b.passed).length} of ${targets.length} targets met</span>`)
+  return parts.length > 0 ? parts.join(' · ') : '—'
 }
 
 function environmentTable(cur: EnvironmentFingerprint, base: EnvironmentFingerprint | undefined, labels: { baseline: string; current: string }): string {
@@ -224,7 +233,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 13px; font-weight: 600; white-space: nowrap; vertical-align: 2px; }
 .badge.bad { background: #fee2e2; color: #991b1b; } .badge.good { background: #dcfce7; color: #166534; }
 .badge.same { background: #f3f4f6; color: #374151; } .badge.na { background: #fef3c7; color: #92400e; }
-span.bad, li.bad { color: #b91c1c; } span.good, li.good { color: #15803d; }
+span.bad, li.bad { color: #b91c1c; } span.good, li.good { color: #15803d; } span.target, li.target { color: #6b7280; }
 .counts .badge { font-size: 15px; padding: 3px 12px; margin-right: 4px; }
 .warn { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 6px; padding: 8px 12px; }
 .reason { color: var(--muted); margin: 0 0 8px; }

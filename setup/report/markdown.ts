@@ -103,8 +103,7 @@ function runMarkdown(doc: ResultsDocument): string[] {
   const lines = [`### tasker-bench: ${doc.results.length} measurement${doc.results.length === 1 ? '' : 's'}`, '']
   lines.push('| bench | n | p50 | p95 | p99 | max | budgets |', '|---|--:|--:|--:|--:|--:|---|')
   for (const e of doc.results) {
-    const failed = e.budgets.filter((b) => !b.passed).length
-    const budgets = e.budgets.length === 0 ? '—' : failed > 0 ? `❌ ${failed} of ${e.budgets.length} violated` : `✅ ${e.budgets.length} held`
+    const budgets = checksCell(e.budgets)
     const p99 = `${formatMs(e.p99)}${e.p99Meaningful ? '' : '*'}`
     lines.push(`| ${escapeCell(`${e.file} > ${e.bench}`)} | ${e.n} | ${formatMs(e.p50)} | ${formatMs(e.p95)} | ${p99} | ${formatMs(e.max)} | ${budgets} |`)
   }
@@ -119,6 +118,7 @@ function budgetLines(results: readonly ResultEntry[]): string[] {
   for (const e of results) {
     const byExpression = new Map<string, { operator: string; failed: number[]; total: number }>()
     for (const b of e.budgets) {
+      if (b.target) continue
       checks++
       const seen = byExpression.get(b.expression) ?? { operator: b.operator, failed: [], total: 0 }
       seen.total++
@@ -135,6 +135,17 @@ function budgetLines(results: readonly ResultEntry[]): string[] {
   }
   if (checks === 0) return []
   return violations.length === 0 ? ['', `**Budgets** all held.`] : ['', `**Budgets** ❌ ${violations.length} violated:`, ...violations]
+}
+
+/** `✅ 2 held`, `❌ 1 of 2 violated`, plus `🎯 1 of 2 targets met` when the bench has targets. */
+function checksCell(checks: ResultEntry['budgets']): string {
+  const budgets = checks.filter((b) => !b.target)
+  const targets = checks.filter((b) => b.target)
+  const parts: string[] = []
+  const failed = budgets.filter((b) => !b.passed).length
+  if (budgets.length > 0) parts.push(failed > 0 ? `❌ ${failed} of ${budgets.length} violated` : `✅ ${budgets.length} held`)
+  if (targets.length > 0) parts.push(`🎯 ${targets.filter((b) => b.passed).length} of ${targets.length} targets met`)
+  return parts.length > 0 ? parts.join(' · ') : '—'
 }
 
 /** Table cells: no pipes or line breaks. */

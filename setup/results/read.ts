@@ -75,6 +75,7 @@ export function validateResultsDocument(value: unknown, where: string): ResultsD
       if (!isFiniteNumber(check.limit)) fail(`${bat}.limit`, 'a number', check.limit)
       if (!isFiniteNumber(check.observed)) fail(`${bat}.observed`, 'a number', check.observed)
       if (typeof check.passed !== 'boolean') fail(`${bat}.passed`, 'true or false', check.passed)
+      if (check.target !== undefined && typeof check.target !== 'boolean') fail(`${bat}.target`, 'true, false or absent', check.target)
     })
   })
   return doc as unknown as ResultsDocument
