@@ -4,11 +4,13 @@
  * get_step_readiness_status and get_task_execution_context p95 ≤ 0.5 ms (tasker-core published
  * 1.75–2.93, 0.44–0.60 and 0.38–0.46 ms at ~5K tasks).
  *
- * The dataset (fixtures/datasets) is deterministic: seed 42, production-like mix of shapes and
- * states. It lives in a scratch database on the run's server (dropped at the end), so the running
- * orchestrator never sees it, and grows from one scale to the next. An external database without
- * BENCH_SEED=true is only read: its existing tasks are sampled, no scales, no pgmq benches (the
- * get_next_ready_tasks calls still lock the tasks they return, for the duration of each call).
+ * The functions measured are the measured database's own (tasker-core's, on a deployment): the
+ * dataset lives in a scratch database on the same server holding a copy of that database's schema,
+ * functions and extensions (dropped at the end; the running orchestrator never sees it), and grows
+ * from one scale to the next. The dataset (fixtures/datasets) is deterministic: seed 42,
+ * production-like mix of shapes and states. An external database without BENCH_SEED=true is only
+ * read: its existing tasks are sampled, no scales, no pgmq benches (the get_next_ready_tasks calls
+ * still lock the tasks they return, for the duration of each call, and roll back).
  *
  * One persistent connection calls the functions through named prepared statements, with
  * arguments cycling through a seeded sample of ~200 tasks stratified by template and state.
@@ -23,7 +25,9 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import pg from 'pg'
 import { countSeededTasks, formatProgress, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
 import { sampleDataset, type DatasetSample } from '../fixtures/datasets/sample.ts'
-import { countTaskerRows, openDatasetDatabase, type DatasetDatabase } from '../setup/database/dataset-database.ts'
+import { countTaskerRows } from '../setup/database/scratch-database.ts'
+import { openBenchDatabase, type BenchDatabase } from '../setup/database/bench-database.ts'
+import { qualifiedName, type TaskerFunctionName } from '../setup/database/tasker-functions.ts'
 import { capturePlans, type CapturedPlan, type PlanTarget } from '../setup/database/explain.ts'
 import { sampleCount } from '../setup/profile.ts'
 import { annotateResult } from '../setup/results/record.ts'
@@ -38,7 +42,7 @@ const GROW_TIMEOUT_MS = 45 * 60_000
 
 const run = inject('run')
 const settings = run.settings
-const writable = run.postgres.owned || settings.BENCH_SEED
+const writable = run.writable
 const scales = writable
   ? [...new Set(settings.BENCH_SQL_SCALES ?? (run.profile === 'smoke' ? [200] : [1_000, 10_000, 100_000]))].sort((a, b) => a - b)
   : []
@@ -47,20 +51,21 @@ const claims = { iterations: sampleCount(run, 500), time: 0, warmupIterations: s
 
 const log = (line: string) => console.log(`[sql-functions] ${line}`)
 
+/** The calls, with the functions' schema as the measured database has it (set in beforeAll). */
 const SQL = {
-  nextReady: 'SELECT * FROM tasker.get_next_ready_tasks($1::integer)',
-  readiness: 'SELECT * FROM tasker.get_step_readiness_status($1::uuid)',
-  readinessBatch: 'SELECT * FROM tasker.get_step_readiness_status_batch($1::uuid[])',
-  context: 'SELECT * FROM tasker.get_task_execution_context($1::uuid)',
-  ancestors: 'SELECT * FROM tasker.get_step_transitive_dependencies($1::uuid)',
+  nextReady: '',
+  readiness: '',
+  readinessBatch: '',
+  context: '',
+  ancestors: '',
   send: 'SELECT pgmq.send($1::text, $2::jsonb) AS msg_id',
   sendBatch: 'SELECT pgmq.send_batch($1::text, $2::jsonb[]) AS msg_id',
   read: 'SELECT msg_id FROM pgmq.read($1::text, $2::integer, $3::integer)',
   delete: 'SELECT pgmq.delete($1::text, $2::bigint) AS deleted',
   archive: 'SELECT pgmq.archive($1::text, $2::bigint) AS archived',
-} as const
+}
 
-let dataset: DatasetDatabase
+let dataset: BenchDatabase
 /** the measuring connection: every sample runs on it */
 let client: pg.Client
 /** EXPLAIN capture (auto_explain stays loaded in its session) */
@@ -71,8 +76,16 @@ let seedPool: pg.Pool | undefined
 let seeded = 0
 
 beforeAll(async () => {
-  dataset = await openDatasetDatabase({ databaseUrl: run.databaseUrl, owned: run.postgres.owned, allowSeed: settings.BENCH_SEED, log })
+  const opened = await openBenchDatabase(run, { purpose: 'sql', readOnly: true, log })
+  if ('skip' in opened) throw new Error(opened.skip)
+  dataset = opened
   log(`dataset database: ${dataset.reason}`)
+  const fn = (name: TaskerFunctionName) => qualifiedName(dataset.functions, name, dataset.name)
+  SQL.nextReady = `SELECT * FROM ${fn('get_next_ready_tasks')}($1::integer)`
+  SQL.readiness = `SELECT * FROM ${fn('get_step_readiness_status')}($1::uuid)`
+  SQL.readinessBatch = `SELECT * FROM ${fn('get_step_readiness_status_batch')}($1::uuid[])`
+  SQL.context = `SELECT * FROM ${fn('get_task_execution_context')}($1::uuid)`
+  SQL.ancestors = `SELECT * FROM ${fn('get_step_transitive_dependencies')}($1::uuid)`
   client = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions' })
   await client.connect()
   explainClient = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions explain' })
@@ -89,7 +102,6 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  if (dataset?.writable && client) await client.query('SELECT pgmq.drop_queue($1::text)', [QUEUE]).catch(() => {})
   await client?.end().catch(() => {})
   await explainClient?.end().catch(() => {})
   await seedPool?.end().catch(() => {})
@@ -134,7 +146,7 @@ async function prepareScale(state: ScaleState): Promise<void> {
   state.size = await countTaskerRows(client)
   state.sample = await sampleDataset(client, { seed: SEED, size: SAMPLE_TASKS })
   if (state.sample.tasks.length === 0) {
-    state.skip = `no tasks in ${dataset.database}`
+    state.skip = `no tasks in ${dataset.name}`
     return
   }
   const probe = state.sample.tasks.find((t) => t.state !== 'complete') ?? state.sample.tasks[0]!
@@ -178,12 +190,17 @@ function cycle<T>(items: T[]): () => T {
   return () => items[i++ % items.length]!
 }
 
-/** The results of a test get the scale's fields and the plan warnings of its function. */
-function annotate(task: Parameters<typeof annotateResult>[0], state: ScaleState, planFile?: string): void {
-  const plan = planFile ? state.plans.get(planFile) : undefined
+/**
+ * The results of a test get the scale's fields, the plan warnings of its function and the
+ * function's fingerprint (schema and hash of its definition: same hash, same code).
+ */
+function annotate(task: Parameters<typeof annotateResult>[0], state: ScaleState, fn?: TaskerFunctionName): void {
+  const plan = fn ? state.plans.get(fn) : undefined
+  const measured = fn ? dataset.functions[fn] : undefined
   annotateResult(task, {
     ...state.annotations,
     ...(plan ? { plan: path.relative(run.resultsDir, plan.file), planWarnings: plan.warnings } : {}),
+    ...(measured ? { function: `${measured.schema}.${fn}`, functionHash: measured.hash } : {}),
   })
 }
 

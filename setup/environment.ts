@@ -16,6 +16,8 @@ export interface EnvironmentExtra {
   postgres?: { mode: PostgresMode; version: string; reason: string }
   /** kind: e.g. "extension" or "sql-compat" (the project's pgmq-compatible SQL) */
   pgmq?: { kind: string; version: string }
+  /** the Tasker functions measured: "schema.name" → md5 of the definition (same hash, same code) */
+  functions?: Record<string, string>
   orchestrator?: { mode: string; reason: string; workers?: number }
   /** trace collection mode, e.g. "embedded" or "off" */
   traces?: string

@@ -6,13 +6,16 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { runCleanups } from './cleanup.ts'
+import { onCleanup, runCleanups } from './cleanup.ts'
 import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, type Settings } from './config.ts'
 import { collectEnvironment } from './environment.ts'
 import { loadBudgets, REFERENCE_BUDGETS } from './budgets/load.ts'
 import { choosePostgresMode, providePostgres } from './postgres/provide.ts'
 import type { StartedPostgres } from './postgres/types.ts'
 import { prepareDatabase } from './database/prepare.ts'
+import { dropRunScratchDatabases, newRunId } from './database/scratch-database.ts'
+import { dropRunScratchDatabasesSync } from './database/drop-scratch-databases.ts'
+import { fingerprintRecord } from './database/tasker-functions.ts'
 import { chooseOrchestratorMode, provideOrchestrator, type OrchestratorChoice } from './orchestrator/provide.ts'
 import { provideTraces } from './traces/provide.ts'
 import type { RunInfo } from './results/run-info.ts'
@@ -38,15 +41,33 @@ export default async function globalSetup(project: TestProject) {
     const choice = await choosePostgresMode(settings)
     log(`PostgreSQL: ${choice.mode} (${choice.reason})`)
     const postgres: StartedPostgres = await providePostgres(settings, choice, log)
-    const database = await prepareDatabase(postgres, settings, log)
+    const database = await prepareDatabase(postgres, log)
+    const runId = newRunId()
+    const writable = postgres.owned || settings.BENCH_SEED
+    if (writable && !postgres.owned) {
+      // Bench files drop their scratch databases themselves; this catches what an interrupted or
+      // crashed bench worker left (registered after the server, so it runs before it stops).
+      onCleanup(
+        'scratch databases',
+        async () => {
+          const dropped = await dropRunScratchDatabases(postgres.url, runId)
+          if (dropped.length > 0) log(`dropped scratch database(s) left by the run: ${dropped.join(', ')}`)
+        },
+        () => dropRunScratchDatabasesSync(postgres.url, runId),
+      )
+    }
     const traces = await provideTraces(settings, log, { orchestrator: orchestratorChoice.mode })
-    const orchestrator = await provideOrchestrator({ settings, choice: orchestratorChoice, postgres, resultsDir, otlpEndpoint: traces.otlpEndpoint, log })
+    const orchestrator = await provideOrchestrator({ settings, choice: orchestratorChoice, postgres, runId, resultsDir, otlpEndpoint: traces.otlpEndpoint, log })
+    const functions = fingerprintRecord(database.functions)
 
     const run: RunInfo = {
       profile: settings.BENCH_PROFILE,
       settings,
       resultsDir,
-      databaseUrl: postgres.url,
+      runId,
+      targetDatabaseUrl: postgres.url,
+      writable,
+      databaseUrl: orchestrator.databaseUrl ?? postgres.url,
       orchestratorUrl: orchestrator.url,
       templatesDir: orchestrator.templatesDir,
       postgres: { mode: postgres.mode, reason: choice.reason, version: database.serverVersion, owned: postgres.owned },
@@ -57,6 +78,7 @@ export default async function globalSetup(project: TestProject) {
         profile: settings.BENCH_PROFILE,
         postgres: { mode: postgres.mode, version: database.serverVersion, reason: choice.reason },
         pgmq: database.pgmq,
+        functions,
         orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers },
         traces: traces.mode,
       }),

@@ -14,7 +14,6 @@ import { CATEGORY_MIX, SHAPE_MIX } from '../fixtures/datasets/mix.ts'
 import { countSeededTasks, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
 import { sampleDataset } from '../fixtures/datasets/sample.ts'
 import { SHAPE_TEMPLATES } from '../fixtures/datasets/shapes.ts'
-import { countTaskerRows, openDatasetDatabase } from '../setup/database/dataset-database.ts'
 import { capturePlans } from '../setup/database/explain.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
@@ -289,26 +288,5 @@ describe('query plans', () => {
     } finally {
       await client.end()
     }
-  })
-})
-
-describe('dataset database', () => {
-  test('a server the run owns gets a scratch database with the schema, dropped on close', async () => {
-    const dataset = await openDatasetDatabase({ databaseUrl: db.server.url, owned: true, allowSeed: false })
-    expect(dataset).toMatchObject({ mode: 'scratch', writable: true })
-    expect(dataset.database).toMatch(/^tasker_bench_sql_[0-9a-f]{8}$/)
-    const client = new pg.Client({ connectionString: dataset.url })
-    await client.connect()
-    expect(await countTaskerRows(client)).toEqual({ tasks: 0, steps: 0 })
-    await client.end()
-    await dataset.close()
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [dataset.database])
-    expect(rows[0].n).toBe(0)
-  })
-
-  test('an external database without BENCH_SEED is only read', async () => {
-    const dataset = await openDatasetDatabase({ databaseUrl: db.server.url, owned: false, allowSeed: false })
-    expect(dataset).toMatchObject({ mode: 'read-only', writable: false, url: db.server.url, database: 'postgres' })
-    await dataset.close()
   })
 })

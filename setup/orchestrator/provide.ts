@@ -9,6 +9,10 @@ import type { StartedPostgres } from '../postgres/types.ts'
 import { startEmbeddedOrchestrator } from './embedded.ts'
 import { checkOrchestrator } from './external.ts'
 import { startComposeOrchestrator } from './compose.ts'
+import { applyMigrations } from '../../fixtures/orchestrator/src/db/migrate.ts'
+import { createScratchDatabase } from '../database/scratch-database.ts'
+import { withClient } from '../pg/with-client.ts'
+import { onCleanup } from '../cleanup.ts'
 
 export type OrchestratorMode = 'embedded' | 'compose' | 'external' | 'off'
 
@@ -22,6 +26,8 @@ export interface ProvidedOrchestrator extends OrchestratorChoice {
   templatesDir: string
   workers: number | undefined
   logDir: string | undefined
+  /** the database the orchestrator works on, when the suite started it there */
+  databaseUrl?: string
 }
 
 export function chooseOrchestratorMode(settings: Settings): OrchestratorChoice {
@@ -46,13 +52,15 @@ export interface ProvideOrchestratorOptions {
   settings: Settings
   choice: OrchestratorChoice
   postgres: StartedPostgres
+  /** names the scratch database an orchestrator of ours gets on a server the run did not start */
+  runId: string
   resultsDir: string
   /** where the embedded orchestrator exports its spans (the trace receiver), if anywhere */
   otlpEndpoint?: string
   log: (line: string) => void
 }
 
-export async function provideOrchestrator({ settings, choice, postgres, resultsDir, otlpEndpoint, log }: ProvideOrchestratorOptions): Promise<ProvidedOrchestrator> {
+export async function provideOrchestrator({ settings, choice, postgres, runId, resultsDir, otlpEndpoint, log }: ProvideOrchestratorOptions): Promise<ProvidedOrchestrator> {
   const templatesDir = path.resolve(settings.root, settings.BENCH_TEMPLATES_DIR)
   const none = { url: undefined, templatesDir, workers: undefined, logDir: undefined }
   switch (choice.mode) {
@@ -66,24 +74,40 @@ export async function provideOrchestrator({ settings, choice, postgres, resultsD
     }
     case 'compose': {
       refuseForeignDatabase(settings, postgres, 'compose')
+      const databaseUrl = await orchestratorDatabase(postgres, runId, log)
       const logDir = path.join(resultsDir, 'logs')
-      const started = await startComposeOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, templatesDir, otlpEndpoint, log })
-      return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
+      const started = await startComposeOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, logDir, templatesDir, otlpEndpoint, log })
+      return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir, databaseUrl }
     }
     case 'embedded': {
       refuseForeignDatabase(settings, postgres, 'embedded')
+      const databaseUrl = await orchestratorDatabase(postgres, runId, log)
       const logDir = path.join(resultsDir, 'logs')
-      const started = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log })
+      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log })
       log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
-      return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
+      return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir, databaseUrl }
     }
   }
+}
+
+/**
+ * The run's own database on a server it started; on someone else's server (BENCH_SEED=true) a
+ * scratch database with the reference schema, dropped at the end: the deployment's database is
+ * never migrated.
+ */
+async function orchestratorDatabase(postgres: StartedPostgres, runId: string, log: (line: string) => void): Promise<string> {
+  if (postgres.owned) return postgres.url
+  const scratch = await createScratchDatabase(postgres.url, runId, 'orchestrator')
+  onCleanup(`scratch database ${scratch.name}`, () => scratch.drop())
+  await withClient(scratch.url, (client) => applyMigrations(client))
+  log(`orchestrator database: scratch database ${scratch.name} on the external server (BENCH_SEED=true), dropped at the end`)
+  return scratch.url
 }
 
 /** Our orchestrators write tasks into the database they are given: never into someone else's. */
 function refuseForeignDatabase(settings: Settings, postgres: StartedPostgres, mode: 'embedded' | 'compose'): void {
   if (postgres.owned || settings.BENCH_SEED) return
   throw new ConfigError(
-    `the ${mode} orchestrator would write to the external database at DATABASE_URL: set TASKER_ORCHESTRATION_URL to measure your deployment, BENCH_ORCHESTRATOR=off for the SQL and NOTIFY benches only, or BENCH_SEED=true to allow it`,
+    `the ${mode} orchestrator would write to the external database at DATABASE_URL: set TASKER_ORCHESTRATION_URL to measure your deployment, BENCH_ORCHESTRATOR=off for the SQL and NOTIFY benches only, or BENCH_SEED=true to let it run in a scratch database on that server`,
   )
 }

@@ -15,7 +15,20 @@ export interface RunInfo {
   profile: Profile
   /** the validated settings, so bench files read them without parsing the environment again */
   settings: Settings
-  /** the run's PostgreSQL (may hold a password: print through redactUrl) */
+  /** 8 hex digits naming this run's scratch databases (`tasker_bench_<runId>_<purpose>`) */
+  runId: string
+  /**
+   * The database whose SQL functions and pgmq are measured: DATABASE_URL, or the run's own.
+   * Never written to unless the run created it (print through redactUrl).
+   */
+  targetDatabaseUrl: string
+  /** the run may write on the target's server: it started it, or BENCH_SEED=true (scratch databases only) */
+  writable: boolean
+  /**
+   * The database the orchestrator under test works on, as far as the suite can reach it: the run's
+   * own, a scratch database for the embedded orchestrator on an external server, or DATABASE_URL
+   * next to an external orchestrator (then read-only). May hold a password.
+   */
   databaseUrl: string
   /** the orchestration API under test; undefined with BENCH_ORCHESTRATOR=off */
   orchestratorUrl: string | undefined

@@ -26,7 +26,12 @@ export function privateTmpDir(): string {
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs')
 
-export function runBench(files: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<BenchRun> {
+export interface RunBenchOptions {
+  /** send SIGINT (Ctrl-C) once, when the output first matches */
+  interruptOn?: RegExp
+}
+
+export function runBench(files: string[], env: Record<string, string> = {}, timeoutMs = 240_000, options: RunBenchOptions = {}): Promise<BenchRun> {
   const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
   const tmpDir = privateTmpDir()
   const clean: NodeJS.ProcessEnv = {}
@@ -40,8 +45,16 @@ export function runBench(files: string[], env: Record<string, string> = {}, time
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
-    child.stdout.on('data', (d) => (output += d))
-    child.stderr.on('data', (d) => (output += d))
+    let interrupted = false
+    const onData = (d: Buffer) => {
+      output += d
+      if (options.interruptOn && !interrupted && options.interruptOn.test(output)) {
+        interrupted = true
+        child.kill('SIGINT')
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
     const timer = setTimeout(() => {
       child.kill('SIGINT')
       reject(new Error(`vitest bench ${files.join(' ')} did not finish within ${timeoutMs} ms:\n${output.slice(-3000)}`))
