@@ -18,8 +18,8 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import pg from 'pg'
 import { annotateResult, recordSamples } from '../setup/results/record.ts'
+import { createScratchDatabase, type ScratchDatabase } from '../setup/database/scratch-database.ts'
 import { sampleCount } from '../setup/profile.ts'
 import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
 import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
@@ -29,7 +29,6 @@ import { createTraceQuery, type TraceQuery } from '../setup/traces/query.ts'
 import { startTraceReceiver, type TraceReceiver } from '../setup/traces/receiver.ts'
 import type { NormalisedSpan } from '../setup/traces/types.ts'
 
-const DATABASE = 'tasker_bench_single_worker'
 const LABEL = 'SYNTHETIC single worker'
 const TASK_TIMEOUT_MS = 30_000
 
@@ -38,7 +37,7 @@ const tasks = sampleCount(run, 100)
 const warmupTasks = sampleCount(run, 5)
 const skipReason = run.postgres.owned ? undefined : 'needs a PostgreSQL server the run owns, to create its own database (embedded or container mode)'
 
-let admin: pg.Client
+let database: ScratchDatabase
 let receiver: TraceReceiver
 let orchestrator: EmbeddedOrchestrator
 let api: TaskerClient
@@ -51,25 +50,22 @@ beforeAll(async () => {
     console.log(`[worker-execution] skipped: ${skipReason}`)
     return
   }
-  admin = new pg.Client({ connectionString: run.databaseUrl })
-  await admin.connect()
-  await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`)
-  await admin.query(`CREATE DATABASE ${DATABASE}`)
-  const databaseUrl = new URL(run.databaseUrl)
-  databaseUrl.pathname = `/${DATABASE}`
+  // A scratch database of the run: dropped below, and by the main process if this worker dies.
+  database = await createScratchDatabase(run.databaseUrl, run.runId, 'worker')
+  const databaseUrl = database.url
 
   receiver = await startTraceReceiver({ registerCleanup: false, log: (l) => console.log(`[worker-execution] ${l}`) })
   const logDir = path.join(run.resultsDir, 'logs', 'single-worker')
   mkdirSync(logDir, { recursive: true })
   orchestrator = await startEmbeddedOrchestrator({
-    databaseUrl: databaseUrl.toString(),
+    databaseUrl,
     workers: 1,
     logDir,
     otlpEndpoint: receiver.endpoint,
     env: { TASKER_CONCURRENCY: '1' },
   })
   api = createTaskerClient(orchestrator.url)
-  watcher = await createEventWatcher(databaseUrl.toString(), api)
+  watcher = await createEventWatcher(databaseUrl, api)
   traces = createTraceQuery({ mode: 'embedded', reason: 'this bench’s own receiver', queryUrl: receiver.queryUrl })
   linear = loadWorkflows(run.templatesDir).linear
   console.log(`[worker-execution] ${LABEL}: 1 worker, 1 step at a time, ${tasks} linear tasks one after another — not production behaviour`)
@@ -80,10 +76,7 @@ afterAll(async () => {
   await api?.close()
   await orchestrator?.stop()
   await receiver?.stop()
-  if (admin) {
-    await admin.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`).catch(() => {})
-    await admin.end()
-  }
+  await database?.drop().catch(() => {})
 })
 
 describe.skipIf(skipReason !== undefined)(`${LABEL}`, () => {
