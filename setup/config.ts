@@ -101,7 +101,7 @@ export const VARIABLES = {
   BENCH_LOAD_RATES: v<number[] | undefined>(intList(1, 10_000), undefined, 'arrival rates (tasks/s) of the open-model load bench (default 25,50,100,200; smoke 10)'),
   BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, 'how long each load rate is held (default 10; smoke 2)'),
   BENCH_TEMPLATES_DIR: v(text, 'fixtures/templates', 'task templates the benches create tasks from (a deployment may name its own)'),
-  BENCH_SEED: v(bool, false, 'allow seeding an external database the suite did not create'),
+  BENCH_SEED: v(bool, false, 'allow scratch databases on the server of an external DATABASE_URL (the database itself is never changed)'),
   BENCH_BASELINE: v<string | undefined>(text, undefined, 'results file to compare each run with, e.g. benchmarks/baselines/main.json'),
   BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
