@@ -141,6 +141,17 @@ describe('an external Tasker database with functions of its own', () => {
     expect(await scratchDatabases()).toEqual([])
   })
 
+  test('with BENCH_SEED=true the embedded orchestrator works in a scratch database of its own, not in the deployment', async () => {
+    const before = await withClient(url, snapshotDatabase)
+    const { BENCH_ORCHESTRATOR: _, ...env } = external()
+    const run = await runBench(['benchmarks/task-initialization.bench.ts'], { ...env, BENCH_SEED: 'true', BENCH_TRACES: 'off' }, 300_000)
+    runs.push(run)
+    expect(run.code, run.output.slice(-4000)).toBe(0)
+    expect(run.output).toMatch(/orchestrator database: scratch database tasker_bench_[0-9a-f]{8}_orchestrator on the external server/)
+    expect(await withClient(url, snapshotDatabase)).toEqual(before)
+    expect(await scratchDatabases()).toEqual([])
+  })
+
   test('Ctrl-C while the scratch database is being seeded: the scratch database is dropped', async () => {
     const before = await withClient(url, snapshotDatabase)
     const run = await runBench([SQL_BENCH], { ...external(), BENCH_SEED: 'true', BENCH_SQL_SCALES: '200000' }, 300_000, {
