@@ -38,7 +38,7 @@ afterAll(async () => {
 async function sendAndObserve(message: object): Promise<{ overriddenDuration: number }> {
   const observed = listener.next(CHANNEL)
   const t0 = performance.now()
-  const { rows } = await sender.query<{ msg_id: string }>('SELECT pgmq_send_with_notify($1, $2::jsonb, 0) AS msg_id', [QUEUE, message])
+  const { rows } = await sender.query<{ msg_id: string }>('SELECT tasker.pgmq_send_with_notify($1, $2::jsonb, 0) AS msg_id', [QUEUE, message])
   const n = await observed
   const payload = JSON.parse(n.payload) as { msg_id: number | string }
   if (String(payload.msg_id) !== String(rows[0]!.msg_id)) throw new Error(`notification for msg ${payload.msg_id}, expected ${rows[0]!.msg_id}`)
@@ -48,7 +48,7 @@ async function sendAndObserve(message: object): Promise<{ overriddenDuration: nu
 async function batchAndObserve(messages: object[]): Promise<{ overriddenDuration: number }> {
   const observed = listener.next(CHANNEL)
   const t0 = performance.now()
-  await sender.query('SELECT pgmq_send_batch_with_notify($1, $2::jsonb[], 0)', [QUEUE, messages.map((m) => JSON.stringify(m))])
+  await sender.query('SELECT tasker.pgmq_send_batch_with_notify($1, $2::jsonb[], 0)', [QUEUE, messages.map((m) => JSON.stringify(m))])
   const n = await observed
   const payload = JSON.parse(n.payload) as { event_type: string; message_count: number }
   if (payload.event_type !== 'batch_ready' || payload.message_count !== messages.length) throw new Error(`unexpected batch notification ${n.payload}`)
@@ -75,7 +75,7 @@ describe('idle', () => {
 
   test('10 KB payload (signal only)', async ({ bench }) => {
     const observed = listener.next(CHANNEL)
-    await sender.query('SELECT pgmq_send_with_notify($1, $2::jsonb, 0)', [QUEUE, tenKb])
+    await sender.query('SELECT tasker.pgmq_send_with_notify($1, $2::jsonb, 0)', [QUEUE, tenKb])
     expect(JSON.parse((await observed).payload)).toMatchObject({ event_type: 'message_ready', payload_omitted: true })
     await bench('notify 10KB payload omitted', () => sendAndObserve(tenKb)).run(options(500))
   })
@@ -108,7 +108,7 @@ describe('under background load', () => {
       senders.map(async (c) => {
         let sent = 0
         while (!stop && sent < MAX_MESSAGES_PER_SENDER && performance.now() - started < MAX_LOAD_MS) {
-          await c.query('SELECT pgmq_send_with_notify($1, $2::jsonb, 0)', [BACKGROUND_QUEUE, stepMessage()])
+          await c.query('SELECT tasker.pgmq_send_with_notify($1, $2::jsonb, 0)', [BACKGROUND_QUEUE, stepMessage()])
           sent++
         }
         await c.end()
