@@ -80,6 +80,7 @@ export const VARIABLES = {
   BENCH_POSTGRES: v(oneOf('auto', 'embedded', 'container', 'external'), 'auto', 'where PostgreSQL comes from'),
   DATABASE_URL: v<string | undefined>(url('postgres:', 'postgresql:'), undefined, 'external PostgreSQL (selects external mode under auto)'),
   PG_BIN_DIR: v<string | undefined>(text, undefined, 'directory with initdb and postgres for embedded mode (default: the npm-shipped binaries)'),
+  PGMQ_SOURCE_DIR: v<string | undefined>(text, undefined, 'a pgmq checkout (e.g. v1.5.1): embedded mode installs its extension (PostgreSQL 18) instead of the compatible layer'),
   BENCH_PG_IMAGE: v(text, 'ghcr.io/pgmq/pg18-pgmq:v1.7.0', 'image for container mode'),
   BENCH_ORCHESTRATOR: v(oneOf('auto', 'embedded', 'compose', 'external', 'off'), 'auto', 'where the orchestrator under test comes from'),
   TASKER_ORCHESTRATION_URL: v<string | undefined>(url('http:', 'https:'), undefined, 'external orchestration API (selects external mode under auto)'),

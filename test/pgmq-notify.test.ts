@@ -1,6 +1,7 @@
 /**
- * Tasker's notify wrappers (fixtures/orchestrator/migrations/0003_pgmq_notify.sql): what a
- * LISTENing worker receives, on which channel, and that each send is announced exactly once.
+ * Tasker's notify wrappers (fixtures/orchestrator/migrations/0004_tasker_pgmq_notify.sql, in schema
+ * tasker as in tasker-core): what a LISTENing worker receives, on which channel, and that each
+ * send is announced exactly once.
  */
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,7 +10,7 @@ import { sendMessages } from '../fixtures/orchestrator/src/queues/send-messages.
 import { installPgmq } from '../fixtures/pgmq/install.ts'
 import { usePostgres } from './support/postgres.ts'
 
-const NOTIFY_MIGRATION = new URL('../fixtures/orchestrator/migrations/0003_pgmq_notify.sql', import.meta.url)
+const NOTIFY_MIGRATION = new URL('../fixtures/orchestrator/migrations/0004_tasker_pgmq_notify.sql', import.meta.url)
 const CHANNELS = [
   'pgmq_message_ready',
   'pgmq_message_ready.orchestration',
@@ -91,8 +92,8 @@ function forMessage(queue: string, msgId: string) {
 
 async function sendWithNotify(queue: string, message: unknown, delay?: number): Promise<string> {
   const { rows } = delay === undefined
-    ? await db.pool.query<{ id: string }>('SELECT public.pgmq_send_with_notify($1, $2::jsonb) AS id', [queue, JSON.stringify(message)])
-    : await db.pool.query<{ id: string }>('SELECT public.pgmq_send_with_notify($1, $2::jsonb, $3::int) AS id', [queue, JSON.stringify(message), delay])
+    ? await db.pool.query<{ id: string }>('SELECT tasker.pgmq_send_with_notify($1, $2::jsonb) AS id', [queue, JSON.stringify(message)])
+    : await db.pool.query<{ id: string }>('SELECT tasker.pgmq_send_with_notify($1, $2::jsonb, $3::int) AS id', [queue, JSON.stringify(message), delay])
   return rows[0]!.id
 }
 
@@ -108,8 +109,14 @@ describe('extract_queue_namespace', () => {
     ['plain_inbox', 'default'],
     ['worker_payments', 'default'],
     ['_queue', 'default'],
+    // tasker-core's rules at their edges: worker_ with nothing before _queue, a name not starting
+    // with a letter, and characters other than letters, digits and _.
+    ['worker__queue', 'worker'],
+    ['9lives_queue', 'default'],
+    ['pay-ments_queue', 'default'],
+    ['orchestrationally', 'orchestration'],
   ])('%s -> %s', async (queue, namespace) => {
-    const { rows } = await db.pool.query('SELECT public.extract_queue_namespace($1) AS ns', [queue])
+    const { rows } = await db.pool.query('SELECT tasker.extract_queue_namespace($1) AS ns', [queue])
     expect(rows[0].ns).toBe(namespace)
   })
 })
@@ -152,7 +159,7 @@ describe('pgmq_send_with_notify', () => {
     expect(hit.body.namespace).toBe('default')
   })
 
-  it('keeps a ~6 KB message inline (payload text under 7000 bytes)', async () => {
+  it('keeps a ~6 KB message inline (message text under 7000 characters)', async () => {
     const queue = 'worker_payments_queue'
     const message = { blob: 'x'.repeat(6000) }
     const id = await sendWithNotify(queue, message)
@@ -162,7 +169,7 @@ describe('pgmq_send_with_notify', () => {
     expect(hit.body.message).toEqual(message)
   })
 
-  it('omits a message whose payload would reach 7000 bytes, and the queue still has it in full', async () => {
+  it('omits a message whose text reaches 7000 characters, and the queue still has it in full', async () => {
     const queue = 'worker_payments_queue'
     const message = { blob: 'y'.repeat(7500) }
     const id = await sendWithNotify(queue, message)
@@ -180,22 +187,34 @@ describe('pgmq_send_with_notify', () => {
     expect(rows[0].message).toEqual(message)
   })
 
-  it('omits by byte length, not character length (multi-byte text)', async () => {
-    // 2500 three-byte characters: 2500 characters, 7500 bytes.
+  it('decides by characters, as tasker-core does, but never sends a notification over 7800 bytes', async () => {
+    // 2400 three-byte characters: 2400 characters, 7200 bytes, and the notification fits: inline.
     const queue = 'worker_payments_queue'
-    const id = await sendWithNotify(queue, { text: '€'.repeat(2500) })
-    const hit = await waitFor((r) => r.channel === 'pgmq_message_ready' && forMessage(queue, id)(r), 'for the multi-byte message')
-    expect(hit.body.payload_omitted).toBe(true)
+    const fits = await sendWithNotify(queue, { text: '€'.repeat(2400) })
+    const inline = await waitFor((r) => r.channel === 'pgmq_message_ready' && forMessage(queue, fits)(r), 'for the 7200-byte message')
+    expect(inline.body.event_type).toBe('message_with_payload')
+    // 2700 of them: under 7000 characters, but the notification would pass pg_notify's 8000
+    // bytes: announced without the message, and the send succeeds.
+    const big = await sendWithNotify(queue, { text: '€'.repeat(2700) })
+    const omitted = await waitFor((r) => r.channel === 'pgmq_message_ready' && forMessage(queue, big)(r), 'for the 8100-byte message')
+    expect(omitted.body).toMatchObject({ event_type: 'message_ready', payload_omitted: true })
+    expect(Buffer.byteLength(omitted.payload)).toBeLessThanOrEqual(7800)
   })
 
-  it('reports the delay, with ready_at at the message\'s visibility time', async () => {
+  it('tasker.pgmq_payload_size_threshold() is 7000', async () => {
+    const { rows } = await db.pool.query('SELECT tasker.pgmq_payload_size_threshold() AS t')
+    expect(rows[0].t).toBe(7000)
+  })
+
+  it('reports the delay; ready_at is the send time, as in tasker-core', async () => {
     const queue = 'worker_payments_queue'
     const id = await sendWithNotify(queue, { later: true }, 120)
     const hit = await waitFor((r) => r.channel === 'pgmq_message_ready' && forMessage(queue, id)(r), 'for the delayed message')
     expect(hit.body.delay_seconds).toBe(120)
-    const { rows } = await db.pool.query<{ vt: Date }>('SELECT vt FROM pgmq.q_worker_payments_queue WHERE msg_id = $1', [id])
-    // Both are "send time + 120 s", taken a few microseconds apart.
-    expect(Math.abs(Date.parse(hit.body.ready_at as string) - rows[0]!.vt.getTime())).toBeLessThan(1000)
+    const { rows } = await db.pool.query<{ enqueued_at: Date; vt: Date }>('SELECT enqueued_at, vt FROM pgmq.q_worker_payments_queue WHERE msg_id = $1', [id])
+    // The transaction's now(), which is also the row's enqueued_at; the message is visible 120 s later.
+    expect(Date.parse(hit.body.ready_at as string)).toBe(rows[0]!.enqueued_at.getTime())
+    expect(rows[0]!.vt.getTime() - rows[0]!.enqueued_at.getTime()).toBeGreaterThanOrEqual(119_000)
   })
 
   it('notifies nothing and sends nothing when the transaction rolls back', async () => {
@@ -204,7 +223,7 @@ describe('pgmq_send_with_notify', () => {
     let id: string
     try {
       await client.query('BEGIN')
-      const { rows } = await client.query<{ id: string }>(`SELECT public.pgmq_send_with_notify($1, '{"rolled":"back"}') AS id`, [queue])
+      const { rows } = await client.query<{ id: string }>(`SELECT tasker.pgmq_send_with_notify($1, '{"rolled":"back"}') AS id`, [queue])
       id = rows[0]!.id
       await client.query('ROLLBACK')
     } finally {
@@ -220,7 +239,7 @@ describe('pgmq_send_batch_with_notify', () => {
   it('sends every message and announces the batch once per channel', async () => {
     const queue = 'worker_payments_queue'
     const messages = [{ n: 1 }, { n: 2 }, { n: 3 }]
-    const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM public.pgmq_send_batch_with_notify($1, $2::jsonb[], 0) AS id', [
+    const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM tasker.pgmq_send_batch_with_notify($1, $2::jsonb[], 0) AS id', [
       queue,
       messages.map((m) => JSON.stringify(m)),
     ])
@@ -244,16 +263,16 @@ describe('pgmq_send_batch_with_notify', () => {
 
   it('announces a batch too large to list its ids by count, with payload_omitted', async () => {
     const queue = 'orchestration_step_results'
-    const messages = Array.from({ length: 1500 }, (_, i) => JSON.stringify({ i }))
-    const { rows } = await db.pool.query('SELECT id FROM public.pgmq_send_batch_with_notify($1, $2::jsonb[], 0) AS id', [queue, messages])
-    expect(rows).toHaveLength(1500)
-    const hit = await waitFor((r) => r.channel === 'pgmq_message_ready.orchestration' && r.body.event_type === 'batch_ready' && r.body.message_count === 1500, 'for the large batch')
+    const messages = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i }))
+    const { rows } = await db.pool.query('SELECT id FROM tasker.pgmq_send_batch_with_notify($1, $2::jsonb[], 0) AS id', [queue, messages])
+    expect(rows).toHaveLength(3000)
+    const hit = await waitFor((r) => r.channel === 'pgmq_message_ready.orchestration' && r.body.event_type === 'batch_ready' && r.body.message_count === 3000, 'for the large batch')
     expect(hit.body.payload_omitted).toBe(true)
     expect(hit.body.msg_ids).toBeUndefined()
   })
 
   it('an empty batch sends and announces nothing', async () => {
-    const { rows } = await db.pool.query(`SELECT id FROM public.pgmq_send_batch_with_notify('plain_inbox', ARRAY[]::jsonb[]) AS id`)
+    const { rows } = await db.pool.query(`SELECT id FROM tasker.pgmq_send_batch_with_notify('plain_inbox', ARRAY[]::jsonb[]) AS id`)
     expect(rows).toEqual([])
     expect((await drained()).filter((r) => r.body.event_type === 'batch_ready' && r.body.message_count === 0)).toEqual([])
   })
@@ -262,7 +281,7 @@ describe('pgmq_send_batch_with_notify', () => {
 describe('queue creation', () => {
   it('announces a new queue on pgmq_queue_created, once', async () => {
     await db.pool.query(`SELECT pgmq.create('worker_billing_queue')`)
-    await db.pool.query(`SELECT public.pgmq_create_with_notify('worker_billing_queue')`) // already exists
+    await db.pool.query(`SELECT pgmq.create('worker_billing_queue')`) // already exists
     const created = (await drained()).filter((r) => r.channel === 'pgmq_queue_created' && r.body.queue_name === 'worker_billing_queue')
     expect(created).toHaveLength(1)
     expect(created[0]!.body).toEqual({
@@ -273,8 +292,8 @@ describe('queue creation', () => {
     })
   })
 
-  it('pgmq_create_with_notify creates and announces a queue', async () => {
-    await db.pool.query(`SELECT public.pgmq_create_with_notify('orchestration_task_finalizations')`)
+  it('a queue created in a transaction is announced with the namespace of its name', async () => {
+    await db.pool.query(`SELECT pgmq.create('orchestration_task_finalizations')`)
     const hit = await waitFor((r) => r.channel === 'pgmq_queue_created' && r.body.queue_name === 'orchestration_task_finalizations', 'for the created queue')
     expect(hit.body.namespace).toBe('orchestration')
     const { rows } = await db.pool.query(`SELECT 1 FROM pgmq.list_queues() WHERE queue_name = 'orchestration_task_finalizations'`)
@@ -299,7 +318,7 @@ describe("the reference orchestrator's sender (sendMessages: queue insert + the 
     expect(batch[0]!.body).toMatchObject({ queue_name: queue, namespace: 'payments', message_count: 3 })
 
     // In the queue in the order given, readable by pgmq.
-    const { rows } = await db.pool.query<{ msg_id: string; message: unknown }>('SELECT msg_id::text, message FROM pgmq.read($1, 30, 10)', [queue])
+    const { rows } = await db.pool.query<{ msg_id: string; message: unknown }>('SELECT msg_id::text, message FROM pgmq.read($1, 30, 1000)', [queue])
     expect(rows.filter((r) => ids.includes(r.msg_id)).map((r) => r.message)).toEqual(many)
     expect(await sendMessages(db.pool, queue, [])).toEqual([])
   })

@@ -8,7 +8,7 @@ import pg from 'pg'
 import { detectPgmq, installPgmq } from '../fixtures/pgmq/install.ts'
 import { usePostgres } from './support/postgres.ts'
 
-const NOTIFY_MIGRATION = new URL('../fixtures/orchestrator/migrations/0003_pgmq_notify.sql', import.meta.url)
+const NOTIFY_MIGRATION = new URL('../fixtures/orchestrator/migrations/0004_tasker_pgmq_notify.sql', import.meta.url)
 
 interface MessageRow {
   msg_id: string
@@ -159,7 +159,7 @@ describe('queues', () => {
     expect(await countRows(`q_${queue}`)).toBe(0)
   })
 
-  it('drop_queue removes the tables and the registration; false for an unknown queue', async () => {
+  it('drop_queue removes the tables and the registration; an unknown queue raises, as pgmq does', async () => {
     const queue = await freshQueue()
     await send(queue, {})
     const dropped = await db.pool.query('SELECT pgmq.drop_queue($1) AS d', [queue])
@@ -168,8 +168,8 @@ describe('queues', () => {
     expect(tables.rows[0]).toEqual({ q: null, a: null })
     const listed = await db.pool.query('SELECT 1 FROM pgmq.list_queues() WHERE queue_name = $1', [queue])
     expect(listed.rows).toHaveLength(0)
-    const again = await db.pool.query('SELECT pgmq.drop_queue($1) AS d', [queue])
-    expect(again.rows[0].d).toBe(false)
+    const again = await db.pool.query('SELECT pgmq.drop_queue($1) AS d', [queue]).catch((e: unknown) => e as pg.DatabaseError)
+    expect(again).toMatchObject({ code: '42P01', message: `relation "pgmq.q_${queue}" does not exist` })
   })
 
   it('list_queues lists every created queue', async () => {

@@ -147,6 +147,7 @@ interface ContextRow {
   recommended_action: string
   completion_percentage: string
   health_status: string
+  enqueued_steps: string
 }
 
 async function context(q: Queryable, taskUuid: string): Promise<ContextRow> {
@@ -424,6 +425,7 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
         recommended_action: 'execute_ready_steps',
         completion_percentage: '0.00',
         health_status: 'healthy',
+        enqueued_steps: '0',
       })
     })
 
@@ -437,6 +439,7 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       expect(await stepTo(db.pool, steps.diamond_branch_c!, ['enqueued'], 'in_progress')).toBe(true)
       expect(await context(db.pool, taskUuid)).toMatchObject({
         in_progress_steps: '2',
+        enqueued_steps: '1', // branch b (tasker-core's definition: enqueued, also for orchestration)
         completed_steps: '1',
         pending_steps: '1',
         ready_steps: '0',
@@ -503,7 +506,8 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       expect(Object.keys(byName).sort()).toEqual(['diamond_branch_b', 'diamond_branch_c', 'diamond_start'])
       expect(byName.diamond_branch_b.distance).toBe(1)
       expect(byName.diamond_branch_c.distance).toBe(1)
-      expect(byName.diamond_start).toMatchObject({ distance: 2, results: { result: 36 }, current_state: 'pending', workflow_step_uuid: steps.diamond_start })
+      expect(byName.diamond_start).toMatchObject({ distance: 2, results: { result: 36 }, workflow_step_uuid: steps.diamond_start })
+      expect(Object.keys(byName.diamond_start)).toEqual(['workflow_step_uuid', 'task_uuid', 'named_step_uuid', 'step_name', 'results', 'processed', 'distance'])
       expect(rows.map((r) => r.distance)).toEqual([1, 1, 2]) // nearest first
 
       const none = await db.pool.query(`SELECT * FROM tasker.get_step_transitive_dependencies($1)`, [steps.diamond_start])

@@ -7,6 +7,7 @@ import type { Settings } from '../config.ts'
 import { ConfigError } from '../config.ts'
 import { imageStatus, startContainerPostgres } from './container.ts'
 import { startEmbeddedPostgres } from './embedded.ts'
+import { preparePgmqFromSource } from './pgmq-from-source.ts'
 import { connectExternalPostgres } from './external.ts'
 import type { PostgresMode, StartedPostgres } from './types.ts'
 
@@ -40,7 +41,23 @@ export async function providePostgres(settings: Settings, choice: ModeChoice, lo
       return connectExternalPostgres(settings.DATABASE_URL!)
     case 'container':
       return startContainerPostgres(settings.BENCH_PG_IMAGE, log)
-    case 'embedded':
-      return startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log })
+    case 'embedded': {
+      if (!settings.PGMQ_SOURCE_DIR) return startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log })
+      const pgmq = preparePgmqFromSource(settings.PGMQ_SOURCE_DIR)
+      log(`pgmq extension ${pgmq.version} from PGMQ_SOURCE_DIR=${settings.PGMQ_SOURCE_DIR} (extension_control_path)`)
+      try {
+        const server = await startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log, settings: pgmq.settings })
+        return {
+          ...server,
+          async stop() {
+            await server.stop()
+            pgmq.remove()
+          },
+        }
+      } catch (err) {
+        pgmq.remove()
+        throw err
+      }
+    }
   }
 }

@@ -29,10 +29,12 @@ export interface UseOrchestratorOptions {
   env?: Record<string, string>
   /** OTLP endpoint, read in beforeAll (so a receiver started in an earlier beforeAll can supply it) */
   otlpEndpoint?: () => string
+  /** extra PostgreSQL server settings (see usePostgres) */
+  postgresSettings?: () => Record<string, string>
 }
 
 export function useOrchestrator(options: UseOrchestratorOptions = {}): TestOrchestrator {
-  const db = usePostgres()
+  const db = usePostgres(undefined, { settings: options.postgresSettings })
   const handle = { db } as TestOrchestrator
   beforeAll(async () => {
     const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-orchestrator-test-'))

@@ -14,10 +14,15 @@ export interface TestPostgres {
   pool: pg.Pool
 }
 
-export function usePostgres(prepare?: (pool: pg.Pool, server: StartedPostgres) => Promise<void>): TestPostgres {
+export interface UsePostgresOptions {
+  /** extra server settings, read in beforeAll (e.g. extension_control_path for the real pgmq) */
+  settings?: () => Record<string, string>
+}
+
+export function usePostgres(prepare?: (pool: pg.Pool, server: StartedPostgres) => Promise<void>, options: UsePostgresOptions = {}): TestPostgres {
   const handle = {} as TestPostgres
   beforeAll(async () => {
-    handle.server = await startEmbeddedPostgres({ binDir: process.env.PG_BIN_DIR || undefined })
+    handle.server = await startEmbeddedPostgres({ binDir: process.env.PG_BIN_DIR || undefined, settings: options.settings?.() })
     handle.pool = new pg.Pool({ connectionString: handle.server.url, max: 10 })
     // pool.end() resolves before idle clients have closed; the server stopping right after makes
     // them emit an error nobody else would handle.
