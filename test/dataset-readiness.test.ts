@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import pg from 'pg'
 import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
 import { datasetChecksum } from '../fixtures/datasets/checksum.ts'
-import { expectedReadiness, type ExpectedStep } from '../fixtures/datasets/expected-readiness.ts'
 import { seedDataset } from '../fixtures/datasets/seed-dataset.ts'
+import { compareReadiness, readinessCoverage } from './fixtures/readiness-agreement.ts'
 import { applyTaskerCoreShapedSchema } from './fixtures/tasker-core-shaped/apply.ts'
 import { usePostgres } from './support/postgres.ts'
 
@@ -27,60 +27,6 @@ async function database(name: string, prepare: (c: pg.Client) => Promise<unknown
   await client.connect()
   await prepare(client)
   return client
-}
-
-interface Readiness {
-  step: string
-  state: string
-  deps: boolean
-  eligible: boolean
-  ready: boolean
-}
-
-const fromExpected = (e: ExpectedStep): Readiness => ({
-  step: e.workflowStepUuid,
-  state: e.currentState,
-  deps: e.dependenciesSatisfied,
-  eligible: e.retryEligible,
-  ready: e.readyForExecution,
-})
-
-/**
- * The generator's expectation and the schema's own get_step_readiness_status for the same tasks,
- * read in one transaction (one now() for both). TimeZone UTC: tasker-core's naive timestamps hold
- * UTC wall-clock time (the generator writes them so), and its readiness compares them with now()
- * in the session's time zone. search_path: tasker-core's functions call each other unqualified.
- */
-async function compare(client: pg.Client, seed: string, count: number, anchor?: Date) {
-  // Rolled back: the generator's draws live in temporary tables only.
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ')
-  try {
-    await client.query(`SET LOCAL TimeZone = 'UTC'`)
-    await client.query(`SET LOCAL search_path = tasker, public`)
-    const expected = await expectedReadiness(client, { seed, from: 0, count, anchor })
-    const tasks = [...new Set(expected.map((e) => e.taskUuid))]
-    const { rows } = await client.query<{ workflow_step_uuid: string; current_state: string; dependencies_satisfied: boolean; retry_eligible: boolean; ready_for_execution: boolean }>(
-      `SELECT r.* FROM unnest($1::uuid[]) AS t(task_uuid) CROSS JOIN LATERAL tasker.get_step_readiness_status(t.task_uuid) r`,
-      [tasks],
-    )
-    const actual = rows.map((r) => ({ step: r.workflow_step_uuid, state: r.current_state, deps: r.dependencies_satisfied, eligible: r.retry_eligible, ready: r.ready_for_execution }))
-    const byStep = (a: Readiness, b: Readiness) => a.step.localeCompare(b.step)
-    return { expected, want: expected.map(fromExpected).sort(byStep), got: actual.sort(byStep) }
-  } finally {
-    await client.query('ROLLBACK')
-  }
-}
-
-/** Steps of each kind the comparison must have covered, so it cannot pass on a trivial dataset. */
-function coverage(expected: ExpectedStep[]) {
-  const count = (f: (e: ExpectedStep) => boolean) => expected.filter(f).length
-  return {
-    readyPending: count((e) => e.readyForExecution && e.currentState === 'pending'),
-    blockedPending: count((e) => !e.readyForExecution && e.currentState === 'pending'),
-    readyRetry: count((e) => e.readyForExecution && e.currentState === 'waiting_for_retry'),
-    backingOff: count((e) => !e.readyForExecution && e.currentState === 'waiting_for_retry'),
-    exhausted: count((e) => e.currentState === 'error' && !e.retryEligible),
-  }
 }
 
 const SCHEMAS = {
@@ -105,9 +51,9 @@ describe.each(Object.entries(SCHEMAS))('on the %s schema', (name, prepare) => {
   })
 
   test("get_step_readiness_status agrees with the generator on every step (anchor in the past: every backoff expired)", async () => {
-    const { expected, want, got } = await compare(client, 'fixed', TASKS)
+    const { expected, want, got } = await compareReadiness(client, 'fixed', TASKS)
     expect(got).toEqual(want)
-    const c = coverage(expected)
+    const c = readinessCoverage(expected)
     expect(c.readyPending).toBeGreaterThan(0)
     expect(c.blockedPending).toBeGreaterThan(0)
     expect(c.readyRetry).toBeGreaterThan(0)
@@ -116,9 +62,9 @@ describe.each(Object.entries(SCHEMAS))('on the %s schema', (name, prepare) => {
   })
 
   test('and on a dataset created just now, where some failed steps still back off', async () => {
-    const { expected, want, got } = await compare(client, 'recent', RECENT_TASKS, recentAnchor)
+    const { expected, want, got } = await compareReadiness(client, 'recent', RECENT_TASKS, recentAnchor)
     expect(got).toEqual(want)
-    const c = coverage(expected)
+    const c = readinessCoverage(expected)
     expect(c.readyRetry).toBeGreaterThan(0)
     expect(c.backingOff).toBeGreaterThan(0)
   })
