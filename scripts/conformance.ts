@@ -11,6 +11,7 @@
  * 3. Runs the SQL-function and event-propagation benches against each, as external databases with
  *    BENCH_SEED=true: each bench copies its target's schema into a scratch database and measures
  *    the target's own functions (BENCH_SQL_SCALES, BENCH_PROFILE etc. pass through).
+ *    Checks that each measured database is exactly as before (catalog hash and row counts).
  * 4. Prints one side-by-side table (also in <results>/conformance/summary.md).
  * Everything it started is stopped at the end, also on Ctrl-C.
  */
@@ -21,6 +22,7 @@ import { runBenchChild, logTail } from '../setup/compare/bench-child.ts'
 import { applyTaskerCoreMigrations, taskerCoreMigrations } from '../setup/conformance/tasker-core-migrations.ts'
 import { sideBySide, type Side } from '../setup/conformance/side-by-side.ts'
 import { withDatabase } from '../setup/database/scratch-database.ts'
+import { snapshotDatabase } from '../setup/database/catalog-snapshot.ts'
 import { withClient } from '../setup/pg/with-client.ts'
 import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
 import { preparePgmqFromSource } from '../setup/postgres/pgmq-from-source.ts'
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
     log(`${label}: running ${BENCHES.join(', ')} (log in ${path.join(resultsRoot, label, 'run.log')})`)
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, BENCH_SEED: 'true', BENCH_ORCHESTRATOR: 'off', BENCH_POSTGRES: 'external' }
     delete env.TASKER_ORCHESTRATION_URL
-    const result = await runBenchChild({
+    const before = await withClient(url, snapshotDatabase)    const result = await runBenchChild({
       cwd: ROOT,
       args: BENCHES,
       resultsDir: path.join(resultsRoot, label),
@@ -75,6 +77,9 @@ async function main(): Promise<void> {
     })
     if (!result.latest) throw new Error(`${label}: the benches wrote no results (exit ${result.code}):\n${logTail(result.logFile)}`)
     if (result.code !== 0) log(`${label}: vitest exited ${result.code} (a budget may have failed); the results are compared all the same`)
+    const after = await withClient(url, snapshotDatabase)
+    if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`${label}: the run changed the measured database (catalog or row counts differ)`)
+    log(`${label}: the measured database is exactly as before (catalog ${after.hash.slice(0, 8)}, ${Object.keys(after.rows).length} tables, rows unchanged)`)
     sides.push({ label, doc: readResultsFile(result.latest) })
   }
 

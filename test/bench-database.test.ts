@@ -12,7 +12,7 @@ import { createScratchDatabase, dropRunScratchDatabases, newRunId, withDatabase 
 import { findTaskerFunctions } from '../setup/database/tasker-functions.ts'
 import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
 import { withClient } from '../setup/pg/with-client.ts'
-import { snapshotDatabase } from './support/catalog.ts'
+import { snapshotDatabase } from '../setup/database/catalog-snapshot.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
 

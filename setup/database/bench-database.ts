@@ -6,6 +6,11 @@
  *   (copySchema), so the bench measures the target's own code while writing nothing into it.
  * - Writes not allowed: the measured database itself, read-only, for the benches that can work
  *   read-only; the others skip, with a line saying why.
+ *
+ * Sessions get `search_path = <schema of the Tasker functions>, public`, as tasker-core's
+ * application runs with (its functions name their tables unqualified; tasker-core
+ * docs/reference/table-management.md: "With search_path = tasker, public, queries use unqualified
+ * table names").
  */
 import { redactUrl } from '../config.ts'
 import { withClient } from '../pg/with-client.ts'
@@ -50,11 +55,10 @@ export async function openBenchDatabase(run: RunInfo, options: OpenOptions): Pro
     if (!options.readOnly) return { skip: refused }
     return {
       mode: 'read-only',
-      url: run.targetDatabaseUrl,
       name: target,
       writable: false,
       reason: `${target}, read-only (set BENCH_SEED=true to let the suite seed a copy of it in a scratch database)`,
-      functions: await withClient(run.targetDatabaseUrl, findTaskerFunctions),
+      ...(await withFunctions(run.targetDatabaseUrl)),
       close: async () => {},
     }
   }
@@ -66,18 +70,31 @@ export async function openBenchDatabase(run: RunInfo, options: OpenOptions): Pro
     const counts = Object.entries(report.counts).map(([k, n]) => `${n} ${k}`).join(', ')
     log(`scratch database ${scratch.name}: schema of ${target} copied in ${(performance.now() - t0).toFixed(0)} ms (${counts})`)
     for (const line of report.skipped) log(`not copied: ${line}`)
-    const functions = await withClient(scratch.url, findTaskerFunctions)
     return {
       mode: 'scratch',
-      url: scratch.url,
+      ...(await withFunctions(scratch.url)),
       name: scratch.name,
       writable: true,
       reason: `scratch database ${scratch.name} on the server of ${redactUrl(run.targetDatabaseUrl)}, with the schema and functions of ${target}; dropped at the end`,
-      functions,
       close: () => scratch.drop(),
     }
   } catch (err) {
     await scratch.drop().catch(() => {})
     throw new Error(`preparing scratch database ${scratch.name}: ${(err as Error).message}`, { cause: err })
   }
+}
+
+/** The database's Tasker functions, and its URL with their schema first on the search_path. */
+async function withFunctions(url: string): Promise<{ url: string; functions: TaskerFunctions }> {
+  const functions = await withClient(url, findTaskerFunctions)
+  const schema = functions.get_step_readiness_status?.schema ?? functions.pgmq_send_with_notify?.schema
+  return { url: schema ? withSearchPath(url, schema) : url, functions }
+}
+
+/** Adds `options=-c search_path=<schema>,public` unless the URL sets its own options. */
+export function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url)
+  if (u.searchParams.has('options') || !/^[a-z_][a-z0-9_]*$/.test(schema)) return url
+  u.searchParams.set('options', `-c search_path=${schema},public`)
+  return u.toString()
 }

@@ -1,5 +1,6 @@
 /**
- * What a database is, as a test compares it before and after a run: a hash of its own catalog
+ * What a database is, compared before and after a run to prove the run changed nothing in it
+ * (tests; npm run conformance): a hash of its own catalog
  * (schemas, relations and their columns, functions with their definitions, triggers, extensions,
  * database settings) and the row count of every table outside the system schemas.
  */
