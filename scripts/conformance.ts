@@ -67,7 +67,8 @@ async function main(): Promise<void> {
     log(`${label}: running ${BENCHES.join(', ')} (log in ${path.join(resultsRoot, label, 'run.log')})`)
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, BENCH_SEED: 'true', BENCH_ORCHESTRATOR: 'off', BENCH_POSTGRES: 'external' }
     delete env.TASKER_ORCHESTRATION_URL
-    const before = await withClient(url, snapshotDatabase)    const result = await runBenchChild({
+    const before = await withClient(url, snapshotDatabase)
+    const result = await runBenchChild({
       cwd: ROOT,
       args: BENCHES,
       resultsDir: path.join(resultsRoot, label),
