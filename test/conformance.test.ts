@@ -1,0 +1,35 @@
+/** The pieces of npm run conformance that run without third-party checkouts. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, expect, test } from 'vitest'
+import { sideBySide } from '../setup/conformance/side-by-side.ts'
+import { taskerCoreMigrations } from '../setup/conformance/tasker-core-migrations.ts'
+import type { ResultsDocument } from '../setup/results/schema.ts'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-conformance-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const doc = (results: [string, number, number][], hash: string) =>
+  ({
+    environment: { pgmq: { kind: 'extension', version: '1.5.1' }, functions: { 'tasker.get_task_execution_context': hash } },
+    results: results.map(([bench, p50, n]) => ({ bench, p50, p95: p50 * 2, p99: p50 * 3, n })),
+  }) as unknown as ResultsDocument
+
+test('side by side: one row per bench of either side, the p50 ratio, and what each side ran', () => {
+  const table = sideBySide(
+    { label: 'reference', doc: doc([['get_task_execution_context @1K', 0.5, 1000], ['only left', 1, 10]], 'aaaaaaaa11') },
+    { label: 'tasker-core', doc: doc([['get_task_execution_context @1K', 1.5, 1000]], 'bbbbbbbb22') },
+  )
+  expect(table).toContain('| get_task_execution_context @1K | 0.500 / 1.00 / 1.50 | 1.50 / 3.00 / 4.50 | 3.00× |')
+  expect(table).toContain('| only left | 1.00 / 2.00 / 3.00 (n=10) | — | — |')
+  expect(table).toContain('reference: pgmq extension 1.5.1; functions tasker.get_task_execution_context aaaaaaaa')
+  expect(table).toContain('tasker-core: pgmq extension 1.5.1; functions tasker.get_task_execution_context bbbbbbbb')
+})
+
+test('tasker-core migrations: the checkout’s migrations/*.sql in name order, never archive/; a wrong path says what is expected', () => {
+  mkdirSync(path.join(dir, 'migrations', 'archive'), { recursive: true })
+  for (const f of ['20260110000002_b.sql', '20250810140001_a.sql', 'archive/old.sql', 'CLAUDE.md']) writeFileSync(path.join(dir, 'migrations', f), '')
+  expect(taskerCoreMigrations(dir).map((f) => path.basename(f))).toEqual(['20250810140001_a.sql', '20260110000002_b.sql'])
+  expect(() => taskerCoreMigrations(path.join(dir, 'nope'))).toThrow(/TASKER_CORE_DIR=.*nope: no migrations\/ directory; expected a tasker-core checkout/)
+})
