@@ -2,14 +2,14 @@
  * The reference orchestrator declares the tasker-core functions the suite calls with
  * tasker-core's names, argument names, types and defaults, and result columns in the same order
  * and types (fixtures/orchestrator/tasker-core-surface.ts, written down from tasker-core's
- * migrations with their lines), has no public copies of the notify wrappers, and announces queue
+ * migrations with their lines) and every column of its tables, has no public copies of the notify wrappers, and announces queue
  * creation from tasker-core's trigger. A database migrated by an earlier version (the wrappers in
  * schema public, the contract functions with other argument names) is upgraded in place.
  */
 import { describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
-import { QUEUE_CREATED_TRIGGER, TASKER_CORE_FUNCTIONS, readFunctionShape } from '../fixtures/orchestrator/tasker-core-surface.ts'
+import { QUEUE_CREATED_TRIGGER, TASKER_CORE_COLUMNS, TASKER_CORE_FUNCTIONS, readFunctionShape } from '../fixtures/orchestrator/tasker-core-surface.ts'
 import { installPgmq } from '../fixtures/pgmq/install.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
@@ -33,6 +33,17 @@ describe("the reference orchestrator's schema has tasker-core's function shapes"
 
   it('contract functions, notify wrappers and the queue-created trigger', async () => {
     await expectTaskerCoreShapes(db.pool)
+  })
+
+  it("has every column of tasker-core's tables (names; the reference may have more)", async () => {
+    for (const { table, source, columns } of TASKER_CORE_COLUMNS) {
+      const { rows } = await db.pool.query<{ name: string }>(
+        `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+        [table],
+      )
+      const present = new Set(rows.map((r) => r.name))
+      expect(columns.filter((c) => !present.has(c)), `${table} (tasker-core ${source})`).toEqual([])
+    }
   })
 
   it('upgrades a database migrated by the earlier migrations', async () => {
