@@ -16,7 +16,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import pg from 'pg'
-import { seedDataset } from '../fixtures/datasets/seed-dataset.ts'
+import { countSeededTasks, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
+import { sampleDataset } from '../fixtures/datasets/sample.ts'
 import { onCleanup } from '../setup/cleanup.ts'
 import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
 import type { StartedPostgres } from '../setup/postgres/types.ts'
@@ -132,6 +133,13 @@ describe.skipIf(!TASKER_CORE_DIR || !PGMQ_SOURCE_DIR)("tasker-core's real schema
     expect(c.readyPending).toBeGreaterThan(0)
     expect(c.readyRetry).toBeGreaterThan(0)
     expect(c.exhausted).toBeGreaterThan(0)
+  })
+
+  test('the bench helpers read it: seeded-task count and the stratified sample', async () => {
+    expect(await countSeededTasks(core, 'fixed')).toBe(TASKS)
+    const sample = await sampleDataset(core, { seed: 1, size: 100 })
+    expect(new Set(sample.strata.map((s) => s.template)).size).toBe(4)
+    expect(sample.tasks.every((t) => t.leafStepUuid)).toBe(true)
   })
 
   test('and where backoffs still run', async () => {
