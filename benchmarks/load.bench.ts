@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { achievedThroughput, correctedLatencies, runOpenModel } from '../setup/load/open-model.ts'
 import { annotateResult, recordSamples } from '../setup/results/record.ts'
 import { summarize } from '../setup/stats/percentiles.ts'
-import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { connectPg, pgLimits } from '../setup/pg/limits.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import type { CompletionWatcher } from '../setup/tasker/completion.ts'
 import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
 import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
@@ -32,17 +34,18 @@ const verdicts: { rate: number; p99: number | undefined; throughput: number; bro
 
 beforeAll(async () => {
   if (!run.orchestratorUrl) throw new Error('the load bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl, 256)
+  api = createTaskerClient(run.orchestratorUrl, 256, taskerClientLimits(run.settings))
   await api.health()
   linear = loadWorkflows(run.templatesDir).linear
   const completion = chooseCompletionMode(run)
   watcher = await createCompletionWatcher(run, api, completion)
   if (completion.mode === 'event') {
-    db = new pg.Client({ connectionString: run.databaseUrl })
-    await db.connect()
+    db = await connectPg(run.databaseUrl, 'load: queue depth', pgLimits(run.settings), { options: '-c default_transaction_read_only=on' })
   }
   console.log(`[load] rates ${rates.join(', ')} tasks/s for ${seconds} s each; completion ${completion.mode}`)
 })
+
+waitForIdleBeforeFirstSample(run, 'load')
 
 afterAll(async () => {
   await watcher?.close()
@@ -117,7 +120,7 @@ describe.each(rates)('%i linear tasks/s', (rate) => {
     }
     if (summary) recordSamples(task, `load linear @${rate}/s`, latencies, extra)
     else annotateResult(task, extra)
-    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown })
+    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown, completionWatcher: watcher.stats() })
     // A failed or abandoned task is a failure of the system under test, reported with its reason.
     expect(failures.map((f) => f.error), 'tasks that failed under load').toEqual([])
     expect(result.abandoned, 'tasks still running after the drain timeout').toBe(0)

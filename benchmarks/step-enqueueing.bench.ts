@@ -21,7 +21,8 @@ import pg from 'pg'
 import { parse } from 'yaml'
 import { annotateResult } from '../setup/results/record.ts'
 import { sampleCount } from '../setup/profile.ts'
-import { createTaskerClient, type TaskRequest, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { createTaskerClient, taskerClientLimits, type TaskRequest, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
 import type { CompletionWatcher } from '../setup/tasker/completion.ts'
 
@@ -51,12 +52,14 @@ beforeAll(async () => {
     console.log(`[step-enqueueing] skipped: ${skipReason}`)
     return
   }
-  api = createTaskerClient(run.orchestratorUrl!)
+  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
   await api.health()
   templates = loadFanoutTemplates(run.templatesDir)
   tracker = await createEnqueueTracker(run.databaseUrl)
   watcher = await createCompletionWatcher(run, api, chooseCompletionMode(run))
 })
+
+if (!skipReason) waitForIdleBeforeFirstSample(run, 'step-enqueueing')
 
 afterAll(async () => {
   await watcher?.close()
@@ -78,7 +81,7 @@ describe.skipIf(skipReason !== undefined)('root steps enqueued by POST /v1/tasks
       await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS) // untimed: let the workers finish it
       return { overriddenDuration: ms }
     }).run(options)
-    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: watcher.mode })
+    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: watcher.mode, completionWatcher: watcher.stats() })
   })
 })
 
