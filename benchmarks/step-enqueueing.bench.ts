@@ -166,8 +166,13 @@ async function createEnqueueTracker(databaseUrl: string): Promise<EnqueueTracker
 
   listener.on('notification', (msg) => {
     const at = performance.now()
-    const body = JSON.parse(msg.payload ?? '{}') as { event_type?: string; message?: { task_uuid?: string }; msg_id?: number | string; msg_ids?: (number | string)[]; message_count?: number }
-    const kind = body.event_type ?? 'unknown'
+    let body: { event_type?: string; message?: { task_uuid?: string }; msg_id?: number | string; msg_ids?: (number | string)[]; message_count?: number }
+    try {
+      body = JSON.parse(msg.payload ?? '{}') as typeof body
+    } catch {
+      body = { event_type: 'malformed' } // counted with the announcements, never thrown from the listener
+    }
+    const kind = body?.event_type ?? 'unknown'
     kinds[kind] = (kinds[kind] ?? 0) + 1
     if (kind === 'message_with_payload') seen.push({ at, count: 1, taskUuid: body.message?.task_uuid, msgIds: [] })
     else if (kind === 'batch_ready') seen.push({ at, count: body.message_count ?? body.msg_ids?.length ?? 0, taskUuid: undefined, msgIds: (body.msg_ids ?? []).map(String) })
