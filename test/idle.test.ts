@@ -3,9 +3,11 @@
  * orchestrator: by the database and by the API it sees a backlog, waits until it has drained,
  * stops early (and says so) when a backlog does not move, and waits for a given set of tasks.
  */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { apiProbe, databaseProbe, waitForTasksSettled, waitUntilIdle, type BacklogProbe } from '../setup/tasker/idle.ts'
+import { apiProbe, databaseProbe, IN_FLIGHT_STATES, waitForTasksSettled, waitUntilIdle, type BacklogProbe } from '../setup/tasker/idle.ts'
 import { createTask, taskBody, useOrchestrator } from './support/orchestrator.ts'
 
 const LIMITS = { statementTimeoutMs: 30_000, lockTimeoutMs: 10_000, connectTimeoutMs: 10_000, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' } as const
@@ -65,4 +67,41 @@ describe('waiting until the orchestrator is idle', () => {
       expect(settled).toMatchObject({ settled: true, tasks: 3, unsettled: 0 })
     }
   }, 240_000)
+})
+
+describe('the API probe on a deployment that filters by few states', () => {
+  let server: http.Server
+  let api: TaskerClient
+  let pending = 2
+  let filters: string[] = ['pending']
+  beforeAll(async () => {
+    // As tasker-core's list does: `status=pending` (not complete) is understood, other states fail.
+    server = http.createServer((req, res) => {
+      const status = new URL(req.url!, 'http://x').searchParams.get('status') ?? ''
+      const ok = filters.includes(status)
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(ok ? { tasks: [], pagination: { page: 1, per_page: 1, total_count: pending, total_pages: pending } } : { error: { code: 'INTERNAL', message: 'syntax error' } }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    api = createTaskerClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  })
+  afterAll(async () => {
+    await api?.close()
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+  })
+
+  test('counts by the states it can filter, asks no more about the others, and says which', async () => {
+    const probe = apiProbe(api)
+    expect(await probe.backlog()).toEqual({ tasksInFlight: 2, queuedMessages: undefined })
+    expect(probe.unsupportedStatuses()).toEqual(IN_FLIGHT_STATES.filter((s) => s !== 'pending'))
+    pending = 0
+    const wait = await waitUntilIdle(probe, { timeoutMs: 10_000 })
+    expect(wait).toMatchObject({ idle: true, source: 'api' })
+  })
+
+  test('a deployment that can filter by no state: the probe says it cannot count', async () => {
+    filters = []
+    await expect(apiProbe(api).backlog()).rejects.toThrow(/cannot count tasks by state/)
+  })
 })

@@ -18,6 +18,7 @@
  */
 import { afterAll, beforeAll, beforeEach } from 'vitest'
 import type pg from 'pg'
+import { redactUrl } from '../config.ts'
 import { annotateResult } from '../results/record.ts'
 import type { RunInfo } from '../results/run-info.ts'
 import { connectPg, pgLimits } from '../pg/limits.ts'
@@ -70,11 +71,17 @@ export async function databaseProbe(databaseUrl: string, limits: Parameters<type
   }
 }
 
-/** Asks the API; the client is the caller's. */
-export function apiProbe(api: TaskerClient): BacklogProbe {
+/**
+ * Asks the API; the client is the caller's. A deployment may not filter by every state
+ * (tasker-core's list filter knows only `pending` — not complete — and `completed`, and fails on
+ * other values): a state it answers with an error for is not asked again, and the wait counts what
+ * the others report. When it can filter by none, there is nothing to count and backlog() throws.
+ */
+export function apiProbe(api: TaskerClient): BacklogProbe & { unsupportedStatuses(): string[] } {
   const unsupported = new Set<string>()
   return {
     source: 'api',
+    unsupportedStatuses: () => [...unsupported],
     async backlog() {
       let tasks = 0
       for (const status of IN_FLIGHT_STATES) {
@@ -82,11 +89,11 @@ export function apiProbe(api: TaskerClient): BacklogProbe {
         try {
           tasks += (await api.listTasks({ status, per_page: 1 })).pagination.total_count
         } catch (err) {
-          // A deployment that does not filter by this state: count what it can.
-          if (err instanceof TaskerApiError && err.status === 400) unsupported.add(status)
+          if (err instanceof TaskerApiError) unsupported.add(status)
           else throw err
         }
       }
+      if (unsupported.size === IN_FLIGHT_STATES.length) throw new Error(`the API at ${redactUrl(api.baseUrl)} cannot count tasks by state (GET /v1/tasks?status=… failed for every in-flight state)`)
       return { tasksInFlight: tasks, queuedMessages: undefined }
     },
     async unsettled(taskUuids) {
@@ -224,8 +231,14 @@ export function waitForIdleBeforeFirstSample(run: RunInfo, label: string): void 
     }
     try {
       const wait = await waitUntilIdle(opened.probe, { timeoutMs })
-      console.log(idleLine(label, wait))
-      recorded = { ...wait }
+      const unsupported = 'unsupportedStatuses' in opened.probe ? (opened.probe as ReturnType<typeof apiProbe>).unsupportedStatuses() : []
+      console.log(idleLine(label, wait) + (unsupported.length ? `; the API cannot filter by ${unsupported.join(', ')}` : ''))
+      recorded = { ...wait, ...(unsupported.length ? { unsupportedStatuses: unsupported } : {}) }
+    } catch (err) {
+      // The check is a precaution: when it cannot be made, say so and measure anyway.
+      const reason = (err as Error).message.split('\n')[0]!
+      console.log(`[${label}] could not check that the system is idle: ${reason}`)
+      recorded = { skipped: reason }
     } finally {
       await opened.close()
     }
