@@ -31,7 +31,7 @@ export default defineConfig({
           include: [],
           benchmark: { include: ['benchmarks/**/*.bench.ts'], retainSamples: true },
           globalSetup: ['./setup/global-setup.ts'],
-          setupFiles: ['./setup/bench-hooks.ts'],
+          setupFiles: ['./setup/bench-hooks.ts', './setup/pg/bench-defaults.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
           pool: 'forks',

@@ -6,18 +6,22 @@
  * completion event (a NOTIFY from a trigger on task transitions) where the suite can reach the
  * orchestrator's database, else by polling the API. The mode and poll interval are recorded with
  * the result, as are each sample's task_uuid and correlation_id (the trace breakdown joins on them)
- * and the server-side duration (completed_at − created_at). After each workflow, the samples'
+ * and the server-side duration (the task's complete transition − its created_at, read from the
+ * orchestrator's database; null with the reason where the suite cannot read it). Before the first
+ * sample the file waits until the system is idle (setup/tasker/idle.ts). After each workflow, the samples'
  * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
  * submit, result processing, orchestration gaps; which worker ran which step).
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import { annotateResult } from '../setup/results/record.ts'
 import { sampleCount } from '../setup/profile.ts'
-import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { pgLimits } from '../setup/pg/limits.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
 import { createPollWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
 import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
 import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
 import { serverDurations, type SampleRecord } from '../setup/tasker/samples.ts'
+import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import { reportBreakdown } from '../setup/traces/report.ts'
 
 const run = inject('run')
@@ -29,15 +33,18 @@ const completion = chooseCompletionMode(run)
 let api: TaskerClient
 let watcher: CompletionWatcher
 let workflows: Record<Shape, Workflow>
+const durationsFrom = { url: orchestratorDatabaseUrl(run), limits: pgLimits(run.settings) }
 
 beforeAll(async () => {
   if (!run.orchestratorUrl) throw new Error('the end-to-end bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl)
+  api = createTaskerClient(run.orchestratorUrl, 32, taskerClientLimits(run.settings))
   await api.health()
   workflows = loadWorkflows(run.templatesDir)
   watcher = await createCompletionWatcher(run, api, completion)
   console.log(`[e2e] completion: ${completion.mode} (${completion.reason}); ${samples} samples per scenario${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
 })
+
+waitForIdleBeforeFirstSample(run, 'e2e')
 
 afterAll(async () => {
   await watcher?.close()
@@ -73,7 +80,9 @@ describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow'
       completion: completion.mode,
       pollIntervalMs: watcher.pollIntervalMs,
       steps: workflows[shape].steps.length,
-      samples: await serverDurations(api, records),
+      serverDuration: await serverDurations(records, durationsFrom),
+      samples: records,
+      completionWatcher: watcher.stats(),
     })
     await reportBreakdown(task, shape, records, run.traces, { expectSteps: workflows[shape].steps })
   })
@@ -85,7 +94,8 @@ test('linear, polled every BENCH_POLL_INTERVAL_MS (tasker-core’s method)', asy
   const records: SampleRecord[] = []
   const { fn, fnOpts } = oneTask(workflows.linear, records, () => poller)
   await bench(`e2e linear (poll ${interval} ms)`, fnOpts, fn).run(options)
-  annotateResult(task, { completion: 'poll', pollIntervalMs: interval, samples: await serverDurations(api, records) })
+  const serverDuration = await serverDurations(records, durationsFrom)
+  annotateResult(task, { completion: 'poll', pollIntervalMs: interval, serverDuration, samples: records })
 })
 
 test('10 linear tasks started together, until the last completes', async ({ bench, task }) => {
@@ -104,5 +114,5 @@ test('10 linear tasks started together, until the last completes', async ({ benc
     )
     return { overriddenDuration: Math.max(...finished) - t0 }
   }).run({ ...options, iterations: Math.max(5, Math.ceil(options.iterations / K)) })
-  annotateResult(task, { completion: completion.mode, concurrency: K, tasks: records.length })
+  annotateResult(task, { completion: completion.mode, concurrency: K, tasks: records.length, completionWatcher: watcher.stats() })
 })

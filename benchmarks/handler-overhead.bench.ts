@@ -18,6 +18,7 @@ import { sampleCount } from '../setup/profile.ts'
 import { square } from '../fixtures/orchestrator/src/handlers/arithmetic.ts'
 import type { StepHandler, StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
 import { runHandler } from '../fixtures/orchestrator/src/worker/run-handler.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 
 const run = inject('run')
 const TIMEOUT_S = 30
@@ -48,6 +49,9 @@ let child: HandlerProcess
 beforeAll(async () => {
   child = await startHandlerProcess()
 })
+
+// No database here, but the run's workers draining an earlier file's backlog share the CPU.
+waitForIdleBeforeFirstSample(run, 'handler-overhead')
 
 afterAll(async () => {
   await child?.stop()

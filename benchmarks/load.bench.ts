@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { achievedThroughput, correctedLatencies, runOpenModel } from '../setup/load/open-model.ts'
 import { annotateResult, recordSamples } from '../setup/results/record.ts'
 import { summarize } from '../setup/stats/percentiles.ts'
-import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { connectPg, pgLimits } from '../setup/pg/limits.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import type { CompletionWatcher } from '../setup/tasker/completion.ts'
 import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
 import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
@@ -28,21 +30,22 @@ let api: TaskerClient
 let watcher: CompletionWatcher
 let linear: Workflow
 let db: pg.Client | undefined
-const verdicts: { rate: number; p99: number; throughput: number; brokeDown: boolean }[] = []
+const verdicts: { rate: number; p99: number | undefined; throughput: number; brokeDown: boolean }[] = []
 
 beforeAll(async () => {
   if (!run.orchestratorUrl) throw new Error('the load bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl, 256)
+  api = createTaskerClient(run.orchestratorUrl, 256, taskerClientLimits(run.settings))
   await api.health()
   linear = loadWorkflows(run.templatesDir).linear
   const completion = chooseCompletionMode(run)
   watcher = await createCompletionWatcher(run, api, completion)
   if (completion.mode === 'event') {
-    db = new pg.Client({ connectionString: run.databaseUrl })
-    await db.connect()
+    db = await connectPg(run.databaseUrl, 'load: queue depth', pgLimits(run.settings), { options: '-c default_transaction_read_only=on' })
   }
   console.log(`[load] rates ${rates.join(', ')} tasks/s for ${seconds} s each; completion ${completion.mode}`)
 })
+
+waitForIdleBeforeFirstSample(run, 'load')
 
 afterAll(async () => {
   await watcher?.close()
@@ -52,7 +55,7 @@ afterAll(async () => {
     const broken = verdicts.find((v) => v.brokeDown)
     console.log(
       broken
-        ? `[load] latency breaks down at ${broken.rate} tasks/s (p99 ${broken.p99.toFixed(1)} ms, ${broken.throughput.toFixed(1)} tasks/s achieved)`
+        ? `[load] latency breaks down at ${broken.rate} tasks/s (${broken.p99 === undefined ? 'no task completed' : `p99 ${broken.p99.toFixed(1)} ms`}, ${broken.throughput.toFixed(1)} tasks/s achieved)`
         : `[load] no breakdown up to ${Math.max(...verdicts.map((v) => v.rate))} tasks/s (p99 ≤ ${BREAKDOWN_P99_MS} ms, throughput kept up)`,
     )
   }
@@ -92,16 +95,19 @@ describe.each(rates)('%i linear tasks/s', (rate) => {
     const throughput = achievedThroughput(result)
     const lag = result.lastArrivalAt - (result.startedAt + seconds * 1000)
 
-    const summary = summarize(latencies.length > 0 ? latencies : [Number.NaN])
-    const brokeDown = summary.p99 > BREAKDOWN_P99_MS || throughput < rate * 0.9 || failures.length > 0 || result.abandoned > 0
-    verdicts.push({ rate, p99: summary.p99, throughput, brokeDown })
+    // Every task may have failed: then there is no latency to summarise, and the failures are the report.
+    const summary = latencies.length > 0 ? summarize(latencies) : undefined
+    const brokeDown = !summary || summary.p99 > BREAKDOWN_P99_MS || throughput < rate * 0.9 || failures.length > 0 || result.abandoned > 0
+    verdicts.push({ rate, p99: summary?.p99, throughput, brokeDown })
     const peakQueue = Math.max(0, ...queue.map((q) => q.depth))
+    const latencyText = summary
+      ? `p50 ${summary.p50.toFixed(1)} p95 ${summary.p95.toFixed(1)} p99 ${summary.p99.toFixed(1)} max ${summary.max.toFixed(1)} ms`
+      : 'no task completed, so no latency'
     console.log(
       `[load] ${rate}/s: ${latencies.length}/${result.arrivals.length} completed, ${throughput.toFixed(1)} tasks/s achieved, ` +
-        `p50 ${summary.p50.toFixed(1)} p95 ${summary.p95.toFixed(1)} p99 ${summary.p99.toFixed(1)} max ${summary.max.toFixed(1)} ms, ` +
-        `peak queue depth ${peakQueue}, generator lag ${lag.toFixed(0)} ms${failures.length ? `, ${failures.length} failed: ${failures[0]!.error}` : ''}`,
+        `${latencyText}, peak queue depth ${peakQueue}, generator lag ${lag.toFixed(0)} ms${failures.length ? `, ${failures.length} failed: ${failures[0]!.error}` : ''}`,
     )
-    recordSamples(task, `load linear @${rate}/s`, latencies, {
+    const extra = {
       offeredRate: rate,
       seconds,
       achievedThroughput: throughput,
@@ -111,8 +117,10 @@ describe.each(rates)('%i linear tasks/s', (rate) => {
       generatorLagMs: lag,
       queueDepth: queue,
       taskIds: ids,
-    })
-    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown })
+    }
+    if (summary) recordSamples(task, `load linear @${rate}/s`, latencies, extra)
+    else annotateResult(task, extra)
+    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown, completionWatcher: watcher.stats() })
     // A failed or abandoned task is a failure of the system under test, reported with its reason.
     expect(failures.map((f) => f.error), 'tasks that failed under load').toEqual([])
     expect(result.abandoned, 'tasks still running after the drain timeout').toBe(0)

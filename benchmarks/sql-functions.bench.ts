@@ -31,6 +31,7 @@ import { qualifiedName, type TaskerFunctionName } from '../setup/database/tasker
 import { capturePlans, type CapturedPlan, type PlanTarget } from '../setup/database/explain.ts'
 import { sampleCount } from '../setup/profile.ts'
 import { annotateResult } from '../setup/results/record.ts'
+import { pgLimitConfig, pgLimits } from '../setup/pg/limits.ts'
 
 const SEED = '42'
 const SAMPLE_TASKS = 200
@@ -91,7 +92,8 @@ beforeAll(async () => {
   explainClient = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions explain' })
   await explainClient.connect()
   if (dataset.writable) {
-    seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder' })
+    // Seeding 100K tasks legitimately runs long: its own, larger limit (BENCH_SETUP_STATEMENT_TIMEOUT_MS).
+    seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder', ...pgLimitConfig(pgLimits(settings, 'setup')) })
     // An idle connection that fails (server restarted) must not take the worker down.
     seedPool.on('error', (err) => log(`seeding connection lost: ${err.message}`))
     seeded = await countSeededTasks(client, SEED)

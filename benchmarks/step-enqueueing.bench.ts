@@ -21,7 +21,8 @@ import pg from 'pg'
 import { parse } from 'yaml'
 import { annotateResult } from '../setup/results/record.ts'
 import { sampleCount } from '../setup/profile.ts'
-import { createTaskerClient, type TaskRequest, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { createTaskerClient, taskerClientLimits, type TaskRequest, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
 import type { CompletionWatcher } from '../setup/tasker/completion.ts'
 
@@ -51,12 +52,14 @@ beforeAll(async () => {
     console.log(`[step-enqueueing] skipped: ${skipReason}`)
     return
   }
-  api = createTaskerClient(run.orchestratorUrl!)
+  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
   await api.health()
   templates = loadFanoutTemplates(run.templatesDir)
   tracker = await createEnqueueTracker(run.databaseUrl)
   watcher = await createCompletionWatcher(run, api, chooseCompletionMode(run))
 })
+
+if (!skipReason) waitForIdleBeforeFirstSample(run, 'step-enqueueing')
 
 afterAll(async () => {
   await watcher?.close()
@@ -78,7 +81,7 @@ describe.skipIf(skipReason !== undefined)('root steps enqueued by POST /v1/tasks
       await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS) // untimed: let the workers finish it
       return { overriddenDuration: ms }
     }).run(options)
-    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: watcher.mode })
+    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: watcher.mode, completionWatcher: watcher.stats() })
   })
 })
 
@@ -163,8 +166,13 @@ async function createEnqueueTracker(databaseUrl: string): Promise<EnqueueTracker
 
   listener.on('notification', (msg) => {
     const at = performance.now()
-    const body = JSON.parse(msg.payload ?? '{}') as { event_type?: string; message?: { task_uuid?: string }; msg_id?: number | string; msg_ids?: (number | string)[]; message_count?: number }
-    const kind = body.event_type ?? 'unknown'
+    let body: { event_type?: string; message?: { task_uuid?: string }; msg_id?: number | string; msg_ids?: (number | string)[]; message_count?: number }
+    try {
+      body = JSON.parse(msg.payload ?? '{}') as typeof body
+    } catch {
+      body = { event_type: 'malformed' } // counted with the announcements, never thrown from the listener
+    }
+    const kind = body?.event_type ?? 'unknown'
     kinds[kind] = (kinds[kind] ?? 0) + 1
     if (kind === 'message_with_payload') seen.push({ at, count: 1, taskUuid: body.message?.task_uuid, msgIds: [] })
     else if (kind === 'batch_ready') seen.push({ at, count: body.message_count ?? body.msg_ids?.length ?? 0, taskUuid: undefined, msgIds: (body.msg_ids ?? []).map(String) })

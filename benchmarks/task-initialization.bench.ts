@@ -2,10 +2,16 @@
  * Task initialization: the POST /v1/tasks round trip (task, steps and edges written, root steps
  * enqueued, task view returned), linear and diamond. One keep-alive connection pool, so
  * connection set-up stays outside the samples; every request's context is unique.
+ *
+ * Each created task runs on: before the first sample the file waits until the system is idle,
+ * and after each scenario it waits (bounded, untimed) until its own tasks are settled, so neither
+ * the next scenario nor the next bench file measures this one's backlog. Both waits are recorded.
  */
 import { afterAll, beforeAll, inject, test } from 'vitest'
 import { sampleCount } from '../setup/profile.ts'
-import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { annotateResult } from '../setup/results/record.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../setup/tasker/idle.ts'
 import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
 
 const run = inject('run')
@@ -14,24 +20,46 @@ let workflows: Record<Shape, Workflow>
 
 beforeAll(async () => {
   if (!run.orchestratorUrl) throw new Error('the task-initialization bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl)
+  api = createTaskerClient(run.orchestratorUrl, 32, taskerClientLimits(run.settings))
   await api.health()
   workflows = loadWorkflows(run.templatesDir)
 })
+
+waitForIdleBeforeFirstSample(run, 'task-initialization')
 
 afterAll(async () => {
   await api?.close()
 })
 
+/** Waits (bounded by BENCH_IDLE_TIMEOUT_MS, outside the samples) until these tasks are settled. */
+async function drain(taskUuids: string[]): Promise<Record<string, unknown>> {
+  const opened = await openBacklogProbe(run)
+  if (!opened) return { skipped: 'no orchestrator' }
+  try {
+    const wait = await waitForTasksSettled(opened.probe, taskUuids, { timeoutMs: run.settings.BENCH_IDLE_TIMEOUT_MS })
+    console.log(
+      wait.settled
+        ? `[task-initialization] its ${wait.tasks} tasks settled ${wait.waitedMs} ms after the last sample (${opened.probe.source})`
+        : `[task-initialization] ${wait.unsettled} of its ${wait.tasks} tasks still unsettled after ${wait.waitedMs} ms (BENCH_IDLE_TIMEOUT_MS); the next bench may see them`,
+    )
+    return { source: opened.probe.source, ...wait }
+  } finally {
+    await opened.close()
+  }
+}
+
 const options = { iterations: sampleCount(run, 500), time: 0, warmupIterations: sampleCount(run, 20), warmupTime: 0 }
 
-test.for(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench }) => {
+test.for(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench, task: testTask }) => {
+  const created: string[] = []
   await bench(`create ${shape} task`, async () => {
     const request = taskRequest(workflows[shape])
     const t0 = performance.now()
     const task = await api.createTask(request)
     const ms = performance.now() - t0
     if (!task.task_uuid) throw new Error(`POST /v1/tasks answered without a task_uuid: ${JSON.stringify(task).slice(0, 200)}`)
+    created.push(task.task_uuid)
     return { overriddenDuration: ms }
   }).run(options)
+  annotateResult(testTask, { drainAfterSamples: await drain(created) })
 })

@@ -22,7 +22,8 @@ import { annotateResult, recordSamples } from '../setup/results/record.ts'
 import { createScratchDatabase, type ScratchDatabase } from '../setup/database/scratch-database.ts'
 import { sampleCount } from '../setup/profile.ts'
 import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
-import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import { createEventWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
 import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
 import { createTraceQuery, type TraceQuery } from '../setup/traces/query.ts'
@@ -64,12 +65,15 @@ beforeAll(async () => {
     otlpEndpoint: receiver.endpoint,
     env: { TASKER_CONCURRENCY: '1' },
   })
-  api = createTaskerClient(orchestrator.url)
+  api = createTaskerClient(orchestrator.url, 32, taskerClientLimits(run.settings))
   watcher = await createEventWatcher(databaseUrl, api)
   traces = createTraceQuery({ mode: 'embedded', reason: 'this bench’s own receiver', queryUrl: receiver.queryUrl })
   linear = loadWorkflows(run.templatesDir).linear
   console.log(`[worker-execution] ${LABEL}: 1 worker, 1 step at a time, ${tasks} linear tasks one after another — not production behaviour`)
 })
+
+// The run's own orchestrator shares the machine: its leftover backlog must not run beside this one.
+if (!skipReason) waitForIdleBeforeFirstSample(run, 'worker-execution')
 
 afterAll(async () => {
   await watcher?.close()

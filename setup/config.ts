@@ -107,6 +107,12 @@ export const VARIABLES = {
   BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
+  BENCH_STATEMENT_TIMEOUT_MS: v(integer(100, 86_400_000), 120_000, 'longest a statement of the suite may run (PostgreSQL statement_timeout on every connection)'),
+  BENCH_LOCK_TIMEOUT_MS: v(integer(100, 86_400_000), 30_000, 'longest a statement of the suite may wait for a lock (PostgreSQL lock_timeout on every connection)'),
+  BENCH_CONNECT_TIMEOUT_MS: v(integer(100, 600_000), 10_000, 'longest a PostgreSQL connection or an HTTP connection may take to open'),
+  BENCH_HTTP_TIMEOUT_MS: v(integer(100, 600_000), 30_000, 'longest an HTTP call to the orchestrator API may wait for its answer'),
+  BENCH_SETUP_STATEMENT_TIMEOUT_MS: v(integer(1_000, 86_400_000), 3_600_000, 'statement_timeout of set-up work that legitimately runs long (dataset seeding at 100K tasks, migrations)'),
+  BENCH_IDLE_TIMEOUT_MS: v(integer(0, 3_600_000), 120_000, 'longest a bench waits for the orchestrator to be idle (no task in flight, queues empty) before its first sample; 0: do not wait'),
 } as const
 
 type Vars = typeof VARIABLES

@@ -18,6 +18,7 @@ import { dropRunScratchDatabasesSync } from './database/drop-scratch-databases.t
 import { fingerprintRecord } from './database/tasker-functions.ts'
 import { chooseOrchestratorMode, provideOrchestrator, type OrchestratorChoice } from './orchestrator/provide.ts'
 import { provideTraces } from './traces/provide.ts'
+import { applyPgDefaults, pgLimits } from './pg/limits.ts'
 import type { RunInfo } from './results/run-info.ts'
 
 const log = (line: string) => console.log(`[tasker-bench] ${line}`)
@@ -35,6 +36,8 @@ export default async function globalSetup(project: TestProject) {
   }
   for (const name of unknownBenchVariables()) log(`warning: ${name} is not a variable this suite knows (see .env.example)`)
   const resultsDir = path.resolve(settings.root, settings.BENCH_RESULTS_DIR)
+  // Set-up statements (migrations, scratch databases) may run long, but never wait on a lock for ever.
+  applyPgDefaults(pgLimits(settings, 'setup'))
   mkdirSync(resultsDir, { recursive: true })
 
   try {

@@ -60,30 +60,77 @@ export class TaskerApiError extends Error {
   }
 }
 
+export interface TaskListPage {
+  tasks: TaskView[]
+  pagination: { page: number; per_page: number; total_count: number; total_pages: number; [key: string]: unknown }
+}
+
+export interface TaskListQuery {
+  status?: string
+  namespace?: string
+  page?: number
+  per_page?: number
+}
+
 export interface TaskerClient {
   readonly baseUrl: string
   health(): Promise<{ status: string }>
   createTask(request: TaskRequest): Promise<TaskView>
   getTask(taskUuid: string): Promise<TaskView>
+  /** GET /v1/tasks with filters and pagination (CONTRACT.md; tasker-core: status, namespace, page, per_page) */
+  listTasks(query: TaskListQuery): Promise<TaskListPage>
   close(): Promise<void>
 }
 
-export function createTaskerClient(baseUrl: string, connections = 32): TaskerClient {
+export interface TaskerClientLimits {
+  /** longest a call waits for the answer's headers, and between chunks of its body (BENCH_HTTP_TIMEOUT_MS) */
+  timeoutMs?: number
+  /** longest opening a connection may take (BENCH_CONNECT_TIMEOUT_MS) */
+  connectTimeoutMs?: number
+}
+
+/** The limits from the run's settings. */
+export function taskerClientLimits(settings: { BENCH_HTTP_TIMEOUT_MS: number; BENCH_CONNECT_TIMEOUT_MS: number }): TaskerClientLimits {
+  return { timeoutMs: settings.BENCH_HTTP_TIMEOUT_MS, connectTimeoutMs: settings.BENCH_CONNECT_TIMEOUT_MS }
+}
+
+/** A call that ran out of time, naming the call, the server and the setting. */
+export class TaskerApiTimeoutError extends Error {
+  override name = 'TaskerApiTimeoutError'
+}
+
+const TIMEOUTS: Record<string, (limits: Required<TaskerClientLimits>) => string> = {
+  UND_ERR_HEADERS_TIMEOUT: (l) => `no answer within ${l.timeoutMs} ms (BENCH_HTTP_TIMEOUT_MS)`,
+  UND_ERR_BODY_TIMEOUT: (l) => `the answer's body stalled for ${l.timeoutMs} ms (BENCH_HTTP_TIMEOUT_MS)`,
+  UND_ERR_CONNECT_TIMEOUT: (l) => `no connection within ${l.connectTimeoutMs} ms (BENCH_CONNECT_TIMEOUT_MS)`,
+}
+
+export function createTaskerClient(baseUrl: string, connections = 32, limits: TaskerClientLimits = {}): TaskerClient {
   const origin = new URL(baseUrl).origin
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, '')
-  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
+  const bounds: Required<TaskerClientLimits> = { timeoutMs: limits.timeoutMs ?? 30_000, connectTimeoutMs: limits.connectTimeoutMs ?? 10_000 }
+  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: bounds.connectTimeoutMs })
 
   async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await pool.request({
-      method,
-      path: prefix + path,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-    })
-    const text = await res.body.text()
-    if (res.statusCode >= 400) throw new TaskerApiError(method, path, res.statusCode, text)
+    let text: string
+    let status: number
+    try {
+      const res = await pool.request({
+        method,
+        path: prefix + path,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: bounds.timeoutMs,
+        bodyTimeout: bounds.timeoutMs,
+      })
+      status = res.statusCode
+      text = await res.body.text()
+    } catch (err) {
+      const timeout = TIMEOUTS[(err as { code?: string }).code ?? '']
+      if (timeout) throw new TaskerApiTimeoutError(`${method} ${path} to the orchestrator at ${origin}: ${timeout(bounds)}`, { cause: err })
+      throw err
+    }
+    if (status >= 400) throw new TaskerApiError(method, path, status, text)
     return JSON.parse(text) as T
   }
 
@@ -92,6 +139,12 @@ export function createTaskerClient(baseUrl: string, connections = 32): TaskerCli
     health: () => call('GET', '/health'),
     createTask: (request) => call('POST', '/v1/tasks', request),
     getTask: (taskUuid) => call('GET', `/v1/tasks/${encodeURIComponent(taskUuid)}`),
+    listTasks: (query) => {
+      const params = new URLSearchParams()
+      for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value))
+      const search = params.toString()
+      return call('GET', `/v1/tasks${search ? `?${search}` : ''}`)
+    },
     close: () => pool.close(),
   }
 }

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import type { TaskerClient, TaskView } from './api-client.ts'
+import { ArrivalBuffer, parseTaskFinished, type ArrivalBufferOptions } from './completion-arrivals.ts'
 
 export interface Completion {
   state: string
@@ -16,9 +17,20 @@ export interface Completion {
   at: number
 }
 
+/** Recorded with the results: what the watcher ignored or dropped on the way. */
+export interface CompletionStats {
+  /** notifications on the channel whose payload was not the trigger's JSON (ignored) */
+  malformedPayloads: number
+  /** completions nobody asked for, dropped to keep the buffer bounded */
+  droppedArrivals: number
+  /** completions held right now, waiting to be asked for */
+  buffered: number
+}
+
 export interface CompletionWatcher {
   mode: 'event' | 'poll'
   pollIntervalMs: number | undefined
+  stats(): CompletionStats
   /** Call right after creating the task; resolves when it is complete, rejects on failure/timeout. */
   wait(taskUuid: string, timeoutMs: number): Promise<Completion>
   close(): Promise<void>
@@ -31,31 +43,35 @@ export class TaskFailedError extends Error {
   override name = 'TaskFailedError'
 }
 
-export async function createEventWatcher(databaseUrl: string, api: TaskerClient): Promise<CompletionWatcher> {
+export async function createEventWatcher(databaseUrl: string, api: TaskerClient, buffer: ArrivalBufferOptions = {}): Promise<CompletionWatcher> {
   const client = new pg.Client({ connectionString: databaseUrl })
+  client.on('error', () => {}) // the server stopping at teardown must not crash the worker; waits time out with the task's state
   await client.connect()
   await client.query(TRIGGER_SQL)
   await client.query(`LISTEN ${CHANNEL}`)
-  // Completions can arrive before the POST's response does: keep them until someone asks.
-  const arrived = new Map<string, Completion>()
+  // Completions can arrive before the POST's response does: keep them (bounded) until someone asks.
+  const arrived = new ArrivalBuffer<Completion>(buffer)
   const waiting = new Map<string, (c: Completion) => void>()
+  let malformed = 0
   client.on('notification', (msg) => {
     const at = performance.now()
-    const { task_uuid, state } = JSON.parse(msg.payload ?? '{}') as { task_uuid: string; state: string }
-    const waiter = waiting.get(task_uuid)
-    if (waiter) waiter({ state, at })
-    else arrived.set(task_uuid, { state, at })
+    const finished = parseTaskFinished(msg.payload)
+    if (!finished) {
+      malformed++
+      return
+    }
+    const waiter = waiting.get(finished.task_uuid)
+    if (waiter) waiter({ state: finished.state, at })
+    else arrived.put(finished.task_uuid, { state: finished.state, at })
   })
   return {
     mode: 'event',
     pollIntervalMs: undefined,
+    stats: () => ({ malformedPayloads: malformed, droppedArrivals: arrived.dropped, buffered: arrived.size }),
     async wait(taskUuid, timeoutMs) {
       const done = await new Promise<Completion>((resolve, reject) => {
-        const early = arrived.get(taskUuid)
-        if (early) {
-          arrived.delete(taskUuid)
-          return resolve(early)
-        }
+        const early = arrived.take(taskUuid)
+        if (early) return resolve(early)
         const timer = setTimeout(() => {
           waiting.delete(taskUuid)
           reject(new Error('timeout'))
@@ -82,6 +98,7 @@ export function createPollWatcher(api: TaskerClient, pollIntervalMs: number): Co
   return {
     mode: 'poll',
     pollIntervalMs,
+    stats: () => ({ malformedPayloads: 0, droppedArrivals: 0, buffered: 0 }),
     async wait(taskUuid, timeoutMs) {
       const deadline = performance.now() + timeoutMs
       for (;;) {
