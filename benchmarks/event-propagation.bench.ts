@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import pg from 'pg'
 import { createListener, type Listener } from '../setup/pg/listener.ts'
 import { sampleCount } from '../setup/profile.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import { openBenchDatabase, writesRefused, type BenchDatabase } from '../setup/database/bench-database.ts'
 import { qualifiedName } from '../setup/database/tasker-functions.ts'
 
@@ -24,6 +25,8 @@ const BACKGROUND_QUEUE = 'worker_benchmark_background_queue'
 const CHANNEL = `pgmq_message_ready.${NAMESPACE}`
 
 const run = inject('run')
+// The server under test is shared with the orchestrator: measure it once the orchestrator is idle.
+waitForIdleBeforeFirstSample(run, 'event-propagation')
 const skipReason = writesRefused(run)
 const log = (line: string) => console.log(`[event-propagation] ${line}`)
 let database: BenchDatabase

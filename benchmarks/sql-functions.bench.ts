@@ -30,6 +30,7 @@ import { openBenchDatabase, type BenchDatabase } from '../setup/database/bench-d
 import { qualifiedName, type TaskerFunctionName } from '../setup/database/tasker-functions.ts'
 import { capturePlans, type CapturedPlan, type PlanTarget } from '../setup/database/explain.ts'
 import { sampleCount } from '../setup/profile.ts'
+import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
 import { annotateResult } from '../setup/results/record.ts'
 import { pgLimitConfig, pgLimits } from '../setup/pg/limits.ts'
 
@@ -42,6 +43,8 @@ const QUEUE = 'tasker_bench_sql_queue'
 const GROW_TIMEOUT_MS = 45 * 60_000
 
 const run = inject('run')
+// The server under test is shared with the orchestrator: measure it once the orchestrator is idle.
+waitForIdleBeforeFirstSample(run, 'sql-functions')
 const settings = run.settings
 const writable = run.writable
 const scales = writable
