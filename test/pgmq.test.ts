@@ -90,6 +90,13 @@ describe('installPgmq / detectPgmq', () => {
       expect(await installPgmq(clients[0]!)).toEqual(results[0])
       const kept = await clients[0]!.query(`SELECT count(*)::int AS n FROM pgmq.q_after_install`)
       expect(kept.rows[0].n).toBe(1)
+
+      // A newer layer (from a newer checkout or image) is left alone: this file's older functions
+      // would not fit its tables and types.
+      await clients[0]!.query(`CREATE OR REPLACE FUNCTION pgmq.compat_version() RETURNS text LANGUAGE sql AS $$ SELECT 'tasker-bench-pgmq-compatible 1.10.0' $$`)
+      await clients[0]!.query(`CREATE OR REPLACE FUNCTION pgmq.list_queues() RETURNS SETOF pgmq.queue_record LANGUAGE sql AS $$ SELECT NULL::pgmq.queue_record WHERE false $$`)
+      expect(await installPgmq(clients[0]!)).toEqual({ kind: 'compatible', version: 'tasker-bench-pgmq-compatible 1.10.0' })
+      expect((await clients[0]!.query('SELECT * FROM pgmq.list_queues()')).rows).toEqual([])
     } finally {
       await Promise.all(clients.map((c) => c.end().catch(() => {})))
     }
