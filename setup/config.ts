@@ -36,6 +36,12 @@ const bool: Parser<boolean> = (raw, name) => {
 
 const text: Parser<string> = (raw) => raw
 
+/** A value that is safe as a container label and in a `docker ps --filter label=…`. */
+const label: Parser<string> = (raw, name) => {
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(raw)) return raw
+  throw new ConfigError(`${name}=${raw} is not a label value (expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit)`)
+}
+
 const url = (...protocols: string[]): Parser<string> => (raw, name) => {
   let parsed: URL
   try {
@@ -106,6 +112,7 @@ export const VARIABLES = {
   BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
+  BENCH_RUN_ID: v<string | undefined>(label, undefined, 'labels every container the run starts (tasker-bench.run=<id>; default one id per process), so a cleanup can remove only its own'),
 } as const
 
 type Vars = typeof VARIABLES

@@ -4,14 +4,14 @@
  * the locally built PostgreSQL image through Testcontainers, and the compose orchestrator —
  * against the run's database and with its own PostgreSQL — completing a task.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { installPgmq } from '../fixtures/pgmq/install.ts'
-import { startContainerPostgres } from '../setup/postgres/container.ts'
+import { containerRunId, RUN_LABEL, startContainerPostgres } from '../setup/postgres/container.ts'
 import type { StartedPostgres } from '../setup/postgres/types.ts'
 import {
   findComposeTool,
@@ -95,11 +95,40 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
       }
     })
 
+    test(`the container carries the run's label (${RUN_LABEL}=<BENCH_RUN_ID>)`, () => {
+      const labelled = execFileSync('docker', ['ps', '-q', '--filter', `label=${RUN_LABEL}=${containerRunId()}`, '--filter', `ancestor=${POSTGRES_IMAGE}`], { encoding: 'utf8' })
+      expect(labelled.trim().split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(1)
+    })
+
     test('TCP connections need the password', async () => {
       const url = new URL(server.url)
       url.password = 'wrong'
       const client = new pg.Client({ connectionString: url.toString() })
       await expect(client.connect()).rejects.toThrow(/password authentication failed/)
+    })
+  })
+
+  describe.skipIf(!pgImage)(title('scripts/container/remove-run.sh', pgImage, `image missing: ${BUILD}`), () => {
+    const created: string[] = []
+    const create = (labels: string[]) => {
+      const id = execFileSync('docker', ['create', ...labels.flatMap((l) => ['--label', l]), POSTGRES_IMAGE], { encoding: 'utf8' }).trim()
+      created.push(id)
+      return id
+    }
+    afterAll(() => {
+      for (const id of created) spawnSync('docker', ['rm', '-f', id], { stdio: 'ignore', timeout: 30_000 })
+    })
+
+    test("removes the run's containers and no one else's Testcontainers containers", () => {
+      const run = `remove-run-test-${process.pid}`
+      const ours = create([`${RUN_LABEL}=${run}`, 'org.testcontainers=true'])
+      const otherRun = create([`${RUN_LABEL}=${run}-other`, 'org.testcontainers=true'])
+      const someoneElses = create(['org.testcontainers=true'])
+      const out = execFileSync('bash', [path.join(ROOT, 'scripts/container/remove-run.sh'), run], { encoding: 'utf8' })
+      expect(out).toContain(`removing container ${ours.slice(0, 12)}`)
+      const left = execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=org.testcontainers=true'], { encoding: 'utf8' }).split('\n')
+      expect(left).not.toContain(ours)
+      expect(left).toEqual(expect.arrayContaining([otherRun, someoneElses]))
     })
   })
 
@@ -119,7 +148,9 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
 
     test('completes a task with two worker containers, their output in the log directory', async () => {
       expect(started.databaseUrl).toBe(db.server.url)
-      expect(containersWithLabel(`com.docker.compose.project=${started.projectName}`)).toHaveLength(3)
+      const project = containersWithLabel(`com.docker.compose.project=${started.projectName}`)
+      expect(project).toHaveLength(3)
+      expect(containersWithLabel(`${RUN_LABEL}=${containerRunId()}`)).toEqual(expect.arrayContaining(project))
       await completeOneTask(started.url)
       const logs = readdirSync(logDir)
       expect(logs).toContain('orchestration.log')
