@@ -3,7 +3,8 @@
 #   1. a container engine (scripts/container/engine.sh)
 #   2. the local images, built without a registry (scripts/container/build-images.sh)
 #   3. the container tests with the engine up (test/container-*.test.ts)
-#   4. the benches on PostgreSQL in a container through Testcontainers (BENCH_POSTGRES=container)
+#   4. the benches on PostgreSQL in a container through Testcontainers (BENCH_POSTGRES=container);
+#      with PGMQ_SOURCE_DIR (a pgmq checkout) also on an image with the real pgmq extension
 #   5. the end-to-end bench against the compose orchestrator (BENCH_ORCHESTRATOR=compose)
 # When no engine starts or the images cannot be built, TASKER_CONTAINER_STAGE decides:
 #   auto (default)  on CI (CI set and not "false") the stage FAILS; elsewhere it is skipped, saying why
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 STAGE_T0=$SECONDS
 RESULTS_DIR=results/container
 PG_IMAGE=tasker-bench/postgres:15-local
+PG_PGMQ_IMAGE=tasker-bench/postgres:15-pgmq-local
 # Reach containers' mapped ports on loopback: Testcontainers would pick the bridge gateway on a
 # machine with /.dockerenv (as this one), and engine.sh's dockerd publishes on 127.0.0.1 only.
 export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-localhost}"
@@ -101,6 +103,14 @@ benches=(benchmarks/event-propagation.bench.ts)
 step "benches on PostgreSQL in a container (Testcontainers, $PG_IMAGE)" 900 \
   env BENCH_POSTGRES=container BENCH_PG_IMAGE="$PG_IMAGE" BENCH_ORCHESTRATOR=off BENCH_PROFILE=smoke \
   BENCH_RESULTS_DIR="$RESULTS_DIR/testcontainers" "${VITEST[@]}" bench --run "${benches[@]}" || exit $?
+
+# With a pgmq checkout (PGMQ_SOURCE_DIR; build-images.sh installed it into its own image), the
+# same benches on the real pgmq extension.
+if [[ -n "${PGMQ_SOURCE_DIR:-}" ]]; then
+  step "benches on the real pgmq extension (Testcontainers, $PG_PGMQ_IMAGE)" 900 \
+    env BENCH_POSTGRES=container BENCH_PG_IMAGE="$PG_PGMQ_IMAGE" BENCH_ORCHESTRATOR=off BENCH_PROFILE=smoke \
+    BENCH_RESULTS_DIR="$RESULTS_DIR/testcontainers-pgmq" "${VITEST[@]}" bench --run "${benches[@]}" || exit $?
+fi
 
 step "end-to-end bench against the compose orchestrator" 900 \
   env BENCH_POSTGRES=container BENCH_PG_IMAGE="$PG_IMAGE" BENCH_ORCHESTRATOR=compose BENCH_PROFILE=smoke \

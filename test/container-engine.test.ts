@@ -33,6 +33,9 @@ process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost'
 const engine = probeEngine()
 const pgImage = engine.ok && imageExists(POSTGRES_IMAGE)
 const orchestratorImage = engine.ok && imageExists(ORCHESTRATOR_IMAGE)
+/** Built only from a pgmq checkout (PGMQ_SOURCE_DIR), so usually absent on CI. */
+const PGMQ_IMAGE = 'tasker-bench/postgres:15-pgmq-local'
+const pgmqImage = engine.ok && imageExists(PGMQ_IMAGE)
 const BUILD = 'run scripts/container/build-images.sh'
 const title = (what: string, ok: boolean, why: string) => (ok ? what : `${what} (skipped: ${why})`)
 if (!engine.ok) console.warn(`[container-engine.test] skipped: ${engine.why} (scripts/container/engine.sh starts one)`)
@@ -105,6 +108,32 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
       url.password = 'wrong'
       const client = new pg.Client({ connectionString: url.toString() })
       await expect(client.connect()).rejects.toThrow(/password authentication failed/)
+    })
+  })
+
+  describe.skipIf(!pgmqImage)(title(`${PGMQ_IMAGE} (the real pgmq extension) through Testcontainers`, pgmqImage, `image missing: PGMQ_SOURCE_DIR=<pgmq checkout> ${BUILD} postgres`), () => {
+    let server: StartedPostgres
+    beforeAll(async () => {
+      server = await startContainerPostgres(PGMQ_IMAGE)
+    }, 180_000)
+    afterAll(async () => {
+      await server?.stop()
+    }, 60_000)
+
+    test('the suite finds the extension the image was built with and uses it, not the compatible layer', async () => {
+      const built = execFileSync('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "tasker-bench.pgmq"}}', PGMQ_IMAGE], { encoding: 'utf8' }).trim()
+      expect(built).toMatch(/^\d+\.\d+\.\d+$/)
+      const client = new pg.Client({ connectionString: server.url })
+      await client.connect()
+      try {
+        expect(await installPgmq(client)).toEqual({ kind: 'extension', version: built })
+        await client.query(`SELECT pgmq.create('container_pgmq_test')`)
+        await client.query(`SELECT pgmq.send('container_pgmq_test', '{"n":2}')`)
+        const read = await client.query<{ message: { n: number } }>(`SELECT message FROM pgmq.read('container_pgmq_test', 30, 1)`)
+        expect(read.rows[0]!.message).toEqual({ n: 2 })
+      } finally {
+        await client.end()
+      }
     })
   })
 
