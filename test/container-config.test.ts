@@ -49,6 +49,12 @@ describe('fixtures/compose/docker-compose.yml', () => {
     expect(services.orchestration!.healthcheck!.test.join(' ')).toContain('/health')
   })
 
+  test("every service and the default network carry the run's label, which the suite sets", () => {
+    const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { networks: { default: { labels: Record<string, string> } }; services: Record<string, { labels?: Record<string, string> }> }
+    for (const [name, s] of Object.entries(raw.services)) expect(s.labels?.['tasker-bench.run'], name).toBe('${TASKER_BENCH_RUN:-manual}')
+    expect(raw.networks.default.labels['tasker-bench.run']).toBe('${TASKER_BENCH_RUN:-manual}')
+  })
+
   test('Jaeger is optional (profile tracing) and publishes on 127.0.0.1 only', () => {
     expect(services.jaeger!.profiles).toEqual(['tracing'])
     for (const s of Object.values(services)) {
