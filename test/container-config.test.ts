@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parse } from 'yaml'
 import { startComposeOrchestrator, COMPOSE_FILE } from '../setup/orchestrator/compose.ts'
 import { probeEngine } from '../scripts/container/engine-probe.ts'
@@ -82,7 +82,11 @@ describe('scripts/container/runtime-packages.ts', () => {
 })
 
 describe('scripts/container/build-images.sh with PGMQ_SOURCE_DIR', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-pgmq-src-'))
+  // Made here, not at collection: a describe whose tests are all filtered out never runs afterAll.
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-pgmq-src-'))
+  })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   /** Runs the script with a checkout that fails its checks (they come before any engine is asked). */
   const build = (source: string) =>
