@@ -36,6 +36,12 @@ const bool: Parser<boolean> = (raw, name) => {
 
 const text: Parser<string> = (raw) => raw
 
+/** A value that is safe as a container label and in a `docker ps --filter label=…`. */
+const label: Parser<string> = (raw, name) => {
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(raw)) return raw
+  throw new ConfigError(`${name}=${raw} is not a label value (expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit)`)
+}
+
 const url = (...protocols: string[]): Parser<string> => (raw, name) => {
   let parsed: URL
   try {
@@ -113,6 +119,7 @@ export const VARIABLES = {
   BENCH_HTTP_TIMEOUT_MS: v(integer(100, 600_000), 30_000, 'longest an HTTP call to the orchestrator API may wait for its answer'),
   BENCH_SETUP_STATEMENT_TIMEOUT_MS: v(integer(1_000, 86_400_000), 3_600_000, 'statement_timeout of set-up work that legitimately runs long (dataset seeding at 100K tasks, migrations)'),
   BENCH_IDLE_TIMEOUT_MS: v(integer(0, 3_600_000), 120_000, 'longest a bench waits for the orchestrator to be idle (no task in flight, queues empty) before its first sample; 0: do not wait'),
+  BENCH_RUN_ID: v<string | undefined>(label, undefined, 'labels every container the run starts (tasker-bench.run=<id>; default one id per process), so a cleanup can remove only its own'),
 } as const
 
 type Vars = typeof VARIABLES

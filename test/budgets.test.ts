@@ -1,11 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { TaskMeta, TestBenchmark } from 'vitest'
 import { afterAll, describe, expect, test } from 'vitest'
 import { checkTestResults, type FinishedTest } from '../setup/budgets/check-test.ts'
 import { evaluateBudgets, formatViolation, checkBudgets } from '../setup/budgets/evaluate.ts'
-import { BudgetBook, budgetOverlays, loadBudgets, parseBudgetOverrides, scaleBudget, type BudgetSettings } from '../setup/budgets/load.ts'
+import {
+  BudgetBook,
+  budgetOverlays,
+  loadBudgets,
+  parseBudgetFile,
+  parseBudgetOverrides,
+  REFERENCE_BUDGETS,
+  scaleBudget,
+  type BudgetSettings,
+} from '../setup/budgets/load.ts'
 import { parseBudgetExpression } from '../setup/budgets/parse.ts'
 import { ConfigError } from '../setup/config.ts'
 import { recordSamples } from '../setup/results/record.ts'
@@ -80,6 +89,12 @@ describe('loadBudgets', () => {
     expect(book.for('never-ran', 'x')).toEqual([])
     expect(book.benchNames('event-propagation')).toEqual(['large payload'])
     expect(book.for('event-propagation', 'small payload')[0]!.where).toBe(`budgets-${fileCount}.yaml: event-propagation > *`)
+  })
+
+  test("a target under a bench's own name never removes a '*' budget on the same metric", () => {
+    const book = loadBudgets(settingsFor(SEED + 'other:\n  "*": [p(99)<20, target p(50)<5]\n  x: [target p(99)<10, target p(50)<2]\n'))
+    expect(book.for('other', 'x').map((b) => b.text)).toEqual(['p(99)<20', 'target p(99)<10', 'target p(50)<2'])
+    expect(book.for('other', 'y').map((b) => b.text)).toEqual(['p(99)<20', 'target p(50)<5'])
   })
 
   test('scale: upper limits multiplied, lower limits divided, count and == untouched', () => {
@@ -162,6 +177,8 @@ describe('loadBudgets', () => {
     expect(book.for('task-initialization', 'create diamond task').map((b) => b.text)).toEqual(['p(99)<75'])
     expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<500'])
     expect(book.for('e2e-latency', 'e2e diamond').map((b) => b.text)).toEqual(['p(99)<800'])
+    // postgres-startup takes 10 samples (2 in smoke): a p(95) of those is the max, so say max
+    expect(book.for('postgres-startup', 'start until accepting connections').map((b) => [b.metric, b.field])).toEqual([['max', 'max']])
   })
 
   test('the reference orchestrator overlay tightens its own targets and leaves the rest', () => {
@@ -169,6 +186,8 @@ describe('loadBudgets', () => {
     const book = loadBudgets(settings, { overlays: budgetOverlays('embedded') })
     expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<100', 'target p(50)<20', 'target p(99)<50'])
     expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual(['p(99)<200'])
+    expect(book.for('task-initialization', 'create linear task').map((b) => b.text)).toEqual(['p(99)<50', 'target p(99)<10'])
+    expect(book.for('task-initialization', 'create diamond task').map((b) => b.text)).toEqual(['p(99)<75'])
     expect(book.for('load', 'load linear @200/s').map((b) => [b.text, b.target])).toEqual([['target p(99)<100', true]])
     expect(book.for('e2e-latency', 'e2e linear x10 concurrent').map((b) => b.text)).toEqual([])
     expect(book.for('event-propagation', 'any bench').map((b) => b.text)).toEqual(['p(95)<10', 'p(99)<20'])
@@ -176,6 +195,69 @@ describe('loadBudgets', () => {
     // environment overrides still win over the overlay
     const overridden = loadBudgets({ ...settings, BENCH_BUDGETS: 'e2e-latency/e2e linear=p(99)<70' }, { overlays: budgetOverlays('embedded') })
     expect(overridden.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<70'])
+  })
+})
+
+describe('budget overlays may only tighten', () => {
+  const REPO = path.resolve(import.meta.dirname, '..')
+  const BASE = 'event-propagation:\n  "*": [p(95)<10, p(99)<20]\n  big: [p(95)<15]\ntask-initialization:\n  create linear task: [p(99)<50, count>=10]\n'
+  /** Loads BASE with `overlay` laid over it (both written to the temp root). */
+  const withOverlay = (overlay: string) => {
+    const settings = settingsFor(BASE)
+    const name = `overlay-${++fileCount}.yaml`
+    writeFileSync(path.join(root, name), overlay)
+    return { load: () => loadBudgets(settings, { overlays: [name] }), name }
+  }
+
+  test('a looser limit is a ConfigError naming the overlay, the bench, the metric and both limits', () => {
+    const { load, name } = withOverlay('task-initialization:\n  create linear task: [p(99)<75, count>=10, target p(99)<10]\n')
+    expect(load).toThrow(ConfigError)
+    expect(load).toThrow(
+      `${name}: task-initialization > create linear task: p(99)<75 is looser than p(99)<50 (budgets-${fileCount - 1}.yaml: task-initialization > create linear task); an overlay may only tighten budgets: use p(99) < 50 or stricter`,
+    )
+  })
+
+  test.each([
+    ['a list that leaves a budget out (a target is no budget)', 'task-initialization:\n  create linear task: [count>=10, target p(99)<10]\n', /create linear task: drops the budget p\(99\)<50 /],
+    ['a looser lower bound', 'task-initialization:\n  create linear task: [p(99)<50, count>=5]\n', /create linear task: count>=5 is looser than count>=10 /],
+    ["a looser '*'", 'event-propagation:\n  "*": [p(95)<10, p(99)<30]\n', /event-propagation > \*: p\(99\)<30 is looser than p\(99\)<20 /],
+    ["an exact name looser than the '*' it replaces", 'event-propagation:\n  small: [p(95)<12]\n', /event-propagation > small: p\(95\)<12 is looser than p\(95\)<10 .*event-propagation > \*\)/],
+    ['< 50 → <= 50', 'task-initialization:\n  create linear task: [p(99)<=50, count>=10]\n', /p\(99\)<=50 is looser than p\(99\)<50/],
+  ])('%s is refused', (_, overlay, message) => {
+    const { load } = withOverlay(overlay)
+    expect(load).toThrow(ConfigError)
+    expect(load).toThrow(message)
+  })
+
+  test('equal or stricter limits, new benches and targets are accepted', () => {
+    const { load } = withOverlay(
+      'event-propagation:\n  "*": [p(95)<8, p(99)<20]\n  big: [p(95)<=14, target p(95)<1]\n  new one: [p(95)<9, max<50]\n' +
+        'task-initialization:\n  create linear task: [p(99)<50, count>=20, target p(99)<10]\n',
+    )
+    const book = load()
+    expect(book.for('event-propagation', 'big').map((b) => b.text)).toEqual(['p(99)<20', 'p(95)<=14', 'target p(95)<1'])
+    expect(book.for('task-initialization', 'create linear task').map((b) => b.text)).toEqual(['p(99)<50', 'count>=20', 'target p(99)<10'])
+  })
+
+  test('every key of the shipped reference overlay keeps or tightens every budget of fixtures/budgets.yaml', () => {
+    const base = new BudgetBook(parseBudgetFile(readFileSync(path.join(REPO, 'fixtures/budgets.yaml'), 'utf8'), 'budgets.yaml'))
+    const overlay = parseBudgetFile(readFileSync(path.join(REPO, REFERENCE_BUDGETS), 'utf8'), 'budgets.reference.yaml')
+    const merged = loadBudgets({ root: REPO, BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' }, { overlays: [REFERENCE_BUDGETS] })
+    let checked = 0
+    for (const [stem, benches] of overlay) {
+      for (const bench of benches.keys()) {
+        const after = merged.for(stem, bench).filter((b) => !b.target)
+        for (const was of base.for(stem, bench).filter((b) => !b.target)) {
+          expect(was.operator, `${stem} > ${bench}: ${was.text}`).toMatch(/^<=?$/) // every shipped budget is an upper bound
+          const kept = after.filter((b) => b.metric === was.metric && /^<=?$/.test(b.operator))
+          expect(kept.length, `${stem} > ${bench}: the overlay drops ${was.text}`).toBeGreaterThan(0)
+          for (const b of kept) expect(b.writtenLimit, `${stem} > ${bench}: ${b.text} loosens ${was.text}`).toBeLessThanOrEqual(was.writtenLimit)
+          checked++
+        }
+      }
+    }
+    // the overlay's keys that the portable file budgets: task creation (linear, diamond), e2e linear and diamond
+    expect(checked).toBeGreaterThanOrEqual(4)
   })
 })
 

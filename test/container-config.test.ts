@@ -3,9 +3,11 @@
  * optional Jaeger), the orchestrator image's package list, and — where no engine answers — that
  * container mode and compose mode fail fast with a message saying what to do.
  */
-import { readFileSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parse } from 'yaml'
 import { startComposeOrchestrator, COMPOSE_FILE } from '../setup/orchestrator/compose.ts'
 import { probeEngine } from '../scripts/container/engine-probe.ts'
@@ -47,6 +49,12 @@ describe('fixtures/compose/docker-compose.yml', () => {
     expect(services.orchestration!.healthcheck!.test.join(' ')).toContain('/health')
   })
 
+  test("every service and the default network carry the run's label, which the suite sets", () => {
+    const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { networks: { default: { labels: Record<string, string> } }; services: Record<string, { labels?: Record<string, string> }> }
+    for (const [name, s] of Object.entries(raw.services)) expect(s.labels?.['tasker-bench.run'], name).toBe('${TASKER_BENCH_RUN:-manual}')
+    expect(raw.networks.default.labels['tasker-bench.run']).toBe('${TASKER_BENCH_RUN:-manual}')
+  })
+
   test('Jaeger is optional (profile tracing) and publishes on 127.0.0.1 only', () => {
     expect(services.jaeger!.profiles).toEqual(['tracing'])
     for (const s of Object.values(services)) {
@@ -70,6 +78,35 @@ describe('scripts/container/runtime-packages.ts', () => {
 
   test('says what to do when a package is not installed', () => {
     expect(() => runtimePackageDirs(['no-such-package-tasker-bench'])).toThrow(/no-such-package-tasker-bench .*is not installed: run npm ci/)
+  })
+})
+
+describe('scripts/container/build-images.sh with PGMQ_SOURCE_DIR', () => {
+  // Made here, not at collection: a describe whose tests are all filtered out never runs afterAll.
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-pgmq-src-'))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  /** Runs the script with a checkout that fails its checks (they come before any engine is asked). */
+  const build = (source: string) =>
+    spawnSync('bash', [path.join(ROOT, 'scripts/container/build-images.sh'), 'postgres'], { env: { ...process.env, PGMQ_SOURCE_DIR: source }, encoding: 'utf8', timeout: 60_000 })
+
+  test('a directory without pgmq.control is refused, saying what is expected', () => {
+    const r = build(path.join(dir, 'nothing-here'))
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`[build-images] PGMQ_SOURCE_DIR=${path.join(dir, 'nothing-here')}: no pgmq.control there or in its pgmq-extension/ (expected a pgmq checkout, e.g. git clone --branch v1.5.1 https://github.com/pgmq/pgmq)`)
+  })
+
+  test('a checkout without sql/pgmq.sql, or one that needs a compiled library, is refused', () => {
+    const ext = path.join(dir, 'checkout', 'pgmq-extension')
+    mkdirSync(path.join(ext, 'sql'), { recursive: true })
+    writeFileSync(path.join(ext, 'pgmq.control'), "default_version = '9.9.9'\n")
+    expect(build(path.join(dir, 'checkout')).stderr).toMatch(/pgmq-extension\/sql\/pgmq\.sql is missing/)
+    writeFileSync(path.join(ext, 'sql', 'pgmq.sql'), "CREATE FUNCTION pgmq.x() RETURNS int AS 'MODULE_PATHNAME' LANGUAGE c;\n")
+    const r = build(path.join(dir, 'checkout'))
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(/pgmq 9\.9\.9 needs a compiled library \(its SQL uses MODULE_PATHNAME\); only a pure-SQL pgmq \(1\.5\.x\) can be installed this way/)
   })
 })
 

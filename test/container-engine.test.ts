@@ -4,14 +4,14 @@
  * the locally built PostgreSQL image through Testcontainers, and the compose orchestrator —
  * against the run's database and with its own PostgreSQL — completing a task.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { installPgmq } from '../fixtures/pgmq/install.ts'
-import { startContainerPostgres } from '../setup/postgres/container.ts'
+import { containerRunId, RUN_LABEL, startContainerPostgres } from '../setup/postgres/container.ts'
 import type { StartedPostgres } from '../setup/postgres/types.ts'
 import {
   findComposeTool,
@@ -33,6 +33,9 @@ process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost'
 const engine = probeEngine()
 const pgImage = engine.ok && imageExists(POSTGRES_IMAGE)
 const orchestratorImage = engine.ok && imageExists(ORCHESTRATOR_IMAGE)
+/** Built only from a pgmq checkout (PGMQ_SOURCE_DIR), so usually absent on CI. */
+const PGMQ_IMAGE = 'tasker-bench/postgres:15-pgmq-local'
+const pgmqImage = engine.ok && imageExists(PGMQ_IMAGE)
 const BUILD = 'run scripts/container/build-images.sh'
 const title = (what: string, ok: boolean, why: string) => (ok ? what : `${what} (skipped: ${why})`)
 if (!engine.ok) console.warn(`[container-engine.test] skipped: ${engine.why} (scripts/container/engine.sh starts one)`)
@@ -95,11 +98,66 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
       }
     })
 
+    test(`the container carries the run's label (${RUN_LABEL}=<BENCH_RUN_ID>)`, () => {
+      const labelled = execFileSync('docker', ['ps', '-q', '--filter', `label=${RUN_LABEL}=${containerRunId()}`, '--filter', `ancestor=${POSTGRES_IMAGE}`], { encoding: 'utf8' })
+      expect(labelled.trim().split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(1)
+    })
+
     test('TCP connections need the password', async () => {
       const url = new URL(server.url)
       url.password = 'wrong'
       const client = new pg.Client({ connectionString: url.toString() })
       await expect(client.connect()).rejects.toThrow(/password authentication failed/)
+    })
+  })
+
+  describe.skipIf(!pgmqImage)(title(`${PGMQ_IMAGE} (the real pgmq extension) through Testcontainers`, pgmqImage, `image missing: PGMQ_SOURCE_DIR=<pgmq checkout> ${BUILD} postgres`), () => {
+    let server: StartedPostgres
+    beforeAll(async () => {
+      server = await startContainerPostgres(PGMQ_IMAGE)
+    }, 180_000)
+    afterAll(async () => {
+      await server?.stop()
+    }, 60_000)
+
+    test('the suite finds the extension the image was built with and uses it, not the compatible layer', async () => {
+      const built = execFileSync('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "tasker-bench.pgmq"}}', PGMQ_IMAGE], { encoding: 'utf8' }).trim()
+      expect(built).toMatch(/^\d+\.\d+\.\d+$/)
+      const client = new pg.Client({ connectionString: server.url })
+      await client.connect()
+      try {
+        expect(await installPgmq(client)).toEqual({ kind: 'extension', version: built })
+        await client.query(`SELECT pgmq.create('container_pgmq_test')`)
+        await client.query(`SELECT pgmq.send('container_pgmq_test', '{"n":2}')`)
+        const read = await client.query<{ message: { n: number } }>(`SELECT message FROM pgmq.read('container_pgmq_test', 30, 1)`)
+        expect(read.rows[0]!.message).toEqual({ n: 2 })
+      } finally {
+        await client.end()
+      }
+    })
+  })
+
+  describe.skipIf(!pgImage)(title('scripts/container/remove-run.sh', pgImage, `image missing: ${BUILD}`), () => {
+    const created: string[] = []
+    const create = (labels: string[]) => {
+      const id = execFileSync('docker', ['create', ...labels.flatMap((l) => ['--label', l]), POSTGRES_IMAGE], { encoding: 'utf8' }).trim()
+      created.push(id)
+      return id
+    }
+    afterAll(() => {
+      for (const id of created) spawnSync('docker', ['rm', '-f', id], { stdio: 'ignore', timeout: 30_000 })
+    })
+
+    test("removes the run's containers and no one else's Testcontainers containers", () => {
+      const run = `remove-run-test-${process.pid}`
+      const ours = create([`${RUN_LABEL}=${run}`, 'org.testcontainers=true'])
+      const otherRun = create([`${RUN_LABEL}=${run}-other`, 'org.testcontainers=true'])
+      const someoneElses = create(['org.testcontainers=true'])
+      const out = execFileSync('bash', [path.join(ROOT, 'scripts/container/remove-run.sh'), run], { encoding: 'utf8' })
+      expect(out).toContain(`removing container ${ours.slice(0, 12)}`)
+      const left = execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=org.testcontainers=true'], { encoding: 'utf8' }).split('\n')
+      expect(left).not.toContain(ours)
+      expect(left).toEqual(expect.arrayContaining([otherRun, someoneElses]))
     })
   })
 
@@ -119,7 +177,9 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
 
     test('completes a task with two worker containers, their output in the log directory', async () => {
       expect(started.databaseUrl).toBe(db.server.url)
-      expect(containersWithLabel(`com.docker.compose.project=${started.projectName}`)).toHaveLength(3)
+      const project = containersWithLabel(`com.docker.compose.project=${started.projectName}`)
+      expect(project).toHaveLength(3)
+      expect(containersWithLabel(`${RUN_LABEL}=${containerRunId()}`)).toEqual(expect.arrayContaining(project))
       await completeOneTask(started.url)
       const logs = readdirSync(logDir)
       expect(logs).toContain('orchestration.log')

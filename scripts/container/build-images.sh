@@ -5,6 +5,11 @@
 #                                       fixtures/compose/postgres/entrypoint.sh (honours what
 #                                       Testcontainers' PostgreSqlContainer sets). No pgmq extension
 #                                       (Debian has none): the suite installs its pgmq-compatible SQL.
+#   tasker-bench/postgres:15-pgmq-local with PGMQ_SOURCE_DIR (a pgmq checkout, e.g. v1.5.1; the repo
+#                                       root or its pgmq-extension/): the above plus the real pgmq
+#                                       extension installed from it (control file + versioned SQL,
+#                                       as its Makefile does; pure-SQL pgmq only). Use it with
+#                                       BENCH_POSTGRES=container BENCH_PG_IMAGE=tasker-bench/postgres:15-pgmq-local
 #   tasker-bench/orchestrator:local     the above + the project's Node 24 binary + the reference
 #                                       orchestrator (fixtures/) and its production packages only;
 #                                       entrypoint: orchestration | worker | migrate
@@ -21,6 +26,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PG_IMAGE="${TASKER_PG_IMAGE:-tasker-bench/postgres:15-local}"
+PG_PGMQ_IMAGE="${TASKER_PG_PGMQ_IMAGE:-tasker-bench/postgres:15-pgmq-local}"
+PGMQ_SOURCE_DIR="${PGMQ_SOURCE_DIR:-}"
 ORCH_IMAGE="${TASKER_ORCHESTRATOR_IMAGE:-tasker-bench/orchestrator:local}"
 SUITE=bookworm
 if [[ -n "${TASKER_IMAGE_CACHE_DIR:-}" ]]; then
@@ -49,11 +56,26 @@ for arg in "$@"; do
     --rebuild) REBUILD=true ;;
     --check) CHECK=true ;;
     postgres | orchestrator) TARGETS+=("$arg") ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) fail "unknown argument $arg (expected --rebuild, --check, postgres, orchestrator)" ;;
   esac
 done
 ((${#TARGETS[@]} > 0)) || TARGETS=(postgres orchestrator)
+
+# The pgmq checkout (PGMQ_SOURCE_DIR): its extension directory and version, checked before any build.
+PGMQ_DIR=""
+PGMQ_VERSION=""
+if [[ -n "$PGMQ_SOURCE_DIR" ]]; then
+  for candidate in "$PGMQ_SOURCE_DIR" "$PGMQ_SOURCE_DIR/pgmq-extension"; do
+    [[ -f "$candidate/pgmq.control" ]] && { PGMQ_DIR="$(cd "$candidate" && pwd)"; break; }
+  done
+  [[ -n "$PGMQ_DIR" ]] || fail "PGMQ_SOURCE_DIR=$PGMQ_SOURCE_DIR: no pgmq.control there or in its pgmq-extension/ (expected a pgmq checkout, e.g. git clone --branch v1.5.1 https://github.com/pgmq/pgmq)"
+  PGMQ_VERSION="$(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" "$PGMQ_DIR/pgmq.control")"
+  [[ "$PGMQ_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "PGMQ_SOURCE_DIR=$PGMQ_SOURCE_DIR: $PGMQ_DIR/pgmq.control has no default_version = 'X.Y.Z'"
+  [[ -f "$PGMQ_DIR/sql/pgmq.sql" ]] || fail "PGMQ_SOURCE_DIR=$PGMQ_SOURCE_DIR: $PGMQ_DIR/sql/pgmq.sql is missing (pgmq before 1.2 was a compiled extension; use a 1.5.x checkout)"
+  ! grep -q MODULE_PATHNAME "$PGMQ_DIR/sql/pgmq.sql" ||
+    fail "PGMQ_SOURCE_DIR=$PGMQ_SOURCE_DIR: pgmq $PGMQ_VERSION needs a compiled library (its SQL uses MODULE_PATHNAME); only a pure-SQL pgmq (1.5.x) can be installed this way"
+fi
 
 timeout 10 docker info >/dev/null 2>&1 || fail "no container engine answers (docker info failed): run scripts/container/engine.sh first"
 
@@ -97,6 +119,10 @@ drop_superseded() {
 postgres_inputs() {
   { image_id "$BASE_IMAGE"; cat "$ROOT/fixtures/compose/postgres/Dockerfile" "$ROOT/fixtures/compose/postgres/entrypoint.sh"; } | sha256sum | cut -c1-16
 }
+pgmq_inputs() {
+  { image_id "$PG_IMAGE"; cat "$ROOT/fixtures/compose/postgres/pgmq.Dockerfile"; echo "$PGMQ_VERSION"
+    (cd "$PGMQ_DIR" && shopt -s nullglob && sha256sum pgmq.control sql/pgmq.sql sql/pgmq--*--*.sql); } | sha256sum | cut -c1-16
+}
 orchestrator_inputs() {
   # The base image, Node, the lock file, every fixture file (the orchestrator, templates, pgmq
   # SQL, the compose files) and this script.
@@ -106,18 +132,22 @@ orchestrator_inputs() {
 
 # --check: is each image there and built from the current sources? (exit 3 when not)
 check_images() {
-  local rc=0 target image want have
+  local rc=0 target
   for target in "${TARGETS[@]}"; do
     case "$target" in
-      postgres) image="$PG_IMAGE" want="$(postgres_inputs)" ;;
-      orchestrator) image="$ORCH_IMAGE" want="$(orchestrator_inputs)" ;;
+      postgres) check_image "$PG_IMAGE" "$(postgres_inputs)" || rc=3
+        if [[ -n "$PGMQ_DIR" ]]; then check_image "$PG_PGMQ_IMAGE" "$(pgmq_inputs)" || rc=3; fi ;;
+      orchestrator) check_image "$ORCH_IMAGE" "$(orchestrator_inputs)" || rc=3 ;;
     esac
-    have="$(image_label "$image")"
-    if [[ -z "$(image_id "$image")" ]]; then echo "$image: missing"; rc=3
-    elif [[ "$have" != "$want" ]]; then echo "$image: stale (built from other sources than the checkout holds)"; rc=3
-    else echo "$image: up to date"; fi
   done
   return "$rc"
+}
+
+check_image() {
+  local image="$1" want="$2"
+  if [[ -z "$(image_id "$image")" ]]; then echo "$image: missing"; return 1
+  elif [[ "$(image_label "$image")" != "$want" ]]; then echo "$image: stale (built from other sources than the checkout holds)"; return 1
+  else echo "$image: up to date"; fi
 }
 
 build_rootfs_tar() {
@@ -200,6 +230,40 @@ build_postgres() {
   say "$PG_IMAGE: built in $(elapsed "$t0")"
 }
 
+# The real pgmq extension from PGMQ_SOURCE_DIR, on top of the PostgreSQL image.
+build_postgres_pgmq() {
+  if [[ -z "$PGMQ_DIR" ]]; then
+    say "no PGMQ_SOURCE_DIR: $PG_IMAGE has no pgmq extension, so the suite installs its pgmq-compatible layer (fixtures/pgmq/) in it"
+    return 0
+  fi
+  local inputs
+  inputs="$(pgmq_inputs)"
+  if [[ "$REBUILD" == false && "$(image_label "$PG_PGMQ_IMAGE")" == "$inputs" ]]; then
+    say "$PG_PGMQ_IMAGE: up to date (pgmq $PGMQ_VERSION from $PGMQ_DIR)"
+    return 0
+  fi
+  local t0 old ctx f
+  t0="$(now_ms)"
+  old="$(image_id "$PG_PGMQ_IMAGE")"
+  ctx="$LOG_DIR/pgmq-context"
+  rm -rf "$ctx"
+  mkdir -p "$ctx/extension"
+  # What pgmq's Makefile installs: the control file, sql/pgmq.sql as pgmq--<version>.sql, and the
+  # upgrade scripts (sql/pgmq--<from>--<to>.sql).
+  cp "$PGMQ_DIR/pgmq.control" "$ctx/extension/"
+  cp "$PGMQ_DIR/sql/pgmq.sql" "$ctx/extension/pgmq--$PGMQ_VERSION.sql"
+  for f in "$PGMQ_DIR"/sql/pgmq--*--*.sql; do [[ -f "$f" ]] && cp "$f" "$ctx/extension/"; done
+  if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$PG_IMAGE" --build-arg "PGMQ_VERSION=$PGMQ_VERSION" \
+    -f "$ROOT/fixtures/compose/postgres/pgmq.Dockerfile" -t "$PG_PGMQ_IMAGE" "$ctx" >"$LOG_DIR/postgres-pgmq-build.log" 2>&1; then
+    tail -n 10 "$LOG_DIR/postgres-pgmq-build.log" >&2
+    rm -rf "$ctx"
+    fail "docker build of $PG_PGMQ_IMAGE failed (log: $LOG_DIR/postgres-pgmq-build.log)"
+  fi
+  rm -rf "$ctx"
+  drop_superseded "$old" "$PG_PGMQ_IMAGE"
+  say "$PG_PGMQ_IMAGE: built in $(elapsed "$t0") with pgmq $PGMQ_VERSION from $PGMQ_DIR; use BENCH_POSTGRES=container BENCH_PG_IMAGE=$PG_PGMQ_IMAGE"
+}
+
 build_orchestrator() {
   [[ -f "$ROOT/fixtures/orchestrator/src/orchestration/main.ts" && -f "$ROOT/fixtures/orchestrator/src/worker/main.ts" ]] ||
     fail "the reference orchestrator is incomplete (fixtures/orchestrator/src/{orchestration,worker}/main.ts missing)"
@@ -250,7 +314,7 @@ fi
 BASE_SUPERSEDED=""
 for target in "${TARGETS[@]}"; do
   case "$target" in
-    postgres) build_postgres ;;
+    postgres) build_postgres; build_postgres_pgmq ;;
     orchestrator) build_orchestrator ;;
   esac
 done

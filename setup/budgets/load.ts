@@ -40,14 +40,16 @@ export class BudgetBook {
   /**
    * The budgets of one bench: those listed under its exact name plus those under `*`. An
    * exact-name budget on a metric replaces the `*` budgets on that metric, so one bench can be
-   * given a looser (or tighter) p(95) than the rest of its file.
+   * given a looser (or tighter) p(95) than the rest of its file. Budgets and targets are kept
+   * apart: an exact-name target replaces only `*` targets, never a `*` budget (a target fails
+   * nothing, so letting it displace a budget would silently delete that budget).
    */
   for(fileStem: string, benchName: string): BudgetExpression[] {
     const file = this.#entries.get(fileStem)
     if (!file) return []
     const exact = benchName === EVERY_BENCH ? [] : (file.get(benchName) ?? [])
-    const named = new Set(exact.map((b) => b.metric))
-    const every = (file.get(EVERY_BENCH) ?? []).filter((b) => !named.has(b.metric))
+    const named = new Set(exact.map(metricKind))
+    const every = (file.get(EVERY_BENCH) ?? []).filter((b) => !named.has(metricKind(b)))
     return [...every, ...exact]
   }
 
@@ -60,6 +62,9 @@ export class BudgetBook {
     return [...this.#entries.keys()]
   }
 }
+
+/** What an exact-name entry replaces in `*`: the same metric, and budgets only by budgets, targets only by targets. */
+const metricKind = (b: BudgetExpression) => `${b.target ? 'target' : 'budget'} ${b.metric}`
 
 export function budgetScale(settings: Pick<Settings, 'BENCH_BUDGET_SCALE' | 'BENCH_PROFILE'>): number {
   return settings.BENCH_BUDGET_SCALE ?? (settings.BENCH_PROFILE === 'smoke' ? 10 : 1)
@@ -76,7 +81,8 @@ export interface LoadBudgetOptions {
   /**
    * Budget files laid over the main one (same format; a bench's list replaces the main file's).
    * The global setup adds fixtures/budgets.reference.yaml when the orchestrator under test is the
-   * project's own reference orchestrator, whose targets are tighter than the portable defaults.
+   * project's own reference orchestrator, whose budgets are tighter than the portable defaults.
+   * An overlay may only tighten: one that loosens or drops a budget is a ConfigError.
    */
   overlays?: string[]
 }
@@ -90,9 +96,13 @@ export function loadBudgets(settings: BudgetSettings, options: LoadBudgetOptions
   const entries = parseBudgetFile(readFileSync(file, 'utf8'), shown)
   for (const overlay of options.overlays ?? []) {
     const overlayFile = path.resolve(settings.root, overlay)
-    for (const [stem, benches] of parseBudgetFile(readFileSync(overlayFile, 'utf8'), displayPath(settings.root, overlayFile))) {
+    const overlayShown = displayPath(settings.root, overlayFile)
+    const before = new BudgetBook(copyEntries(entries))
+    const laid = parseBudgetFile(readFileSync(overlayFile, 'utf8'), overlayShown)
+    for (const [stem, benches] of laid) {
       applyOverrides(entries, [...benches].map(([bench, budgets]) => ({ file: stem, bench, budgets })))
     }
+    assertOnlyTightens(before, new BudgetBook(entries), [...laid.keys()], overlayShown)
   }
   if (settings.BENCH_BUDGETS) applyOverrides(entries, parseBudgetOverrides(settings.BENCH_BUDGETS))
   const scale = budgetScale(settings)
@@ -102,6 +112,54 @@ export function loadBudgets(settings: BudgetSettings, options: LoadBudgetOptions
     }
   }
   return new BudgetBook(entries, scale)
+}
+
+function copyEntries(entries: Entries): Entries {
+  return new Map([...entries].map(([stem, benches]) => [stem, new Map(benches)]))
+}
+
+/**
+ * An overlay may only tighten: every budget in force before it (for every bench it could affect,
+ * `*` included) must still be in force after it, with a limit at least as strict. A looser limit,
+ * or a budget the overlay's list leaves out, is a ConfigError naming the overlay, the bench, the
+ * metric and both limits. Targets fail nothing, so they may change freely.
+ */
+function assertOnlyTightens(before: BudgetBook, after: BudgetBook, stems: readonly string[], overlayShown: string): void {
+  for (const stem of stems) {
+    const benches = new Set([EVERY_BENCH, ...before.benchNames(stem), ...after.benchNames(stem)])
+    for (const bench of benches) {
+      const now = after.for(stem, bench).filter((b) => !b.target)
+      for (const was of before.for(stem, bench).filter((b) => !b.target)) {
+        const same = now.filter((b) => b.metric === was.metric && direction(b) === direction(was))
+        if (same.some((b) => atLeastAsStrict(b, was))) continue
+        const where = `${overlayShown}: ${stem} > ${bench}`
+        const origin = `${was.text} (${was.where})`
+        if (same.length === 0) {
+          throw new ConfigError(
+            `${where}: drops the budget ${origin}; an overlay may only tighten budgets, and its list replaces the bench's whole list: keep ${was.metric} at ${was.operator} ${was.writtenLimit} or stricter`,
+          )
+        }
+        const stated = same.map((b) => `${b.metric}${b.operator}${b.writtenLimit}`).join(', ')
+        throw new ConfigError(
+          `${where}: ${stated} is looser than ${origin}; an overlay may only tighten budgets: use ${was.metric} ${was.operator} ${was.writtenLimit} or stricter`,
+        )
+      }
+    }
+  }
+}
+
+const direction = (b: BudgetExpression) => (b.operator === '<' || b.operator === '<=' ? 'upper' : b.operator === '==' ? 'exact' : 'lower')
+
+/** Whether `b` admits no value that `was` rejects (same metric and direction). */
+function atLeastAsStrict(b: BudgetExpression, was: BudgetExpression): boolean {
+  switch (direction(was)) {
+    case 'upper':
+      return b.writtenLimit < was.writtenLimit || (b.writtenLimit === was.writtenLimit && (b.operator === '<' || was.operator === '<='))
+    case 'lower':
+      return b.writtenLimit > was.writtenLimit || (b.writtenLimit === was.writtenLimit && (b.operator === '>' || was.operator === '>='))
+    default:
+      return b.writtenLimit === was.writtenLimit
+  }
 }
 
 /** Relax a budget by `scale` (see the module comment for which limits move and how). */

@@ -24,7 +24,7 @@ import { promisify } from 'node:util'
 import { DockerComposeEnvironment } from 'testcontainers'
 import { onCleanup } from '../cleanup.ts'
 import { freePort } from '../net/free-port.ts'
-import { imageStatus } from '../postgres/container.ts'
+import { containerRunId, imageStatus } from '../postgres/container.ts'
 import { checkOrchestrator } from './external.ts'
 
 const run = promisify(execFile)
@@ -176,6 +176,8 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
     JAEGER_UI_PORT: String(jaegerPorts?.ui ?? 16686),
     JAEGER_OTLP_PORT: String(jaegerPorts?.otlp ?? 4318),
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    // the run's label on every container and network (see RUN_LABEL)
+    TASKER_BENCH_RUN: containerRunId(),
   }
   const down = composeDown(tool, projectName, files, composeEnv)
 

@@ -6,9 +6,25 @@ import { existsSync } from 'node:fs'
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
 import { getContainerRuntimeClient, ImageName } from 'testcontainers'
 import { onCleanup } from '../cleanup.ts'
+import { loadSettings } from '../config.ts'
 import type { StartedPostgres } from './types.ts'
 
 const RYUK_IMAGE = 'testcontainers/ryuk'
+
+/**
+ * The label every container the suite starts carries (Testcontainers here, the compose file's
+ * services through TASKER_BENCH_RUN): its value is the run's id, BENCH_RUN_ID or else one fresh
+ * id per process. A cleanup filters on it (`docker ps --filter label=tasker-bench.run=<id>`) and
+ * so removes this run's containers only, never anyone else's Testcontainers containers.
+ */
+export const RUN_LABEL = 'tasker-bench.run'
+/** Per start: lets an interrupted start remove exactly the container it was creating. */
+const START_LABEL = 'tasker-bench.start'
+const PROCESS_RUN_ID = `tasker-bench-${process.pid}-${Date.now()}`
+
+export function containerRunId(): string {
+  return loadSettings().BENCH_RUN_ID ?? PROCESS_RUN_ID
+}
 
 /** Cheap check before asking Testcontainers (whose runtime probing can take seconds). */
 export function containerRuntimeConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -39,12 +55,12 @@ export async function startContainerPostgres(image: string, log: (line: string) 
   }
   await disableRyukWithoutImage(log)
   const t0 = performance.now()
-  // Registered before start(): a Ctrl-C while the container starts removes it by its run label.
-  const runLabel = `tasker-bench-${process.pid}-${Date.now()}`
-  const removeStarting = onCleanup(`container starting (${runLabel})`, () => removeLabelled(runLabel))
+  // Registered before start(): a Ctrl-C while the container starts removes it by its start label.
+  const startId = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+  const removeStarting = onCleanup(`container starting (${startId})`, () => removeLabelled(`${START_LABEL}=${startId}`))
   const container = await new PostgreSqlContainer(image)
     .withPullPolicy({ shouldPull: () => false })
-    .withLabels({ 'tasker-bench.run': runLabel })
+    .withLabels({ [RUN_LABEL]: containerRunId(), [START_LABEL]: startId })
     .start()
     .finally(removeStarting)
   const stop = async () => {
@@ -90,9 +106,9 @@ async function disableRyukWithoutImage(log: (line: string) => void): Promise<voi
   }
 }
 
-async function removeLabelled(runLabel: string): Promise<void> {
+async function removeLabelled(label: string): Promise<void> {
   const client = await getContainerRuntimeClient()
-  const found = await client.container.dockerode.listContainers({ all: true, filters: { label: [`tasker-bench.run=${runLabel}`] } })
+  const found = await client.container.dockerode.listContainers({ all: true, filters: { label: [label] } })
   await Promise.all(found.map((c) => client.container.dockerode.getContainer(c.Id).remove({ force: true })))
 }
 
