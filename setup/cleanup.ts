@@ -18,6 +18,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 const FORCE_AFTER_MS = 15_000
 
 const cleanups: Cleanup[] = []
+const interruptHooks: (() => unknown)[] = []
 let handlersInstalled = false
 let running: Promise<void> | undefined
 /** what runCleanups is waiting for right now (named when a signal arrives meanwhile) */
@@ -33,6 +34,13 @@ export function onCleanup(label: string, stop: () => Promise<void> | void, stopS
     const i = cleanups.indexOf(entry)
     if (i >= 0) cleanups.splice(i, 1)
   }
+}
+
+/** Called once, when the first stop signal arrives and before anything is stopped: a test runner
+ *  cancels its run here, so that no further work starts against what is being stopped. */
+export function onInterrupt(hook: () => unknown): void {
+  installHandlers()
+  interruptHooks.push(hook)
 }
 
 export function runCleanups(): Promise<void> {
@@ -62,6 +70,13 @@ function onSignal(signal: (typeof SIGNALS)[number]): void {
   const code = 128 + constants.signals[signal]
   if (signalsSeen === 1) {
     console.error(`\n[tasker-bench] ${signal}: stopping what this run started… (press Ctrl-C twice more to force)`)
+    for (const hook of interruptHooks) {
+      try {
+        void Promise.resolve(hook()).catch(() => {})
+      } catch {
+        /* stopping matters more */
+      }
+    }
     const force = setTimeout(() => forceExit(code, `stopping took more than ${FORCE_AFTER_MS / 1000} s`), FORCE_AFTER_MS)
     force.unref()
     void runCleanups().finally(() => process.exit(code))

@@ -33,6 +33,8 @@ export interface InterruptedRun {
   ports: number[]
   /** how many of the steps were taken before the run ended */
   stepsTaken: number
+  /** when each step was taken and when the run ended, for messages (`step 1 at 12.3 s, …`) */
+  timeline: string
 }
 
 /** `vitest bench --run <files>` in the smoke profile, with its own results and temp directories. */
@@ -52,6 +54,9 @@ export function interruptRun(args: string[], steps: InterruptStep[], env: Record
       env: { ...benchEnvironment(), NO_COLOR: '1', TMPDIR: marks.tmpDir, BENCH_ENV_FILE: '.env.example', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
+    const started = performance.now()
+    const seconds = () => `${((performance.now() - started) / 1000).toFixed(1)} s`
+    const timeline: string[] = []
     let output = ''
     let next = 0
     let since = 0
@@ -77,6 +82,7 @@ export function interruptRun(args: string[], steps: InterruptStep[], env: Record
         if (next === 0) for (const port of portsOfRun(marks)) ports.add(port)
         since = output.length
         next++
+        timeline.push(`step ${next} at ${seconds()}`)
         const pid = step.to ? step.to({ output, marks }) : -child.pid!
         if (pid === undefined) return fail(new Error(`step ${next} (${step.when}): no process to signal`))
         try {
@@ -98,7 +104,8 @@ export function interruptRun(args: string[], steps: InterruptStep[], env: Record
       clearTimeout(timer)
       if (failed) return reject(new Error(`${failed.message}:\n${output.slice(-3000)}`))
       for (const port of portsInOutput(output)) ports.add(port)
-      resolve({ output, code, signal, marks, ports: [...ports], stepsTaken: next })
+      timeline.push(`ended at ${seconds()}`)
+      resolve({ output, code, signal, marks, ports: [...ports], stepsTaken: next, timeline: timeline.join(', ') })
     })
   })
 }

@@ -113,12 +113,13 @@ export function stillListening(ports: Iterable<number>, marks: RunMarks): string
   return [...left]
 }
 
-/** Everything the run left behind; empty lists when it left nothing. */
-export function leftBehind(marks: RunMarks, ports: Iterable<number>): LeftBehind {
+/** Everything the run left behind (but the temp files it `keeps` on purpose); empty lists when
+ *  it left nothing. */
+export function leftBehind(marks: RunMarks, ports: Iterable<number>, keeps?: RegExp): LeftBehind {
   return {
     processes: processesOfRun(marks),
     ports: stillListening(ports, marks),
-    tempFiles: existsSync(marks.tmpDir) ? readdirSync(marks.tmpDir) : [],
+    tempFiles: (existsSync(marks.tmpDir) ? readdirSync(marks.tmpDir) : []).filter((f) => !keeps?.test(f)),
   }
 }
 
@@ -127,11 +128,11 @@ export function leftBehind(marks: RunMarks, ports: Iterable<number>): LeftBehind
  * the end. Children notice their launcher's death on their own time (an IPC channel closing), so
  * a moment's grace is what a user sees too; a leak stays for good and shows after the deadline.
  */
-export async function waitUntilNothingLeft(marks: RunMarks, ports: Iterable<number>, withinMs = 15_000): Promise<LeftBehind> {
+export async function waitUntilNothingLeft(marks: RunMarks, ports: Iterable<number>, options: { keeps?: RegExp; withinMs?: number } = {}): Promise<LeftBehind> {
   const portList = [...ports]
-  const deadline = performance.now() + withinMs
+  const deadline = performance.now() + (options.withinMs ?? 15_000)
   for (;;) {
-    const left = leftBehind(marks, portList)
+    const left = leftBehind(marks, portList, options.keeps)
     const empty = left.processes.length === 0 && left.ports.length === 0 && left.tempFiles.length === 0
     if (empty || performance.now() > deadline) return left
     await new Promise((r) => setTimeout(r, 250))
