@@ -49,7 +49,7 @@ async function expectCleanFailure(env: Record<string, string>, message: RegExp |
   return run.output
 }
 
-describe('vitest bench with bad input', () => {
+describe('vitest bench with bad input', { timeout: 180_000 }, () => {
   test('an invalid variable', async () => {
     await expectCleanFailure({ BENCH_POSTGRES: 'foo' }, 'BENCH_POSTGRES=foo is not one of auto|embedded|container|external')
   })

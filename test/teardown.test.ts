@@ -13,6 +13,8 @@ import { describe, expect, test } from 'vitest'
 import { interruptBench, interruptRun, type InterruptedRun, type InterruptStep } from './support/interrupt-run.ts'
 import { postmasterOfRun, removeLeftovers, waitUntilNothingLeft } from './support/left-behind.ts'
 
+/** A run on a busy machine takes up to a minute to reach its point (initdb alone can take 10 s). */
+const RUN_TIMEOUT = { timeout: 300_000 }
 const NO_ORCHESTRATOR = { BENCH_ORCHESTRATOR: 'off', BENCH_VERBOSE: 'true' }
 const READY = /embedded PostgreSQL on 127\.0\.0\.1:\d+ \(initdb/
 /** the pid in `PostgreSQL starting (pid N)`, printed right after the server is spawned */
@@ -32,7 +34,7 @@ async function expectNothingLeft(run: InterruptedRun, steps: number, keeps?: Reg
   }
 }
 
-describe('Ctrl-C leaves nothing behind', () => {
+describe('Ctrl-C leaves nothing behind', RUN_TIMEOUT, () => {
   test('during initdb', async () => {
     const steps = [{ when: /initdb in \S+…/ }]
     const run = await interruptBench(['benchmarks/event-propagation.bench.ts'], steps, NO_ORCHESTRATOR)
@@ -77,7 +79,7 @@ describe('Ctrl-C leaves nothing behind', () => {
   })
 })
 
-describe('Ctrl-C three times while stopping hangs', () => {
+describe('Ctrl-C three times while stopping hangs', RUN_TIMEOUT, () => {
   // The server is frozen (SIGSTOP) before the first Ctrl-C, so its shutdown cannot finish: the
   // second Ctrl-C is sure to land during the stop, the third forces the exit, and the forced exit
   // still has to kill the server's process group and remove its directory.
