@@ -64,7 +64,9 @@ describe('Ctrl-C leaves nothing behind', RUN_TIMEOUT, () => {
 
   test('during the end-to-end bench, with the orchestrator and workers running', async () => {
     const steps = [{ when: /\[e2e\] completion/ }]
-    const run = await interruptBench(['benchmarks/e2e-latency.bench.ts', 'benchmarks/event-propagation.bench.ts'], steps)
+    // 100 samples per scenario in the smoke profile: the first scenario lasts long enough to be
+    // interrupted in.
+    const run = await interruptBench(['benchmarks/e2e-latency.bench.ts', 'benchmarks/event-propagation.bench.ts'], steps, { BENCH_E2E_SAMPLES: '10000' })
     await expectNothingLeft(run, steps.length)
     expect(run.output).toMatch(/orchestrator: embedded at http:\/\/127\.0\.0\.1:\d+ with 2 worker/)
     expect(run.output, 'the bench did not finish').not.toMatch(/e2e linear: n=\d+/)
