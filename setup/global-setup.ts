@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { onCleanup, runCleanups } from './cleanup.ts'
+import { onCleanup, onInterrupt, runCleanups } from './cleanup.ts'
 import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, type Settings } from './config.ts'
 import { collectEnvironment } from './environment.ts'
 import { loadBudgets, REFERENCE_BUDGETS } from './budgets/load.ts'
@@ -34,6 +34,8 @@ export default async function globalSetup(project: TestProject) {
   } catch (err) {
     throw oneLine(err)
   }
+  // On Ctrl-C no further bench file starts while what the run started is being stopped.
+  onInterrupt(() => project.vitest.cancelCurrentRun('keyboard-input'))
   for (const name of unknownBenchVariables()) log(`warning: ${name} is not a variable this suite knows (see .env.example)`)
   const resultsDir = path.resolve(settings.root, settings.BENCH_RESULTS_DIR)
   // Set-up statements (migrations, scratch databases) may run long, but never wait on a lock for ever.

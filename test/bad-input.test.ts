@@ -1,18 +1,24 @@
 /**
  * Bad input, as a user meets it: `vitest bench` with a wrong setting stops with one line naming
- * what and where, exits non-zero, and leaves nothing running. (Unit-level checks of each message
- * live next to their modules' tests; this is the end-to-end matrix.)
+ * what and where, exits non-zero, and leaves nothing running — no process of the run, no port it
+ * opened, nothing in its temp directory (test/support/left-behind.ts). (Unit-level checks of each
+ * message live next to their modules' tests; this is the end-to-end matrix.)
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
+import { portsInOutput, removeLeftovers, waitUntilNothingLeft } from './support/left-behind.ts'
 import { runBench } from './support/run-bench.ts'
 
 const FILE = 'benchmarks/event-propagation.bench.ts'
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-bad-input-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
 
 /** A port nothing listens on: bound, then closed. */
 function closedPort(): Promise<number> {
@@ -27,17 +33,23 @@ function closedPort(): Promise<number> {
 async function expectCleanFailure(env: Record<string, string>, message: RegExp | string): Promise<string> {
   const started = performance.now()
   const run = await runBench([FILE], { BENCH_PROFILE: 'smoke', ...env }, 120_000)
-  const leftInTmp = readdirSync(run.tmpDir)
-  for (const dir of [run.resultsDir, run.tmpDir]) rmSync(dir, { recursive: true, force: true })
+  const marks = { tmpDir: run.tmpDir, dirs: [run.resultsDir] }
+  try {
+    const left = await waitUntilNothingLeft(marks, portsInOutput(run.output))
+    expect(left.processes, 'processes of the failed run still alive').toEqual([])
+    expect(left.ports, 'ports of the failed run still listening').toEqual([])
+    expect(left.tempFiles, 'left in the run’s temp directory').toEqual([])
+  } finally {
+    removeLeftovers(marks)
+  }
   expect(run.code, run.output.slice(-2000)).not.toBe(0)
   if (typeof message === 'string') expect(run.output).toContain(message)
   else expect(run.output).toMatch(message)
-  expect(leftInTmp.filter((f) => f.startsWith('tasker-bench-')), 'temp directories left').toEqual([])
   expect(performance.now() - started).toBeLessThan(60_000)
   return run.output
 }
 
-describe('vitest bench with bad input', () => {
+describe('vitest bench with bad input', { timeout: 180_000 }, () => {
   test('an invalid variable', async () => {
     await expectCleanFailure({ BENCH_POSTGRES: 'foo' }, 'BENCH_POSTGRES=foo is not one of auto|embedded|container|external')
   })
@@ -51,7 +63,8 @@ describe('vitest bench with bad input', () => {
   test('a budget file that is not YAML', async () => {
     const budgets = path.join(tmp, 'budgets.yaml')
     writeFileSync(budgets, 'event-propagation:\n  - [unclosed\n')
-    await expectCleanFailure({ BENCH_BUDGETS_FILE: budgets }, /budgets\.yaml: .*YAML|budgets\.yaml/)
+    // The file, what is wrong with it and where: one line.
+    await expectCleanFailure({ BENCH_BUDGETS_FILE: budgets }, new RegExp(`^ConfigError: ${escapeRegExp(budgets)}: invalid YAML: [^\\n]+ at line 3, column 1$`, 'm'))
   })
 
   test('an unreachable DATABASE_URL names host:port, never the password', async () => {

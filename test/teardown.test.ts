@@ -1,102 +1,111 @@
 /**
- * Ctrl-C at several points of a real `vitest bench` run: afterwards nothing of the run is left —
- * no process of its process group (PostgreSQL, orchestrator, workers), no temp directory, no
- * listening port.
+ * Ctrl-C at the points a run passes through — initdb, the server's start, dataset seeding, the
+ * end-to-end bench, the load bench — and Ctrl-C pressed three times while the stop hangs:
+ * afterwards nothing of the run is left, judged as a user would (test/support/left-behind.ts): no
+ * process that belongs to it in any process group (the embedded PostgreSQL runs detached in its
+ * own), no port it opened still listening, nothing in its temp directory. Scratch databases live
+ * in the embedded server's data directory and go with it.
+ *
+ * Each interrupt waits for a line the run prints as it reaches that point (BENCH_VERBOSE adds the
+ * initdb and server-start lines), and checks afterwards that the run was indeed cut short there.
  */
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { privateTmpDir } from './support/run-bench.ts'
-import net from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { interruptBench, interruptRun, type InterruptedRun, type InterruptStep } from './support/interrupt-run.ts'
+import { postmasterOfRun, removeLeftovers, waitUntilNothingLeft } from './support/left-behind.ts'
 
-const ROOT = path.resolve(import.meta.dirname, '..')
-const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs')
+/** A run on a busy machine takes up to a minute to reach its point (initdb alone can take 10 s). */
+const RUN_TIMEOUT = { timeout: 300_000 }
+const NO_ORCHESTRATOR = { BENCH_ORCHESTRATOR: 'off', BENCH_VERBOSE: 'true' }
+const READY = /embedded PostgreSQL on 127\.0\.0\.1:\d+ \(initdb/
+/** the pid in `PostgreSQL starting (pid N)`, printed right after the server is spawned */
+const startingPid = ({ output }: { output: string }) => Number(output.match(/PostgreSQL starting \(pid (\d+)\)/)?.[1]) || undefined
 
-interface Interrupted {
-  output: string
-  code: number | null
-  pgid: number
-  resultsDir: string
-  tmpDir: string
+/** Nothing of the run is left, and it was interrupted at each step the test meant it to be. */
+async function expectNothingLeft(run: InterruptedRun, steps: number, keeps?: RegExp): Promise<void> {
+  try {
+    const left = await waitUntilNothingLeft(run.marks, run.ports, { keeps })
+    const ended = `run ended (${run.code ?? run.signal}) after step ${run.stepsTaken} of ${steps} (${run.timeline}):\n${run.output.slice(-2000)}`
+    expect(left.processes, `processes of the run still alive; ${ended}`).toEqual([])
+    expect(left.ports, `ports the run opened (${run.ports.join(', ')}) still listening; ${ended}`).toEqual([])
+    expect(left.tempFiles, `left in the run’s temp directory; ${ended}`).toEqual([])
+    expect(run.stepsTaken, ended).toBe(steps)
+  } finally {
+    removeLeftovers(run.marks)
+  }
 }
 
-/** Starts a run in its own process group and sends SIGINT to the group (as a terminal's Ctrl-C
- *  does) once `when` matches its output. */
-function interruptWhen(files: string[], when: RegExp, env: Record<string, string> = {}): Promise<Interrupted> {
-  const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-teardown-'))
-  const tmpDir = privateTmpDir()
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(BENCH_|TASKER_|DATABASE_URL|VITEST)/.test(k)))
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VITEST, 'bench', '--run', ...files], {
-      cwd: ROOT,
-      detached: true,
-      env: { ...clean, NO_COLOR: '1', TMPDIR: tmpDir, BENCH_ENV_FILE: '.env.example', BENCH_PROFILE: 'smoke', BENCH_RESULTS_DIR: resultsDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    let sent = false
-    const onData = (d: Buffer) => {
-      output += d
-      if (!sent && when.test(output)) {
-        sent = true
-        process.kill(-child.pid!, 'SIGINT')
-      }
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    const timer = setTimeout(() => {
-      process.kill(-child.pid!, 'SIGKILL')
-      reject(new Error(`run did not ${sent ? 'stop after SIGINT' : `reach ${when}`} in time:\n${output.slice(-3000)}`))
-    }, 180_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      if (!sent) return reject(new Error(`run ended before ${when} appeared:\n${output.slice(-3000)}`))
-      // The group may outlive its leader for a moment while children finish stopping.
-      setTimeout(() => resolve({ output, code, pgid: child.pid!, resultsDir, tmpDir }), 1_000)
-    })
-  })
-}
-
-function processesInGroup(pgid: number): string[] {
-  const out = execFileSync('ps', ['-eo', 'pgid=,pid=,args='], { encoding: 'utf8' })
-  // Zombies (<defunct>) are already dead: their parent exited before reaping them, and whether
-  // PID 1 reaps orphans depends on the machine (not on the suite).
-  return out.split('\n').filter((l) => l.trim().split(/\s+/)[0] === String(pgid) && !l.includes('<defunct>'))
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => (socket.destroy(), resolve(true)))
-    socket.once('error', () => resolve(false))
-  })
-}
-
-async function expectNothingLeft(run: Interrupted): Promise<void> {
-  expect(processesInGroup(run.pgid), 'processes of the interrupted run').toEqual([])
-  const ports = [...run.output.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))
-  for (const port of new Set(ports)) expect(await portOpen(port), `port ${port} still listening`).toBe(false)
-  const leftover = readdirSync(run.tmpDir).filter((f) => f.startsWith('tasker-bench-'))
-  for (const dir of [run.resultsDir, run.tmpDir]) rmSync(dir, { recursive: true, force: true })
-  expect(leftover, 'temp directories of the run').toEqual([])
-}
-
-describe('Ctrl-C leaves nothing behind', () => {
-  test('during PostgreSQL start', async () => {
-    const run = await interruptWhen(['benchmarks/event-propagation.bench.ts'], /PostgreSQL: embedded/, { BENCH_ORCHESTRATOR: 'off' })
-    await expectNothingLeft(run)
+describe('Ctrl-C leaves nothing behind', RUN_TIMEOUT, () => {
+  test('during initdb', async () => {
+    const steps = [{ when: /initdb in \S+…/ }]
+    const run = await interruptBench(['benchmarks/event-propagation.bench.ts'], steps, NO_ORCHESTRATOR)
+    await expectNothingLeft(run, steps.length)
+    expect(run.output, 'the server never started').not.toMatch(/PostgreSQL starting/)
   })
 
-  test('during the end-to-end bench, with the orchestrator and workers running', async () => {
-    const run = await interruptWhen(['benchmarks/e2e-latency.bench.ts'], /\[e2e\] completion/)
-    expect(run.output).toMatch(/orchestrator: embedded at http:\/\/127\.0\.0\.1:\d+/)
-    await expectNothingLeft(run)
+  test('while the server starts', async () => {
+    // Held mid-start (SIGSTOP, as a busy machine might hold it) until the run is stopping, so
+    // the interrupt lands before the server is ready however fast the machine is.
+    const steps = [
+      { when: /PostgreSQL starting \(pid \d+\)/, signal: 'SIGSTOP' as const, to: startingPid },
+      { when: /(?:)/ },
+      { when: /stopping what this run started/, signal: 'SIGCONT' as const, to: startingPid },
+    ]
+    const run = await interruptBench(['benchmarks/event-propagation.bench.ts'], steps, NO_ORCHESTRATOR)
+    await expectNothingLeft(run, steps.length)
+    expect(run.output, 'interrupted before the server was ready').not.toMatch(READY)
   })
 
   test('during dataset seeding', async () => {
-    const run = await interruptWhen(['benchmarks/sql-functions.bench.ts'], /seed/i, { BENCH_ORCHESTRATOR: 'off', BENCH_SQL_SCALES: '20000' })
-    await expectNothingLeft(run)
+    const steps = [{ when: /dataset @\S+: seeding tasks 0\.\./ }]
+    const run = await interruptBench(['benchmarks/sql-functions.bench.ts'], steps, { ...NO_ORCHESTRATOR, BENCH_SQL_SCALES: '20000' })
+    await expectNothingLeft(run, steps.length)
+    expect(run.output, 'seeding did not finish').not.toMatch(/dataset @\S+: \+[\d,]+ tasks/)
+  })
+
+  test('during the end-to-end bench, with the orchestrator and workers running', async () => {
+    const steps = [{ when: /\[e2e\] completion/ }]
+    // 100 samples per scenario in the smoke profile: the first scenario lasts long enough to be
+    // interrupted in.
+    const run = await interruptBench(['benchmarks/e2e-latency.bench.ts', 'benchmarks/event-propagation.bench.ts'], steps, { BENCH_E2E_SAMPLES: '10000' })
+    await expectNothingLeft(run, steps.length)
+    expect(run.output).toMatch(/orchestrator: embedded at http:\/\/127\.0\.0\.1:\d+ with 2 worker/)
+    expect(run.output, 'the bench did not finish').not.toMatch(/e2e linear: n=\d+/)
+    expect(run.output, 'no further bench file started').not.toMatch(/stdout \| benchmarks\/event-propagation/)
+  })
+
+  test('during the load bench', async () => {
+    const steps = [{ when: /\[load\] rates/ }]
+    const run = await interruptBench(['benchmarks/load.bench.ts'], steps, { BENCH_LOAD_SECONDS: '30' })
+    await expectNothingLeft(run, steps.length)
+    expect(run.output, 'no load phase finished').not.toMatch(/\[load\] \d+\/s: \d+\/\d+ completed/)
+  })
+})
+
+describe('Ctrl-C three times while stopping hangs', RUN_TIMEOUT, () => {
+  // The server is frozen (SIGSTOP) before the first Ctrl-C, so its shutdown cannot finish: the
+  // second Ctrl-C is sure to land during the stop, the third forces the exit, and the forced exit
+  // still has to kill the server's process group and remove its directory.
+  const thrice = (hold: InterruptStep): InterruptStep[] => [
+    { ...hold, signal: 'SIGSTOP' },
+    { when: /(?:)/ },
+    { when: /stopping what this run started/ },
+    { when: /again: still stopping/ },
+  ]
+
+  test('vitest bench', async () => {
+    const steps = thrice({ when: /\[tasker-bench\] database postgres:/, to: startingPid })
+    const run = await interruptBench(['benchmarks/event-propagation.bench.ts'], steps, NO_ORCHESTRATOR)
+    await expectNothingLeft(run, steps.length)
+    expect(run.output).toMatch(/a third time: killing what is left \(.*postgres on port \d+/)
+    expect(run.code).toBe(130)
+  })
+
+  test('npm run orchestrator', async () => {
+    const steps = thrice({ when: /Ctrl-C stops everything/, to: ({ marks }) => postmasterOfRun(marks) })
+    const run = await interruptRun(['scripts/start-orchestrator.ts', '--workers', '1'], steps)
+    // The script keeps its orchestrator logs for the user to read (it prints where they are).
+    await expectNothingLeft(run, steps.length, /^tasker-orchestrator-logs-/)
+    expect(run.output).toMatch(/a third time: killing what is left \(.*postgres on port \d+/)
+    expect(run.code).toBe(130)
   })
 })

@@ -18,6 +18,8 @@ export interface EmbeddedOptions {
   settings?: Record<string, string>
   /** Called with progress lines (initdb took N ms, …). */
   log?: (line: string) => void
+  /** Called as each step begins (initdb, server start): the moments an interrupt can land. */
+  progress?: (line: string) => void
 }
 
 /** Durability off, enough connections for benches with many workers. */
@@ -66,6 +68,7 @@ function unprivilegedUser(): { uid: number; gid: number; name: string } | undefi
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<StartedPostgres> {
   const log = options.log ?? (() => {})
+  const progress = options.progress ?? (() => {})
   const binDir = await resolveBinDir(options.binDir)
   const user = unprivilegedUser()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-pg-'))
@@ -76,6 +79,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const asUser = user ? { uid: user.uid, gid: user.gid } : {}
 
   try {
+    progress(`initdb in ${dataDir}…`)
     const t0 = performance.now()
     const init = spawnSync(
       path.join(binDir, 'initdb'),
@@ -110,6 +114,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       // Its own process group: a terminal's Ctrl-C reaches the suite, which stops the server in
       // order (fast shutdown, then the directory), instead of racing it.
       child = spawn(path.join(binDir, 'postgres'), args, { ...asUser, cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      progress(`PostgreSQL starting (pid ${child.pid}) on 127.0.0.1:${port}…`)
       await waitForReady(child, output)
     }
     const t1 = performance.now()

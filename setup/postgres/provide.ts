@@ -42,11 +42,12 @@ export async function providePostgres(settings: Settings, choice: ModeChoice, lo
     case 'container':
       return startContainerPostgres(settings.BENCH_PG_IMAGE, log)
     case 'embedded': {
-      if (!settings.PGMQ_SOURCE_DIR) return startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log })
+      const progress = settings.BENCH_VERBOSE ? log : undefined
+      if (!settings.PGMQ_SOURCE_DIR) return startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log, progress })
       const pgmq = preparePgmqFromSource(settings.PGMQ_SOURCE_DIR)
       log(`pgmq extension ${pgmq.version} from PGMQ_SOURCE_DIR=${settings.PGMQ_SOURCE_DIR} (extension_control_path)`)
       try {
-        const server = await startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log, settings: pgmq.settings })
+        const server = await startEmbeddedPostgres({ binDir: settings.PG_BIN_DIR, log, progress, settings: pgmq.settings })
         return {
           ...server,
           async stop() {

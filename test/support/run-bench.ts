@@ -26,6 +26,16 @@ export function privateTmpDir(): string {
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs')
 
+/** This process's environment without the suite's settings (BENCH_*, TASKER_*, DATABASE_URL)
+ *  and without Vitest's own variables, so a child run starts from what a user's shell has. */
+export function benchEnvironment(): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('BENCH_') && !k.startsWith('TASKER_') && k !== 'DATABASE_URL' && !k.startsWith('VITEST')) clean[k] = v
+  }
+  return clean
+}
+
 export interface RunBenchOptions {
   /** send SIGINT (Ctrl-C) once, when the output first matches */
   interruptOn?: RegExp
@@ -34,10 +44,7 @@ export interface RunBenchOptions {
 export function runBench(files: string[], env: Record<string, string> = {}, timeoutMs = 240_000, options: RunBenchOptions = {}): Promise<BenchRun> {
   const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
   const tmpDir = privateTmpDir()
-  const clean: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('BENCH_') && !k.startsWith('TASKER_') && k !== 'DATABASE_URL' && !k.startsWith('VITEST')) clean[k] = v
-  }
+  const clean = benchEnvironment()
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [VITEST, 'bench', '--run', ...files], {
       cwd: ROOT,
