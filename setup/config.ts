@@ -36,7 +36,12 @@ const bool: Parser<boolean> = (raw, name) => {
 
 const text: Parser<string> = (raw) => raw
 
-const url = (...protocols: string[]): Parser<string> => (raw, name) => {
+/** The protocols a URL setting accepts, attached to its parser so urlVariables() can find it. */
+const URL_PROTOCOLS = Symbol('url protocols')
+
+const url = (...protocols: string[]): Parser<string> => Object.assign(parseUrl(protocols), { [URL_PROTOCOLS]: protocols })
+
+const parseUrl = (protocols: string[]): Parser<string> => (raw, name) => {
   let parsed: URL
   try {
     parsed = new URL(raw)
@@ -107,6 +112,14 @@ export const VARIABLES = {
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
 } as const
+
+/** Every URL-typed variable and its protocols (a URL may carry a password: print it redacted). */
+export function urlVariables(): Array<{ name: keyof typeof VARIABLES; protocols: string[] }> {
+  return (Object.entries(VARIABLES) as [keyof typeof VARIABLES, Variable<unknown>][]).flatMap(([name, spec]) => {
+    const protocols = (spec.parse as Parser<unknown> & { [URL_PROTOCOLS]?: string[] })[URL_PROTOCOLS]
+    return protocols ? [{ name, protocols }] : []
+  })
+}
 
 type Vars = typeof VARIABLES
 export type Settings = { [K in keyof Vars]: Vars[K] extends Variable<infer T> ? T : never } & {
