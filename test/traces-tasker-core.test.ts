@@ -6,12 +6,15 @@
  * correlation_id, task_uuid and step_uuid, leaves out another task's spans that overlap in time,
  * and reports the phases tasker-core's traces cannot explain instead of making them up.
  */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { aggregateBreakdowns } from '../setup/traces/aggregate.ts'
 import { analyseTask } from '../setup/traces/breakdown.ts'
 import { formatBreakdown } from '../setup/traces/format.ts'
 import { joinTaskSpans } from '../setup/traces/join.ts'
 import { PHASE_RULES } from '../setup/traces/phases.ts'
+import { createTraceQuery } from '../setup/traces/query.ts'
 import type { Attributes, NormalisedSpan } from '../setup/traces/types.ts'
 
 const BASE = 1_700_000_000_000
@@ -149,5 +152,60 @@ describe('tasker-core spans', () => {
     const b = analyseTask(CORR, spans, { expectSteps: 3 })
     expect(b.complete).toBe(false)
     expect(b.missing).toContain('linear_step_2: result.process')
+  })
+})
+
+/** A Jaeger query API (loopback) holding these spans: /api/traces finds traces by service and tag, as Jaeger does. */
+async function fakeJaeger(spans: Made[]): Promise<{ url: string; searches: Record<string, string>[]; close: () => Promise<void> }> {
+  const searches: Record<string, string>[] = []
+  const byTrace = new Map<string, Made[]>()
+  for (const sp of spans) byTrace.set(sp.traceId, [...(byTrace.get(sp.traceId) ?? []), sp])
+  const toJaeger = (traceId: string, list: Made[]) => ({
+    traceID: traceId,
+    processes: { p1: { serviceName: 'tasker-orchestration' }, p2: { serviceName: 'tasker-worker' } },
+    spans: list.map((sp) => ({
+      traceID: traceId,
+      spanID: sp.spanId,
+      operationName: sp.name,
+      references: sp.parentSpanId ? [{ refType: 'CHILD_OF', traceID: traceId, spanID: sp.parentSpanId }] : [],
+      startTime: Math.round(sp.startMs * 1000),
+      duration: Math.round((sp.endMs - sp.startMs) * 1000),
+      tags: Object.entries(sp.attributes).map(([key, value]) => ({ key, value })),
+      processID: sp.service === 'tasker-worker' ? 'p2' : 'p1',
+    })),
+  })
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const send = (body: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    if (url.pathname === '/api/services') return send({ data: ['tasker-orchestration', 'tasker-worker'] })
+    const service = url.searchParams.get('service') ?? ''
+    const tags = JSON.parse(url.searchParams.get('tags') ?? '{}') as Record<string, string>
+    searches.push(tags)
+    const match = (sp: Made) => sp.service === service && Object.entries(tags).every(([k, v]) => String(sp.attributes[k]) === v)
+    send({ data: [...byTrace].filter(([, list]) => list.some(match)).map(([id, list]) => toJaeger(id, list)) })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, searches, close: () => new Promise<void>((r) => server.close(() => r())) }
+}
+
+describe('reading tasker-core spans back from Jaeger', () => {
+  it('follows the correlation id to task_uuid and step_uuid searches, so the result spans are found', async () => {
+    const jaeger = await fakeJaeger(pool())
+    try {
+      const query = createTraceQuery({ mode: 'jaeger', reason: 'test', queryUrl: jaeger.url })
+      const spans = await query.spansFor(CORR)
+      expect(spans.filter((sp) => sp.name === 'handle_step_execution_result')).toHaveLength(3)
+      expect(jaeger.searches).toEqual(expect.arrayContaining([{ correlation_id: CORR }, { task_uuid: TASK }, { step_uuid: STEPS[0]![0] }]))
+      const { breakdown } = await query.waitForTrace(CORR, { expectSteps: 3, deadlineMs: 5_000 })
+      expect(breakdown).toMatchObject({ complete: true, flavour: 'tasker-core', taskUuid: TASK })
+      expect(breakdown.steps.map((st) => st.phases['result.process'])).toEqual([8, 8, 8])
+      expect(breakdown.untraced).toHaveLength(2)
+    } finally {
+      await jaeger.close()
+    }
   })
 })
