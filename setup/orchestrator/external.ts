@@ -8,7 +8,8 @@ import { httpTarget, redactCredentials } from '../net/credentials.ts'
 const TIMEOUT_MS = 10_000
 
 export async function checkOrchestrator(rawUrl: string): Promise<void> {
-  const url = redactUrl(rawUrl)
+  // as the user wrote it, password hidden
+  const url = redactCredentials(rawUrl)
   const target = httpTarget(new URL('/health', rawUrl).toString())
   const healthUrl = redactUrl(new URL('/health', rawUrl).toString())
   const advice = 'check TASKER_ORCHESTRATION_URL (http://host:8080 of the orchestration service) and that the service is running, or unset it to measure the embedded reference orchestrator'

@@ -4,7 +4,8 @@
  * child processes against the run's PostgreSQL). `off` starts nothing (SQL and NOTIFY benches only).
  */
 import path from 'node:path'
-import { ConfigError, redactUrl, type Settings } from '../config.ts'
+import { ConfigError, type Settings } from '../config.ts'
+import { redactCredentials } from '../net/credentials.ts'
 import type { StartedPostgres } from '../postgres/types.ts'
 import { startEmbeddedOrchestrator } from './embedded.ts'
 import { checkOrchestrator } from './external.ts'
@@ -61,7 +62,7 @@ export async function provideOrchestrator({ settings, choice, postgres, resultsD
     case 'external': {
       const url = settings.TASKER_ORCHESTRATION_URL!
       await checkOrchestrator(url)
-      log(`orchestrator: external ${redactUrl(url)} (${choice.reason})`)
+      log(`orchestrator: external ${redactCredentials(url)} (${choice.reason})`)
       return { ...choice, ...none, url }
     }
     case 'compose': {
