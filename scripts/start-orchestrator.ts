@@ -10,6 +10,7 @@ import path from 'node:path'
 import { onCleanup, runCleanups } from '../setup/cleanup.ts'
 import { startEmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
 import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
+import { redactUrl } from '../setup/config.ts'
 
 const log = (line: string) => console.log(`[start-orchestrator] ${line}`)
 
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   })
   console.log(`
 Reference orchestrator at ${orchestrator.url} with ${workers} worker(s)
-  database: ${postgres.url}
+  database: ${redactUrl(postgres.url)}
+            psql -h ${postgres.socketDir} -p ${postgres.port} -U postgres  (unix socket, no password)
   logs:     ${logDir}
 
 Try:

@@ -42,7 +42,12 @@ const label: Parser<string> = (raw, name) => {
   throw new ConfigError(`${name}=${raw} is not a label value (expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit)`)
 }
 
-const url = (...protocols: string[]): Parser<string> => (raw, name) => {
+/** The protocols a URL setting accepts, attached to its parser so urlVariables() can find it. */
+const URL_PROTOCOLS = Symbol('url protocols')
+
+const url = (...protocols: string[]): Parser<string> => Object.assign(parseUrl(protocols), { [URL_PROTOCOLS]: protocols })
+
+const parseUrl = (protocols: string[]): Parser<string> => (raw, name) => {
   let parsed: URL
   try {
     parsed = new URL(raw)
@@ -121,6 +126,14 @@ export const VARIABLES = {
   BENCH_IDLE_TIMEOUT_MS: v(integer(0, 3_600_000), 120_000, 'longest a bench waits for the orchestrator to be idle (no task in flight, queues empty) before its first sample; 0: do not wait'),
   BENCH_RUN_ID: v<string | undefined>(label, undefined, 'labels every container the run starts (tasker-bench.run=<id>; default one id per process), so a cleanup can remove only its own'),
 } as const
+
+/** Every URL-typed variable and its protocols (a URL may carry a password: print it redacted). */
+export function urlVariables(): Array<{ name: keyof typeof VARIABLES; protocols: string[] }> {
+  return (Object.entries(VARIABLES) as [keyof typeof VARIABLES, Variable<unknown>][]).flatMap(([name, spec]) => {
+    const protocols = (spec.parse as Parser<unknown> & { [URL_PROTOCOLS]?: string[] })[URL_PROTOCOLS]
+    return protocols ? [{ name, protocols }] : []
+  })
+}
 
 type Vars = typeof VARIABLES
 export type Settings = { [K in keyof Vars]: Vars[K] extends Variable<infer T> ? T : never } & {

@@ -20,8 +20,12 @@ import { chooseOrchestratorMode, provideOrchestrator, type OrchestratorChoice } 
 import { provideTraces } from './traces/provide.ts'
 import { applyPgDefaults, pgLimits } from './pg/limits.ts'
 import type { RunInfo } from './results/run-info.ts'
+import { redactCredentials, redactDeep } from './net/credentials.ts'
 
-const log = (line: string) => console.log(`[tasker-bench] ${line}`)
+// Every line printed, and the environment recorded with the results, passes through the redaction
+// of URL passwords: the modules redact what they know to be a URL; this catches what a library
+// quotes in an error message.
+const log = (line: string) => console.log(`[tasker-bench] ${redactCredentials(line)}`)
 
 export default async function globalSetup(project: TestProject) {
   let settings: Settings
@@ -79,14 +83,14 @@ export default async function globalSetup(project: TestProject) {
       pgmq: database.pgmq,
       orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir },
       traces,
-      environment: collectEnvironment({
+      environment: redactDeep(collectEnvironment({
         profile: settings.BENCH_PROFILE,
         postgres: { mode: postgres.mode, version: database.serverVersion, reason: choice.reason },
         pgmq: database.pgmq,
         functions,
         orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers },
         traces: traces.mode,
-      }),
+      })),
     }
     project.provide('run', run)
     log(`database ${redactUrl(postgres.url)}; pgmq ${database.pgmq.kind} ${database.pgmq.version}`)
@@ -106,6 +110,8 @@ export default async function globalSetup(project: TestProject) {
  */
 function oneLine(err: unknown, verbose = process.env.BENCH_VERBOSE === 'true'): Error {
   const e = err instanceof Error ? err : new Error(String(err))
+  e.message = redactCredentials(e.message)
   if (!verbose || err instanceof ConfigError) e.stack = `${e.name === 'ConfigError' ? 'ConfigError' : 'Error'}: ${e.message}`
+  else if (e.stack) e.stack = redactCredentials(e.stack)
   return e
 }

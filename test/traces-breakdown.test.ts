@@ -1,7 +1,7 @@
 /**
  * Synthetic spans → phases, waits, the critical-path latency budget and its remainder
  * (setup/traces/breakdown.ts, aggregate.ts, report.ts), for the reference orchestrator's span
- * names and the assumed tasker-core ones (setup/traces/phases.ts).
+ * names (tasker-core's: test/traces-tasker-core.test.ts).
  */
 import { describe, expect, it } from 'vitest'
 import { analyseTask, type TaskBreakdown } from '../setup/traces/breakdown.ts'
@@ -225,35 +225,6 @@ describe('incomplete traces are reported, not guessed', () => {
     expect(analyseTask('corr-1', linearSpans().filter((s) => s.name !== 'task.finalize')).missing).toEqual(['task.finalize'])
     expect(analyseTask('corr-x', [])).toMatchObject({ complete: false, missing: ['no spans for this correlation id'], steps: [], budget: {} })
     expect(analyseTask('corr-1', [span('http.request', 0, 1)]).missing[0]).toMatch(/none of them a known phase/)
-  })
-})
-
-describe('tasker-core span names (assumed mapping)', () => {
-  const ev = (name: string, t: number): SpanEvent => ({ name, timeMs: BASE + t, attributes: {} })
-  const coreSpans = () => [
-    span('create_task', 0, 5),
-    span('worker.step_execution', 10, 30, { step_uuid: 's1', step_name: 'linear_step_1' }, [ev('step.execution_started', 12), ev('step.execution_completed', 27)]),
-    span('handle_step_result_with_metadata', 32, 36, { step_uuid: 's1' }),
-    span('worker.step_execution', 40, 50, { step_uuid: 's2', step_name: 'linear_step_2' }), // no events: the whole span
-    span('handle_step_result_with_metadata', 52, 58, { step_uuid: 's2' }),
-    span('finalize_task', 56, 57),
-  ]
-
-  it('maps worker.step_execution (between its events), result handling and finalize_task', () => {
-    const b = analyseTask('corr-1', coreSpans(), { expectSteps: 2 })
-    expect(b).toMatchObject({ flavour: 'tasker-core', complete: true, task: { 'task.create': 5, 'task.finalize': 1 } })
-    expect(b.steps.map((s) => s.phases)).toEqual([
-      { 'worker.execute': 15, 'result.process': 4 },
-      { 'worker.execute': 10, 'result.process': 6 },
-    ])
-    expect(b.criticalPath).toEqual(['linear_step_1', 'linear_step_2'])
-    expect(b.budget['orchestration.gap']).toBeGreaterThan(0) // no enqueue, claim or submit spans
-    expect(sum(b.budget)).toBeCloseTo(b.serverMs!, 9)
-  })
-
-  it('expects on every step the phases seen on any step', () => {
-    const spans = coreSpans().filter((s) => !(s.name === 'handle_step_result_with_metadata' && s.attributes.step_uuid === 's2'))
-    expect(analyseTask('corr-1', spans).missing).toEqual(['linear_step_2: result.process'])
   })
 })
 

@@ -76,7 +76,9 @@ describe('breakdown of the reference orchestrator’s traces', () => {
     for (let i = 0; i < TASKS; i++) {
       const { correlationId, taskUuid, ms } = await runLinearTask({ bench_sleep_ms: { linear_step_2: SLEEP_MS } })
       const { breakdown } = await query.waitForTrace(correlationId, { expectSteps: ['linear_step_1', 'linear_step_2', 'linear_step_3'], deadlineMs: 15_000 })
-      expect(breakdown, breakdown.missing.join('; ')).toMatchObject({ complete: true, flavour: 'reference', taskUuid })
+      expect(breakdown, breakdown.missing.join('; ')).toMatchObject({ complete: true, flavour: 'reference', taskUuid, untraced: [] })
+      // every phase has its span: claim and submission too
+      for (const step of breakdown.steps) expect(Object.keys(step.phases)).toEqual(expect.arrayContaining(['step.enqueue', 'worker.claim', 'worker.execute', 'worker.submit', 'result.process']))
       breakdowns.push({ b: breakdown, ms })
     }
 

@@ -1,16 +1,24 @@
-/** External mode: the orchestrator is a deployment at a URL; check that it answers GET /health. */
+/**
+ * External mode: the orchestrator is a deployment at a URL; check that it answers GET /health.
+ * Credentials in the URL become a Basic authorization header and never appear in a message.
+ */
+import { redactUrl } from '../config.ts'
+import { httpTarget, redactCredentials } from '../net/credentials.ts'
 
 const TIMEOUT_MS = 10_000
 
-export async function checkOrchestrator(url: string): Promise<void> {
-  const healthUrl = new URL('/health', url).toString()
+export async function checkOrchestrator(rawUrl: string): Promise<void> {
+  // as the user wrote it, password hidden
+  const url = redactCredentials(rawUrl)
+  const target = httpTarget(new URL('/health', rawUrl).toString())
+  const healthUrl = redactUrl(new URL('/health', rawUrl).toString())
   const advice = 'check TASKER_ORCHESTRATION_URL (http://host:8080 of the orchestration service) and that the service is running, or unset it to measure the embedded reference orchestrator'
   let res: Response
   try {
-    res = await fetch(healthUrl, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+    res = await fetch(target.url, { headers: target.headers, signal: AbortSignal.timeout(TIMEOUT_MS) })
   } catch (err) {
     const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message)
-    throw new Error(`the orchestrator at ${url} is not reachable: GET ${healthUrl} failed (${cause}); ${advice}`)
+    throw new Error(`the orchestrator at ${url} is not reachable: GET ${healthUrl} failed (${redactCredentials(cause)}); ${advice}`)
   }
   const text = await res.text().catch(() => '')
   if (res.status !== 200) {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path'
 import { ConfigError, type Settings } from '../config.ts'
+import { redactCredentials } from '../net/credentials.ts'
 import type { StartedPostgres } from '../postgres/types.ts'
 import { startEmbeddedOrchestrator } from './embedded.ts'
 import { checkOrchestrator } from './external.ts'
@@ -69,7 +70,7 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
     case 'external': {
       const url = settings.TASKER_ORCHESTRATION_URL!
       await checkOrchestrator(url)
-      log(`orchestrator: external ${url} (${choice.reason})`)
+      log(`orchestrator: external ${redactCredentials(url)} (${choice.reason})`)
       return { ...choice, ...none, url }
     }
     case 'compose': {

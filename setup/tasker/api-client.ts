@@ -3,6 +3,8 @@
  * happens once, outside the samples.
  */
 import { Pool } from 'undici'
+import { redactUrl } from '../config.ts'
+import { httpTarget } from '../net/credentials.ts'
 
 export interface TaskRequest {
   name: string
@@ -109,6 +111,8 @@ export function createTaskerClient(baseUrl: string, connections = 32, limits: Ta
   const origin = new URL(baseUrl).origin
   const prefix = new URL(baseUrl).pathname.replace(/\/$/, '')
   const bounds: Required<TaskerClientLimits> = { timeoutMs: limits.timeoutMs ?? 30_000, connectTimeoutMs: limits.connectTimeoutMs ?? 10_000 }
+  // user:password in the URL means Basic authorization (the pool is keyed by origin, without them)
+  const auth = httpTarget(baseUrl).headers
   const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: bounds.connectTimeoutMs })
 
   async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -118,7 +122,7 @@ export function createTaskerClient(baseUrl: string, connections = 32, limits: Ta
       const res = await pool.request({
         method,
         path: prefix + path,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: body === undefined ? { ...auth, accept: 'application/json' } : { ...auth, accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: bounds.timeoutMs,
         bodyTimeout: bounds.timeoutMs,
@@ -135,7 +139,7 @@ export function createTaskerClient(baseUrl: string, connections = 32, limits: Ta
   }
 
   return {
-    baseUrl,
+    baseUrl: redactUrl(baseUrl),
     health: () => call('GET', '/health'),
     createTask: (request) => call('POST', '/v1/tasks', request),
     getTask: (taskUuid) => call('GET', `/v1/tasks/${encodeURIComponent(taskUuid)}`),

@@ -50,6 +50,8 @@ export interface ScenarioBreakdown {
   complete: number
   incomplete: { count: number; examples: { correlationId: string; taskUuid: string | undefined; missing: string[] }[] }
   flavour: string | undefined
+  /** phases the flavour's traces cannot explain, with why (TaskBreakdown.untraced) */
+  untraced: string[]
   /** per step (step phases) or per task (task phases, server.total, unexplained) */
   phases: Partial<Record<PhaseKey, PhaseStats>>
   budget: {
@@ -136,6 +138,7 @@ export function aggregateBreakdowns(scenario: string, items: readonly SampleWith
         examples: incomplete.slice(0, 5).map((i) => ({ correlationId: i.breakdown.correlationId, taskUuid: i.breakdown.taskUuid, missing: i.breakdown.missing.slice(0, 8) })),
       },
       flavour: complete[0]?.breakdown.flavour ?? items[0]?.breakdown.flavour,
+      untraced: [...new Set(items.flatMap((i) => i.breakdown.untraced ?? []))],
       phases,
       budget: { criticalPathSteps: n > 0 ? round(pathSteps / n, 2) : 0, e2eMeanMs: round(e2eMeanMs), serverMeanMs: round(n > 0 ? serverSum / n : 0), rows },
       workers,

@@ -22,7 +22,8 @@
  * labels sum to the server-side duration; instants no phase covers are `orchestration.gap`, and
  * the time between claim and submission outside the handler is `worker.other`.
  */
-import { classifySpans, STEP_PHASES, type Flavour, type Phase, type PhaseSpan, type StepPhase, type TaskPhase } from './phases.ts'
+import { joinTaskSpans } from './join.ts'
+import { classifySpans, STEP_PHASES, UNTRACED, type Flavour, type Phase, type PhaseSpan, type StepPhase, type TaskPhase } from './phases.ts'
 import type { NormalisedSpan } from './types.ts'
 
 export const BUDGET_LABELS = [
@@ -61,6 +62,11 @@ export interface TaskBreakdown {
   complete: boolean
   /** what is missing when not complete, e.g. "linear_step_2: worker.submit" */
   missing: string[]
+  /**
+   * phases this flavour's traces cannot explain, with why, e.g. "worker.claim: not in tasker-core's
+   * traces (…)"; their time is inside a neighbouring wait, never reported as a phase
+   */
+  untraced: string[]
   spanCount: number
   steps: StepBreakdown[]
   task: Partial<Record<TaskPhase, number>>
@@ -94,7 +100,9 @@ interface StepTimeline {
   enqueueSpans: NormalisedSpan[]
 }
 
-export function analyseTask(correlationId: string, spans: readonly NormalisedSpan[], options: AnalyseOptions = {}): TaskBreakdown {
+export function analyseTask(correlationId: string, given: readonly NormalisedSpan[], options: AnalyseOptions = {}): TaskBreakdown {
+  // by correlation_id, and by the task_uuids and step_uuids those spans lead to (join.ts)
+  const spans = joinTaskSpans(correlationId, given)
   const classified = classifySpans(spans)
   const flavour = classified.length === 0 ? undefined : classified.some((p) => p.flavour === 'reference') ? 'reference' : 'tasker-core'
   const taskUuid = spans.map((s) => s.attributes['task_uuid']).find((v): v is string => typeof v === 'string' && v !== '')
@@ -110,15 +118,17 @@ export function analyseTask(correlationId: string, spans: readonly NormalisedSpa
 
   const missing = findMissing(spans.length, flavour, steps, taskPhases, classified, options.expectSteps)
   const path = criticalPath(steps, spans)
-  const { budget, serverMs } = attribute(path, taskPhases)
+  const submitUntraced = flavour !== undefined && UNTRACED[flavour]['worker.submit'] !== undefined
+  const { budget, serverMs } = attribute(path, taskPhases, submitUntraced)
   return {
     correlationId,
     taskUuid,
     flavour,
     complete: missing.length === 0,
     missing,
+    untraced: flavour ? Object.entries(UNTRACED[flavour]).map(([phase, why]) => `${phase}: ${why}`) : [],
     spanCount: spans.length,
-    steps: steps.map(stepBreakdown),
+    steps: steps.map((s) => stepBreakdown(s, submitUntraced)),
     task: Object.fromEntries(Object.entries(taskPhases).map(([k, v]) => [k, round(v.endMs - v.startMs)])),
     serverMs,
     criticalPath: path.map((s) => s.name ?? s.key),
@@ -129,8 +139,13 @@ export function analyseTask(correlationId: string, spans: readonly NormalisedSpa
 function stepTimelines(classified: PhaseSpan[]): Map<string, StepTimeline> {
   const groups = new Map<string, Map<StepPhase, PhaseSpan[]>>()
   const stepless: PhaseSpan[] = []
+  const ends = new Map<string, PhaseSpan[]>()
   for (const p of classified) {
     if (!(STEP_PHASES as readonly Phase[]).includes(p.phase)) continue
+    if (p.role === 'end') {
+      if (p.step) ends.set(p.step, [...(ends.get(p.step) ?? []), p])
+      continue
+    }
     if (!p.step) {
       if (p.phase === 'step.enqueue') stepless.push(p) // a batch enqueue for several steps
       continue
@@ -155,6 +170,14 @@ function stepTimelines(classified: PhaseSpan[]): Map<string, StepTimeline> {
       enqueueSpans: (byPhase.get('step.enqueue') ?? []).map((p) => p.span),
     }
     for (const [phase, list] of byPhase) timeline.phases[phase] = lastComponent(list)
+    // a span that marks where a phase ends: the first one after the phase began
+    for (const end of (ends.get(key) ?? []).sort((a, b) => a.startMs - b.startMs)) {
+      const phase = timeline.phases[end.phase as StepPhase]
+      if (phase && end.startMs >= phase.startMs) {
+        phase.endMs = Math.max(phase.endMs, end.startMs)
+        break
+      }
+    }
     const claim = timeline.phases['worker.claim'] ?? timeline.phases['worker.execute']
     if (!timeline.phases['step.enqueue'] && claim && stepless.length > 0) {
       const before = stepless.filter((p) => p.startMs <= claim.startMs)
@@ -166,7 +189,7 @@ function stepTimelines(classified: PhaseSpan[]): Map<string, StepTimeline> {
   return timelines
 }
 
-function stepBreakdown(t: StepTimeline): StepBreakdown {
+function stepBreakdown(t: StepTimeline, submitUntraced: boolean): StepBreakdown {
   const p = t.phases
   const phases: Partial<Record<StepMeasure, number>> = {}
   for (const phase of STEP_PHASES) {
@@ -175,7 +198,9 @@ function stepBreakdown(t: StepTimeline): StepBreakdown {
   }
   if (p['step.enqueue'] && p['worker.claim']) phases['queue.wait'] = wait(p['step.enqueue'], p['worker.claim'])
   else if (p['step.enqueue'] && p['worker.execute']) phases['queue.wait'] = wait(p['step.enqueue'], p['worker.execute'])
-  if (p['worker.submit'] && p['result.process']) phases['result.wait'] = wait(p['worker.submit'], p['result.process'])
+  // where the flavour traces no submission (tasker-core) the result waits from the handler's end
+  const submitted = p['worker.submit'] ?? (submitUntraced ? p['worker.execute'] : undefined)
+  if (submitted && p['result.process']) phases['result.wait'] = wait(submitted, p['result.process'])
   return { step: t.key, stepName: t.name, worker: t.worker, attempts: t.attempts, phases }
 }
 
@@ -264,7 +289,7 @@ interface Labelled extends Interval {
   derived: boolean
 }
 
-function attribute(path: StepTimeline[], task: Partial<Record<TaskPhase, Interval>>): { budget: Partial<Record<BudgetLabel, number>>; serverMs: number | undefined } {
+function attribute(path: StepTimeline[], task: Partial<Record<TaskPhase, Interval>>, submitUntraced: boolean): { budget: Partial<Record<BudgetLabel, number>>; serverMs: number | undefined } {
   const intervals: Labelled[] = []
   const add = (label: BudgetLabel, rank: number, i: Interval | undefined, derived = false) => {
     if (i && i.endMs > i.startMs) intervals.push({ label, rank, derived, startMs: i.startMs, endMs: i.endMs })
@@ -280,7 +305,7 @@ function attribute(path: StepTimeline[], task: Partial<Record<TaskPhase, Interva
     add('worker.other', rank, between(p['worker.claim'], p['worker.submit']), true)
     add('worker.execute', rank, p['worker.execute'])
     add('worker.submit', rank, p['worker.submit'])
-    add('result.wait', rank, between(p['worker.submit'], p['result.process']), true)
+    add('result.wait', rank, between(p['worker.submit'] ?? (submitUntraced ? p['worker.execute'] : undefined), p['result.process']), true)
     add('result.process', rank, p['result.process'])
   })
   add('task.finalize', path.length + 1, task['task.finalize'])

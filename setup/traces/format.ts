@@ -24,6 +24,7 @@ export function formatBreakdown(b: ScenarioBreakdown): string {
   for (const ex of b.incomplete.examples.slice(0, 3)) {
     lines.push(`  incomplete: correlation ${ex.correlationId}${ex.taskUuid ? ` task ${ex.taskUuid}` : ''}: ${ex.missing.join('; ')}`)
   }
+  for (const line of b.untraced ?? []) lines.push(`  not traced: ${line}`)
   if (b.complete === 0) return lines.join('\n')
 
   const lowN = Object.values(b.phases).some((s) => s && !s.p99Meaningful)

@@ -1,6 +1,13 @@
-/** GET a JSON document from a trace backend, with a timeout and an error that names the URL and status. */
-export async function getJson(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<unknown> {
-  const res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(timeoutMs) })
+/**
+ * GET a JSON document from a trace backend, with a timeout and an error that names the URL (its
+ * password redacted; credentials go in an authorization header) and status.
+ */
+import { httpTarget, redactCredentials } from '../net/credentials.ts'
+
+export async function getJson(rawUrl: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<unknown> {
+  const target = httpTarget(rawUrl)
+  const url = redactCredentials(rawUrl)
+  const res = await fetch(target.url, { headers: { accept: 'application/json', ...target.headers, ...headers }, signal: AbortSignal.timeout(timeoutMs) })
   const text = await res.text()
   if (!res.ok) throw new TraceBackendError(`GET ${url} → ${res.status}: ${text.slice(0, 300)}`, res.status)
   try {

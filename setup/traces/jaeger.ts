@@ -1,6 +1,7 @@
 /**
  * Jaeger's query API (the one its UI uses; http://host:16686): find a task's traces by the
- * correlation_id tag, one search per service, and convert Jaeger's span JSON to NormalisedSpan.
+ * correlation_id tag (or task_uuid / step_uuid, see join.ts), one search per service, and convert
+ * Jaeger's span JSON to NormalisedSpan.
  *
  *   GET /api/services                                  → {"data": ["tasker-worker", …]}
  *   GET /api/traces?service=S&tags={"correlation_id":"…"}&start=µs&end=µs&limit=n
@@ -45,10 +46,17 @@ export async function jaegerServices(baseUrl: string, timeoutMs: number): Promis
   return Array.isArray(body.data) ? body.data.filter((s): s is string => typeof s === 'string') : []
 }
 
-export async function jaegerSpansFor(baseUrl: string, services: readonly string[], correlationId: string, timeoutMs: number): Promise<NormalisedSpan[]> {
+/** The traces holding a span with this tag (correlation_id by default; task_uuid, step_uuid for the join). */
+export async function jaegerSpansFor(
+  baseUrl: string,
+  services: readonly string[],
+  value: string,
+  timeoutMs: number,
+  key = 'correlation_id',
+): Promise<NormalisedSpan[]> {
   const end = Date.now() * 1000 + 60_000_000
   const start = end - 6 * 3600 * 1_000_000
-  const tags = JSON.stringify({ correlation_id: correlationId })
+  const tags = JSON.stringify({ [key]: value })
   const bySpanId = new Map<string, NormalisedSpan>()
   for (const service of services) {
     const query = new URLSearchParams({ service, tags, start: String(start), end: String(end), limit: '20' })

@@ -12,21 +12,17 @@
  *   result.process       orchestration handles the result and enqueues newly ready steps
  *   task.finalize        the task is marked complete
  *
- * tasker-core (Rust, `tracing` + tracing-opentelemetry) — ASSUMED from its public sources and
- * docs, not verified against a running deployment; unknown names are ignored, and a phase with
- * no span is reported as "not traced", never as zero:
- *   worker.step_execution          the worker's step span (correlation_id, task_uuid, step_uuid,
- *                                  step_name, namespace). When it has the events
- *                                  step.execution_started / step.execution_completed, the
- *                                  handler phase is the time between them; else the whole span.
- *   handle_step_result_with_metadata, handle_step_result_message, process_step_result
- *                                  (#[instrument]ed result processing) → result.process
- *   finalize_task                  → task.finalize
- *   create_task, create_task_from_request, initialize_task → task.create
- *   enqueue_ready_steps, enqueue_steps, step.enqueuing → step.enqueue
- *   claim_step, step.claim → worker.claim; send_step_result, submit_step_result → worker.submit
- * tasker-core does not carry one trace across the queue, so its spans are joined by
- * correlation_id only; its worker claim and submission may have no span at all.
+ * tasker-core (Rust, `tracing` + tracing-opentelemetry; a span's name is its function's name) —
+ * read from its sources at commit c8733f95 (each rule below cites file:line): the API's
+ * create_and_enqueue_task_from_request → create_task_from_request (correlation_id, task_name; no
+ * task_uuid), enqueue_ready_steps (task_uuid) with one pgmq send_json_message per step (queue only),
+ * the worker's worker.step_execution (correlation_id, task_uuid, step_uuid, step_name: it fires the
+ * handler) and worker.step_completion_received (task_uuid, step_uuid: the handler's result is back),
+ * handle_step_execution_result (step_uuid only) and finalize_task (task_uuid, correlation_id).
+ * tasker-core does not carry one trace across the queue, so its spans are joined by correlation_id,
+ * task_uuid and step_uuid (join.ts). No span carries a worker id. Two phases have no span at all and
+ * are reported as unexplained (UNTRACED), never invented: the worker's claim and its result
+ * submission.
  */
 import type { NormalisedSpan } from './types.ts'
 
@@ -46,6 +42,25 @@ export interface PhaseRule {
   flavour: Flavour
   /** the phase is the time between these two events of the span, when both are present */
   events?: { start: string; end: string }
+  /** 'end': the span marks where the step's phase ends (its start), not a phase of its own */
+  role?: 'end'
+}
+
+/**
+ * Phases a flavour's traces cannot explain, and why: reported with every breakdown of that
+ * flavour, instead of a number made up for them. The time they take stays inside the wait around
+ * them (named here).
+ */
+export const UNTRACED: Record<Flavour, Partial<Record<Phase, string>>> = {
+  reference: {},
+  'tasker-core': {
+    // tasker-worker/src/worker/step_claim.rs:253 try_claim_step has no span; the message read is
+    // tasker-pgmq/src/client.rs:153 read_messages / :205 read_specific_message (queue, message_id: no step)
+    'worker.claim': "not in tasker-core's traces (the claim has no span; pgmq read_messages / read_specific_message name no step); inside queue.wait",
+    // tasker-worker/src/worker/services/ffi_completion/service.rs:78 send_step_result has no span; the
+    // message goes out through tasker-pgmq/src/client.rs:79 send_json_message (queue only: no step)
+    'worker.submit': "not in tasker-core's traces (the result is sent by pgmq send_json_message, which names no step); inside result.wait",
+  },
 }
 
 export const PHASE_RULES: readonly PhaseRule[] = [
@@ -57,21 +72,23 @@ export const PHASE_RULES: readonly PhaseRule[] = [
   { name: 'step.submit_result', phase: 'worker.submit', flavour: 'reference' },
   { name: 'result.process', phase: 'result.process', flavour: 'reference' },
   { name: 'task.finalize', phase: 'task.finalize', flavour: 'reference' },
-  // tasker-core (assumed, see above)
-  { name: 'worker.step_execution', phase: 'worker.execute', flavour: 'tasker-core', events: { start: 'step.execution_started', end: 'step.execution_completed' } },
-  { name: 'handle_step_result_with_metadata', phase: 'result.process', flavour: 'tasker-core' },
-  { name: 'handle_step_result_message', phase: 'result.process', flavour: 'tasker-core' },
-  { name: 'process_step_result', phase: 'result.process', flavour: 'tasker-core' },
-  { name: 'finalize_task', phase: 'task.finalize', flavour: 'tasker-core' },
-  { name: 'create_task', phase: 'task.create', flavour: 'tasker-core' },
+  // tasker-core at c8733f95 (paths under crates/)
+  // tasker-orchestration/src/orchestration/lifecycle/task_initialization/service.rs:273 (the API's entry, task_service.rs:179)
+  { name: 'create_and_enqueue_task_from_request', phase: 'task.create', flavour: 'tasker-core' },
+  // tasker-orchestration/src/orchestration/lifecycle/task_initialization/service.rs:65 (inside the one above)
   { name: 'create_task_from_request', phase: 'task.create', flavour: 'tasker-core' },
-  { name: 'initialize_task', phase: 'task.create', flavour: 'tasker-core' },
+  // tasker-orchestration/src/orchestration/lifecycle/step_enqueuer.rs:122 (task_uuid; a batch: every ready step)
   { name: 'enqueue_ready_steps', phase: 'step.enqueue', flavour: 'tasker-core' },
-  { name: 'enqueue_steps', phase: 'step.enqueue', flavour: 'tasker-core' },
-  { name: 'step.enqueuing', phase: 'step.enqueue', flavour: 'tasker-core' },
-  { name: 'claim_step', phase: 'worker.claim', flavour: 'tasker-core' },
-  { name: 'send_step_result', phase: 'worker.submit', flavour: 'tasker-core' },
-  { name: 'submit_step_result', phase: 'worker.submit', flavour: 'tasker-core' },
+  // tasker-worker/src/worker/services/step_execution/service.rs:320, events at :331 and :349
+  { name: 'worker.step_execution', phase: 'worker.execute', flavour: 'tasker-core' },
+  // tasker-worker/src/worker/event_subscriber.rs:242 and :253: the handler's completion arrives
+  { name: 'worker.step_completion_received', phase: 'worker.execute', flavour: 'tasker-core', role: 'end' },
+  // tasker-orchestration/src/orchestration/lifecycle/result_processing/service.rs:120 (step_uuid only; result_processor_actor.rs:117)
+  { name: 'handle_step_execution_result', phase: 'result.process', flavour: 'tasker-core' },
+  // tasker-orchestration/src/orchestration/lifecycle/result_processing/service.rs:93 (step_uuid, correlation_id; step_result_processor.rs:261)
+  { name: 'handle_step_result_with_metadata', phase: 'result.process', flavour: 'tasker-core' },
+  // tasker-orchestration/src/orchestration/lifecycle/task_finalization/service.rs:66 (correlation_id recorded at :85)
+  { name: 'finalize_task', phase: 'task.finalize', flavour: 'tasker-core' },
 ]
 
 /** A span recognised as a phase, with the interval that phase covers. */
@@ -83,6 +100,8 @@ export interface PhaseSpan {
   endMs: number
   /** step phases: which step (step_uuid, else step_name); undefined for a task-wide span */
   step: string | undefined
+  /** see PhaseRule.role */
+  role: 'end' | undefined
   stepName: string | undefined
   worker: string | undefined
 }
@@ -115,6 +134,7 @@ export function classifySpans(spans: readonly NormalisedSpan[], rules: readonly 
       startMs,
       endMs,
       step: stringAttr(span, STEP_KEYS) ?? stepName,
+      role: rule.role,
       stepName,
       worker: stringAttr(span, WORKER_KEYS) ?? resourceString(span, WORKER_KEYS) ?? resourceString(span, ['service.instance.id']),
     })

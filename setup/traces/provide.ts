@@ -12,6 +12,7 @@
  *             (only it is known to export where we say), else off
  */
 import { ConfigError, redactUrl, type Settings } from '../config.ts'
+import { httpTarget, redactCredentials } from '../net/credentials.ts'
 import { startTraceReceiver, type TraceReceiverOptions } from './receiver.ts'
 import type { TraceMode, TraceSettings } from './types.ts'
 
@@ -101,12 +102,13 @@ export async function provideTraces(settings: TraceVariables, log: (line: string
 async function checkBackend(mode: 'jaeger' | 'tempo', baseUrl: string, timeoutMs: number): Promise<string | undefined> {
   const path = mode === 'jaeger' ? '/api/services' : '/ready'
   try {
-    const res = await fetch(baseUrl + path, { signal: AbortSignal.timeout(timeoutMs) })
+    const target = httpTarget(baseUrl + path)
+    const res = await fetch(target.url, { headers: target.headers, signal: AbortSignal.timeout(timeoutMs) })
     await res.arrayBuffer()
     if (!res.ok) return `${mode} at ${redactUrl(baseUrl)} answered GET ${path} with ${res.status}`
     return undefined
   } catch (err) {
-    return `${mode} at ${redactUrl(baseUrl)} did not answer GET ${path} within ${timeoutMs} ms (${(err as Error).message})`
+    return `${mode} at ${redactUrl(baseUrl)} did not answer GET ${path} within ${timeoutMs} ms (${redactCredentials((err as Error).message)})`
   }
 }
 

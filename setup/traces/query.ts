@@ -8,9 +8,13 @@
 import { analyseTask, type TaskBreakdown } from './breakdown.ts'
 import { getJson } from './http-json.ts'
 import { DEFAULT_SERVICES, jaegerServices, jaegerSpansFor } from './jaeger.ts'
-import { correlationIdOf } from './span-store.ts'
+import { joinTaskSpans, taskKeys } from './join.ts'
+import { classifySpans } from './phases.ts'
 import { tempoSpansFor } from './tempo.ts'
 import type { NormalisedSpan, TraceSettings } from './types.ts'
+
+/** Searches per key kind (task_uuid, step_uuid) when joining a task's spans: a bound, not a target. */
+const MAX_JOIN_SEARCHES = 200
 
 export interface WaitOptions {
   /** the task's step count or step names (see AnalyseOptions) */
@@ -49,29 +53,46 @@ export function createTraceQuery(traces: TraceSettings, options: TraceQueryOptio
   if (traces.mode !== 'off' && !base) throw new Error(`trace mode ${traces.mode} has no queryUrl: was the run object provided by setup/traces/provide.ts?`)
   let services: Promise<readonly string[]> | undefined
 
-  async function fetchSpans(correlationId: string): Promise<NormalisedSpan[]> {
+  async function fetchSpans(value: string, key = 'correlation_id'): Promise<NormalisedSpan[]> {
     switch (traces.mode) {
       case 'off':
         throw new Error(`traces are off (${traces.reason}): there is nothing to query`)
       case 'embedded': {
-        const body = (await getJson(`${base}/api/spans?${new URLSearchParams({ correlation_id: correlationId })}`, timeoutMs)) as { spans?: NormalisedSpan[] }
+        // the embedded receiver indexes correlation ids only; it serves the reference orchestrator,
+        // whose phase spans all carry one
+        if (key !== 'correlation_id') return []
+        const body = (await getJson(`${base}/api/spans?${new URLSearchParams({ correlation_id: value })}`, timeoutMs)) as { spans?: NormalisedSpan[] }
         return body.spans ?? []
       }
       case 'jaeger':
         services ??= options.services ? Promise.resolve(options.services) : discoverServices(base!, timeoutMs)
-        return jaegerSpansFor(base!, await services, correlationId, timeoutMs)
+        return jaegerSpansFor(base!, await services, value, timeoutMs, key)
       case 'tempo':
-        return tempoSpansFor(base!, correlationId, timeoutMs)
+        return tempoSpansFor(base!, value, timeoutMs, key)
     }
   }
 
   async function spansFor(correlationId: string): Promise<NormalisedSpan[]> {
-    const spans = await fetchSpans(correlationId)
+    // what one search returns is kept as is; a later search adds only spans not seen yet
+    const all: NormalisedSpan[] = await fetchSpans(correlationId)
+    const seen = new Set(all.map((s) => `${s.traceId}/${s.spanId}`))
+    const add = (spans: NormalisedSpan[]) => {
+      for (const s of spans) {
+        const key = `${s.traceId}/${s.spanId}`
+        if (!seen.has(key)) all.push(s)
+        seen.add(key)
+      }
+    }
+    // Where the phase spans do not all carry the correlation id (tasker-core: join.ts), follow the
+    // task_uuids they name, then the step_uuids, each in a bounded number of searches.
+    if (traces.mode !== 'embedded' && !classifySpans(all).some((p) => p.flavour === 'reference')) {
+      const tasks = [...taskKeys(correlationId, all).taskUuids].slice(0, MAX_JOIN_SEARCHES)
+      for (const task of tasks) add(await fetchSpans(task, 'task_uuid'))
+      const steps = [...taskKeys(correlationId, all).stepUuids].slice(0, MAX_JOIN_SEARCHES)
+      for (const step of steps) add(await fetchSpans(step, 'step_uuid'))
+    }
     // The same rule as the embedded store: spans of the task's traces, minus other tasks' spans.
-    return spans.filter((s) => {
-      const cid = correlationIdOf(s)
-      return cid === undefined || cid === correlationId
-    }).sort((a, b) => a.startMs - b.startMs)
+    return joinTaskSpans(correlationId, all).sort((a, b) => a.startMs - b.startMs)
   }
 
   return {

@@ -11,18 +11,20 @@ import { getJson, TraceBackendError } from './http-json.ts'
 import { normaliseTraceRequest } from './otlp-json.ts'
 import type { NormalisedSpan } from './types.ts'
 
-export async function tempoSpansFor(baseUrl: string, correlationId: string, timeoutMs: number): Promise<NormalisedSpan[]> {
-  if (!/^[A-Za-z0-9_.:-]+$/.test(correlationId)) throw new TypeError(`correlation id ${JSON.stringify(correlationId)} has characters a TraceQL string cannot safely hold`)
+/** The traces holding a span with this attribute (correlation_id by default; task_uuid, step_uuid for the join). */
+export async function tempoSpansFor(baseUrl: string, correlationId: string, timeoutMs: number, key = 'correlation_id'): Promise<NormalisedSpan[]> {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(correlationId)) throw new TypeError(`${key} ${JSON.stringify(correlationId)} has characters a TraceQL string cannot safely hold`)
+  if (!/^[a-z_.]+$/.test(key)) throw new TypeError(`attribute ${JSON.stringify(key)} is not a plain attribute name`)
   const end = Math.ceil(Date.now() / 1000) + 60
   const start = end - 6 * 3600
   const range = { start: String(start), end: String(end), limit: '20' }
   let found: { traces?: { traceID?: string }[] }
   try {
-    const q = new URLSearchParams({ q: `{ span.correlation_id = "${correlationId}" }`, ...range })
+    const q = new URLSearchParams({ q: `{ span.${key} = "${correlationId}" }`, ...range })
     found = (await getJson(`${baseUrl}/api/search?${q}`, timeoutMs)) as typeof found
   } catch (err) {
     if (!(err instanceof TraceBackendError) || err.status !== 400) throw err
-    const q = new URLSearchParams({ tags: `correlation_id=${correlationId}`, ...range })
+    const q = new URLSearchParams({ tags: `${key}=${correlationId}`, ...range })
     found = (await getJson(`${baseUrl}/api/search?${q}`, timeoutMs)) as typeof found
   }
   const spans: NormalisedSpan[] = []
