@@ -15,7 +15,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redactUrl, urlVariables } from '../setup/config.ts'
 import { redactCredentials } from '../setup/net/credentials.ts'
-import { usePostgres } from './support/postgres.ts'
+import { migrateTasker, usePostgres } from './support/postgres.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
 
 const FILE = 'benchmarks/event-propagation.bench.ts'
@@ -24,7 +24,8 @@ const HTTP_SECRET = 'Sekr3t-h77p-pa55word'
 /** A password in a URL that is not redacted: `//user:secret@` with secret ≠ *** */
 const UNREDACTED = /:\/\/[^\s/?#@:'"`]*:(?!\*\*\*@)[^\s/?#@'"`]+@/
 
-const db = usePostgres()
+// A Tasker database: the suite measures it and never installs anything into it.
+const db = usePostgres(migrateTasker)
 let fake: http.Server
 let fakePort = 0
 let closedPort = 0
