@@ -4,6 +4,7 @@
  * NOT NULLs, constraint names, naive timestamps, audit trigger and readiness rules), and on each
  * the schema's own get_step_readiness_status reads every step as the generator means it.
  */
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import pg from 'pg'
 import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
@@ -135,13 +136,16 @@ describe('seeding the tasker-core-shaped schema', () => {
     expect(extra[0].n).toBe(0)
 
     // Seeded by a role that may not skip triggers: the schema's own trigger writes them — the same rows.
-    await db.pool.query(`CREATE ROLE dataset_writer LOGIN`)
+    // The embedded server asks for a password on TCP.
+    const password = randomUUID()
+    await db.pool.query(`CREATE ROLE dataset_writer LOGIN PASSWORD '${password}'`)
     const origin = await database('core_shape_origin', SCHEMAS['tasker-core-shaped'])
     try {
       await origin.query(`GRANT USAGE ON SCHEMA tasker TO dataset_writer; GRANT ALL ON ALL TABLES IN SCHEMA tasker TO dataset_writer`)
       const url = new URL(db.server.url)
       url.pathname = '/core_shape_origin'
       url.username = 'dataset_writer'
+      url.password = password
       const writer = new pg.Client({ connectionString: url.toString() })
       await writer.connect()
       try {
