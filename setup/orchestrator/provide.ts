@@ -73,8 +73,10 @@ export async function provideOrchestrator({ settings, choice, postgres, resultsD
     case 'embedded': {
       refuseForeignDatabase(settings, postgres, 'embedded')
       const logDir = path.join(resultsDir, 'logs')
-      const started = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log })
+      const stepDelayMs = settings.BENCH_WORKER_STEP_DELAY_MS
+      const started = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log, stepDelayMs })
       log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
+      if (stepDelayMs > 0) log(`orchestrator: experiment knob BENCH_WORKER_STEP_DELAY_MS=${stepDelayMs}: every step waits ${stepDelayMs} ms before its handler`)
       return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir }
     }
   }
