@@ -3,12 +3,14 @@
  * Measured on REAL reruns on this machine, never on simulated samples:
  *
  *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3]
- *                          [--max-minutes 50] [--out results/power] [--analyse <dir>] [filters…]
+ *                          [--max-minutes 50] [--out results/power] [--analyse <dir>[,<dir>…]] [filters…]
  *
- * 1. Reference: two runs of the unchanged code give the p50 of `e2e linear`; each slowdown X % is
- *    injected as a worker delay before every handler (BENCH_WORKER_STEP_DELAY_MS, the experiment
- *    knob of the reference orchestrator) of X % × p50 / steps, so a linear task of 3 steps is
- *    X % slower. The realised effect is measured and printed next to the nominal one.
+ * 1. Slowdowns: X % is injected as a worker delay before every handler (BENCH_WORKER_STEP_DELAY_MS,
+ *    the experiment knob of the reference orchestrator) of X % × p50 / steps, so a linear task of
+ *    3 steps is X % slower. p50 is that of the most recent run of the unchanged code (one reference
+ *    run starts the experiment): on a shared machine the p50 itself swings several-fold with the
+ *    neighbours' load, and a delay sized once would be a shrinking fraction of a loaded run. The
+ *    realised effect (head / base of each pair) is measured and printed next to the nominal one.
  * 2. Cycles: each cycle runs one adjacent base/head pair per condition — identical code (0 %) and
  *    every slowdown — the order within a pair alternating and the conditions rotating between
  *    cycles (setup/compare/power-plan.ts). Every run is a real `vitest bench --run` child process
@@ -24,7 +26,8 @@
  *    and the next (power), judged by the same code as bench:compare with the default margins.
  *
  * Budgets are scaled out of the way (BENCH_BUDGET_SCALE=1000): this measures the comparison, not
- * the budgets. The runs stay in --out with a manifest, so `--analyse <dir>` re-judges them (e.g.
+ * the budgets. Traces are off unless BENCH_TRACES says otherwise: waiting for every task's trace
+ * quadruples a run's time, and the phase rows they add only inform. The runs stay in --out with a manifest, so `--analyse <dir>` re-judges them (e.g.
  * with other rounds) without running anything. Progress goes to stderr; bounded by --max-minutes
  * (no pair is started that would not finish in time, by the duration of the pairs so far).
  */
@@ -64,9 +67,11 @@ async function main(): Promise<number> {
   }
   const rounds = wholeNumber(values.rounds, '--rounds', 1, 10)
   if (values.analyse) {
-    const dir = path.resolve(values.analyse)
-    const manifest = readManifest(dir)
-    for (const line of formatPowerTable(analysePower(manifest, dir, { rounds, bench: values.bench! }))) console.log(line)
+    const experiments = values.analyse.split(',').map((d) => {
+      const dir = path.resolve(d.trim())
+      return { manifest: readManifest(dir), dir }
+    })
+    for (const line of formatPowerTable(analysePower(experiments, { rounds, bench: values.bench! }))) console.log(line)
     return 0
   }
   const cycles = wholeNumber(values.cycles, '--cycles', 1, 100)
@@ -88,8 +93,16 @@ async function main(): Promise<number> {
   const progress = createProgress('bench-power', { quiet: false })
   const started = Date.now()
   const deadline = started + maxMinutes * 60_000
-  const manifest: PowerManifest = { bench: values.bench!, filters, samples, startedAt: new Date(started).toISOString(), reference: { p50Ms: 0, steps: 0 }, delays: {}, runs: [] }
+  const manifest: PowerManifest = { bench: values.bench!, filters, samples, startedAt: new Date(started).toISOString(), reference: { p50Ms: 0, steps: 0 }, runs: [] }
   const save = () => writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+
+  let interrupted = false
+  const onSignal = () => {
+    interrupted = true
+    progress.warn('interrupted: stopping after the current run (its PostgreSQL and orchestrator stop with it)')
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 
   let runIndex = 0
   const runOnce = async (cycle: number, effect: number, side: 'base' | 'head', delayMs: number): Promise<PowerRunRecord | undefined> => {
@@ -100,7 +113,7 @@ async function main(): Promise<number> {
       resultsDir: path.join(out, name),
       logFile: path.join(out, `${name}.log`),
       timeoutMs: 10 * 60_000,
-      env: { ...process.env, BENCH_E2E_SAMPLES: String(samples), BENCH_BUDGET_SCALE: '1000', BENCH_WORKER_STEP_DELAY_MS: String(delayMs) },
+      env: { ...process.env, BENCH_TRACES: process.env.BENCH_TRACES ?? 'off', BENCH_E2E_SAMPLES: String(samples), BENCH_BUDGET_SCALE: '1000', BENCH_WORKER_STEP_DELAY_MS: String(delayMs) },
     })
     if (!result.latest) {
       progress.warn(`${name}: no results (exit ${result.code ?? result.signal}); log ${shownPath(result.logFile)}:\n${logTail(result.logFile, 15)}`)
@@ -112,21 +125,21 @@ async function main(): Promise<number> {
     return record
   }
 
-  // 1. the reference p50 that sizes the slowdowns
-  progress.step(`reference: 2 runs of the unchanged code (${filters.join(' ')}, ${samples} samples)`)
-  const reference: number[] = []
-  for (let i = 0; i < 2; i++) {
-    const r = await runOnce(0, 0, 'base', 0)
-    if (!r) return 1
+  // 1. the reference run: the first p50 that sizes the slowdowns
+  progress.step(`reference: 1 run of the unchanged code (${filters.join(' ')}, ${samples} samples)`)
+  let latestP50 = 0
+  const p50Of = (r: PowerRunRecord): number => {
     const entry = readResultsFile(path.join(out, r.file)).results.find((e) => `${e.file} > ${e.bench}` === values.bench)
     if (!entry) throw new UsageError(`the runs measured no "${values.bench}" (--bench names the measured bench as "<file> > <bench>")`)
-    reference.push(entry.p50)
     manifest.reference.steps = Number(entry.extra?.steps ?? 1)
+    return entry.p50
   }
-  manifest.reference.p50Ms = Math.min(...reference) // the quieter run: slowdowns relative to an undisturbed task
-  for (const e of effects) manifest.delays[String(e)] = stepDelayFor(e, manifest.reference.p50Ms, manifest.reference.steps)
+  const reference = interrupted ? undefined : await runOnce(0, 0, 'base', 0)
+  if (!reference) return 1
+  latestP50 = p50Of(reference)
+  manifest.reference.p50Ms = latestP50
   save()
-  progress.step(`reference p50 ${manifest.reference.p50Ms.toFixed(2)} ms over ${manifest.reference.steps} steps; per-step delays: ${effects.map((e) => `${Math.round(e * 100)} % → ${manifest.delays[String(e)]} ms`).join(', ')}`)
+  progress.step(`reference p50 ${latestP50.toFixed(2)} ms over ${manifest.reference.steps} steps; each slowdown's delay follows the latest identical-code run`)
 
   // 2. the cycles of adjacent pairs
   const plan = powerPlan(cycles, effects)
@@ -136,20 +149,25 @@ async function main(): Promise<number> {
     const first = plan[i]!
     const second = plan[i + 1]!
     const expected = pairs > 0 ? pairMs / pairs : 0
+    if (interrupted) break
     if (Date.now() + expected > deadline) {
       progress.warn(`--max-minutes ${maxMinutes} reached: stopping after ${pairs} pairs of ${plan.length / 2}`)
       break
     }
     const t0 = Date.now()
-    const delay = (side: 'base' | 'head', effect: number) => (side === 'head' ? manifest.delays[String(effect)] ?? 0 : 0)
-    const a = await runOnce(first.cycle, first.effect, first.side, delay(first.side, first.effect))
-    const b = a && (await runOnce(second.cycle, second.effect, second.side, delay(second.side, second.effect)))
+    const delay = (side: 'base' | 'head', effect: number) => (side === 'head' ? stepDelayFor(effect, latestP50, manifest.reference.steps) : 0)
+    const track = (r: PowerRunRecord | undefined) => {
+      if (r && r.delayMs === 0) latestP50 = p50Of(r)
+      return r
+    }
+    const a = track(await runOnce(first.cycle, first.effect, first.side, delay(first.side, first.effect)))
+    const b = a && track(await runOnce(second.cycle, second.effect, second.side, delay(second.side, second.effect)))
     pairMs += Date.now() - t0
     pairs++
     progress.step(`pair ${pairs}/${plan.length / 2}: cycle ${first.cycle}, ${Math.round(first.effect * 100)} %, ${first.side} then ${second.side}${b ? '' : ' (incomplete)'} — ${formatDuration(Date.now() - started)} so far`)
   }
   save()
-  for (const line of formatPowerTable(analysePower(manifest, out, { rounds, bench: values.bench! }))) console.log(line)
+  for (const line of formatPowerTable(analysePower([{ manifest, dir: out }], { rounds, bench: values.bench! }))) console.log(line)
   console.log(`runs and manifest: ${shownPath(out)} (re-judge with --analyse ${shownPath(out)})`)
   return 0
 }

@@ -112,6 +112,7 @@ export const VARIABLES = {
   BENCH_BASELINE: v<string | undefined>(text, undefined, 'results file to compare each run with, e.g. benchmarks/baselines/main.json'),
   BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
+  BENCH_GATE: v<string | undefined>(text, undefined, "more benches that gate a comparison, 'file/bench=metric; …' (the headline benches always gate)"),
   BENCH_WORKER_STEP_DELAY_MS: v(decimal(0, 10_000), 0, 'experiment knob, never for a real measurement: embedded workers wait this long (ms, decimals allowed) before every handler; npm run bench:power injects slowdowns with it'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
 } as const
