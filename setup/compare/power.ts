@@ -85,6 +85,10 @@ export interface PowerAnalysis {
   ab: PowerCell[]
   single: { margin: number; falseAlarm: { trials: number; flagged: number }; falseAlarmAll: { trials: number; flagged: number }; byEffect: Map<number, { trials: number; flagged: number }> }[]
   zeroRuns: number
+  /** root-mean-square log ratio of the identical-code pairs: how far two adjacent runs land apart */
+  pairSpread: number
+  /** rounds a 20 % slowdown would need for 90 % power at this spread (z beyond 2.94, margin aside) */
+  roundsFor20: number
 }
 
 /** One experiment directory, or several (their pairs pooled; pairs never span two directories). */
@@ -159,7 +163,10 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
     }
     return { margin, falseAlarm: rate(orderedPairs(firstTen)), falseAlarmAll: rate(orderedPairs(zero)), byEffect }
   })
-  return { options: opts, manifest, effects, pairs: summary, ab, single, zeroRuns: zero.length }
+  const aa = pairs.filter((p) => p.effect === 0).map((p) => Math.log(p.head.p50 / p.base.p50))
+  const pairSpread = aa.length > 0 ? Math.sqrt(aa.reduce((sum, d) => sum + d * d, 0) / aa.length) : NaN
+  const roundsFor20 = Math.ceil((((2.94 + 1.2816) * pairSpread) / Math.log(1.2)) ** 2)
+  return { options: opts, manifest, effects, pairs: summary, ab, single, zeroRuns: zero.length, pairSpread, roundsFor20 }
 }
 
 export function formatPowerTable(a: PowerAnalysis): string[] {
@@ -177,6 +184,11 @@ export function formatPowerTable(a: PowerAnalysis): string[] {
     const s = a.pairs.get(e)!
     lines.push(`| ${e === 0 ? 'identical code' : `+${pct(e)}`} | ${e === 0 ? '—' : `${s.delayMs.toFixed(2)} ms`} | ${s.realised >= 0 ? '+' : ''}${(s.realised * 100).toFixed(1)} % | ${s.designed}${s.boundary ? ` + ${s.boundary} adjacent A/A` : ''} |`)
   }
+  lines.push(
+    '',
+    `two adjacent runs of identical code land ${(Math.expm1(a.pairSpread) * 100).toFixed(0)} % apart (root mean square of their p50 log ratio):` +
+      ` at that spread a +20 % slowdown needs about ${a.roundsFor20} paired rounds for 90 % power`,
+  )
   lines.push('', `bench:ab (paired rounds): share of trials flagged "regressed" (trials: combinations of R real pairs)`, '')
   lines.push(`| rounds | p50 margin | identical code (false alarms) | ${slowdowns.map((e) => `+${pct(e)}`).join(' | ')} |`, `|--:|--:|--:|${slowdowns.map(() => '--:').join('|')}|`)
   for (const cell of a.ab) {
