@@ -5,9 +5,10 @@
  *
  * Two sets of built-in defaults, because the two ways of comparing see different drift:
  *   - single runs (bench:compare, BENCH_BASELINE): a run against a baseline run made at another
- *     time. Without calibration the defaults are WIDE (p50 ±BASELINE p50, see BASELINE_MARGINS):
- *     wide enough that two runs of the same code on a busy 2-core machine are not flagged, so only
- *     large regressions are caught. `npm run bench:calibrate` measures the drift of the machine
+ *     time. Without calibration the defaults are WIDE (BASELINE_MARGINS: p50 25 %, p95 40 %, p99
+ *     60 %): wider than the +14 % two runs of one commit a minute apart were seen to differ here, so
+ *     only large regressions are caught — and under heavy neighbour load even they are not wide
+ *     enough (README: the power table). The output says when these defaults decided. `npm run bench:calibrate` measures the drift of the machine
  *     that compares and writes per-bench margins into the margins file, which then decide.
  *   - interleaved A/B rounds (bench:ab): the effect is estimated within adjacent base/head pairs and
  *     combined over the rounds (paired-effect.ts), so most drift cancels; PAIRED_MARGINS are
