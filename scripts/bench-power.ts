@@ -56,20 +56,26 @@ async function main(): Promise<number> {
       'max-minutes': { type: 'string', default: '50' },
       out: { type: 'string' },
       analyse: { type: 'string' },
+      since: { type: 'string' },
       bench: { type: 'string', default: BENCH_ID },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   })
   if (values.help) {
-    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3] [--max-minutes 50] [--out dir] [--analyse dir] [--bench id] [filters…]')
+    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [filters…]')
     return 0
   }
   const rounds = wholeNumber(values.rounds, '--rounds', 1, 10)
   if (values.analyse) {
+    const since = values.since === undefined ? undefined : Date.parse(values.since)
+    if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since ${values.since}: expected a time such as 2026-12-04T17:28:00Z`)
     const experiments = values.analyse.split(',').map((d) => {
       const dir = path.resolve(d.trim())
-      return { manifest: readManifest(dir), dir }
+      const manifest = readManifest(dir)
+      // runs that finished at or after --since (e.g. once the machine's neighbours quietened down)
+      if (since !== undefined) manifest.runs = manifest.runs.filter((r) => Date.parse(r.at) - r.durationMs >= since)
+      return { manifest, dir }
     })
     for (const line of formatPowerTable(analysePower(experiments, { rounds, bench: values.bench! }))) console.log(line)
     return 0

@@ -47,9 +47,9 @@ export interface PowerOptions {
   bench: string
   /** other rounds to tabulate (default 2..5) */
   roundsSweep?: number[]
-  /** relative p50 margins to tabulate for bench:ab (default 5, 8, 10, 15 %) */
+  /** relative p50 margins to tabulate for bench:ab (default 5, 10, 15, 25 %) */
   pairedMargins?: number[]
-  /** relative p50 margins to tabulate for bench:compare (default 15, 20, 25, 30 %) */
+  /** relative p50 margins to tabulate for bench:compare (default 15, 25, 50, 100 %) */
   singleMargins?: number[]
   /** at most this many trials per cell (default 2000, a seeded sample of the combinations) */
   maxTrials?: number
@@ -96,8 +96,8 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
   if (experiments.length === 0) throw new RangeError('analysePower: no experiment to analyse')
   const opts: Required<PowerOptions> = {
     roundsSweep: [2, 3, 4, 5],
-    pairedMargins: [0.05, 0.08, 0.1, 0.15],
-    singleMargins: [0.15, 0.2, 0.25, 0.3],
+    pairedMargins: [0.05, 0.1, 0.15, 0.25],
+    singleMargins: [0.15, 0.25, 0.5, 1],
     maxTrials: 2000,
     ...options,
   }
