@@ -1,7 +1,9 @@
 /**
- * Compare two commits on one machine: bench base and head interleaved, then compare the pooled
- * samples. For pull-request checks on shared runners, whose speed swings between jobs: both sides
- * run in the same job, alternately, so drift hits both alike.
+ * Compare two commits on one machine: bench base and head interleaved in adjacent pairs, then
+ * judge each bench by the effect within the pairs, combined over the rounds (a paired design:
+ * setup/compare/paired-effect.ts). For pull-request checks on shared runners, whose speed swings
+ * between jobs and within one: base and head of a round run back to back, so the machine's phase
+ * hits both alike, and the rounds show how much the pairs still disagree.
  *
  *   node scripts/bench-ab.ts --base <ref> [--head <ref>] [--rounds 3] [--out <dir>]
  *                            [--margins <file>] [--informational] [--timeout-minutes 45]
@@ -15,10 +17,13 @@
  * --out            default <BENCH_RESULTS_DIR>/ab: per run round-<r>-<side>/ and its log, the
  *                  pooled base.json and head.json, and the reports (summary.md, report.html,
  *                  bmf.json, benchmark-action.json, comparison.json)
- * --margins        default: the head checkout's margins file (BENCH_MARGINS_FILE, else fixtures/margins.yaml)
+ * --margins        a margins file over the built-in paired margins (margins.ts: PAIRED_MARGINS, chosen
+ *                  from npm run bench:power). Not the BENCH_MARGINS_FILE by default: calibrated
+ *                  margins describe two single runs and would be needlessly wide for paired rounds.
  *
- * A bench regresses only when the pooled samples say so (margins + significance, see
- * setup/compare/compare-runs.ts) and most rounds agree. Environment differences between the two
+ * A metric regresses when the paired effect exceeds its margin, stands out from the noise (within
+ * the pairs and between them) and most rounds agree (setup/compare/compare-runs.ts); only the
+ * headline metric of a gating bench fails the check (gating.ts, BENCH_GATE). Environment differences between the two
  * commits (e.g. a PostgreSQL upgrade in the PR) are reported, not treated as "not comparable".
  * Exit codes: 0 no regression (or --informational / BENCH_REGRESSION=informational), 1 a regression,
  * or a head run that failed (a violated budget or an error: budgets are always enforced), 2 bad
@@ -32,7 +37,7 @@ import { loadSettings } from '../setup/config.ts'
 import { interleavedPlan, type Side } from '../setup/compare/ab-plan.ts'
 import { logTail, runBenchChild, type BenchChildResult } from '../setup/compare/bench-child.ts'
 import { compareRuns, hasRegression, type Comparison } from '../setup/compare/compare-runs.ts'
-import { loadMargins } from '../setup/compare/margins.ts'
+import { loadMargins, MarginBook, PAIRED_MARGINS } from '../setup/compare/margins.ts'
 import { poolRounds } from '../setup/compare/pool.ts'
 import { createProgress, formatDuration } from '../setup/compare/progress.ts'
 import { loadCompareSettings } from '../setup/compare/settings.ts'
@@ -69,7 +74,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1 || timeoutMinutes > 24 * 60) throw new Error(`--timeout-minutes ${values['timeout-minutes']}: expected a whole number within 1..1440`)
 
   if (plan.length === 2) {
-    console.error('bench-ab: warning: with 1 round the variation between runs is not measured, so drift can pass for a regression; use --rounds 3 or more for a check')
+    console.error('bench-ab: warning: with 1 round the disagreement between pairs is not measured, so drift inside the pair can pass for a regression; use --rounds 3 or more for a check')
   }
   const repo = repositoryRoot(process.cwd())
   const settings = loadSettings({ root: repo })
@@ -143,14 +148,14 @@ async function main(): Promise<number> {
     } else {
       base = poolRounds(baseDocs)
       writeJson(path.join(out, 'base.json'), base)
-      // the head's margins: a PR that loosens them shows it in its diff
-      const marginsFile = values.margins ? path.resolve(values.margins) : path.resolve(trees.head!.dir, compare.marginsFileSetting)
+      const margins = values.margins ? loadMargins(path.resolve(values.margins), values.margins, PAIRED_MARGINS) : new MarginBook(undefined, 'built-in paired margins', PAIRED_MARGINS)
       const paired = runs.base.flatMap((b) => {
         const h = runs.head.find((x) => x.round === b.round)
         return b.doc && h?.doc ? [{ base: b.doc, head: h.doc }] : []
       })
       comparison = compareRuns(base, head, {
-        margins: loadMargins(marginsFile, values.margins ?? compare.marginsFileSetting),
+        margins,
+        gates: compare.gates,
         ignoreEnvironment: true,
         rounds: { baseline: paired.map((p) => p.base), current: paired.map((p) => p.head) },
         labels: { baseline: 'base', current: 'head' },
@@ -165,7 +170,7 @@ async function main(): Promise<number> {
     console.log(`reports: ${[paths.html, paths.markdown, paths.bmf, paths.benchmarkAction, ...(paths.comparison ? [paths.comparison] : [])].map((p) => shownPath(p)).join(', ')}`)
     if (comparison && hasRegression(comparison)) {
       if (policy === 'blocking') {
-        console.log('regression: exit code 1 (--informational or BENCH_REGRESSION=informational reports without failing)')
+        console.log('gating regression: exit code 1 (--informational or BENCH_REGRESSION=informational reports without failing)')
         exitCode = 1
       } else {
         console.log('regression reported only (informational)')

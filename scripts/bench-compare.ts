@@ -5,7 +5,13 @@
  *
  * <current.json>          default: <BENCH_RESULTS_DIR>/latest.json
  * --out <dir>             where the reports go (default: the current file's directory)
- * --margins <file>        margins file (default: BENCH_MARGINS_FILE, else fixtures/margins.yaml)
+ * --margins <file>        margins file (default: BENCH_MARGINS_FILE, else fixtures/margins.yaml); without
+ *                         one the built-in margins for single runs apply, which are WIDE (margins.ts):
+ *                         calibrate with npm run bench:calibrate for tighter ones
+ *
+ * Two single runs: each bench's metric in one run against the other (per-run statistics, never the
+ * samples pooled), the drift between runs left to the margins; only the headline metric of a gating
+ * bench decides the exit code (gating.ts, BENCH_GATE).
  * --informational         report regressions without failing (also BENCH_REGRESSION=informational)
  * --ignore-environment    compare although Node, CPU, PostgreSQL… differ (they are still listed)
  * --alpha <p>             significance level of each test (default 0.01)
@@ -56,6 +62,7 @@ function main(): number {
   const comparison = compareRuns(baseline, current, {
     margins: loadMargins(marginsFile, values.margins ?? settings.marginsFileSetting),
     ignoreEnvironment: Boolean(values['ignore-environment']),
+    gates: settings.gates,
     labels: { baseline: 'baseline', current: 'current' },
     ...(alpha !== undefined ? { alpha } : {}),
   })
@@ -68,7 +75,7 @@ function main(): number {
     console.log('regression reported only (informational)')
     return 0
   }
-  console.log('regression: exit code 1 (--informational or BENCH_REGRESSION=informational reports without failing)')
+  console.log('gating regression: exit code 1 (--informational or BENCH_REGRESSION=informational reports without failing)')
   return 1
 }
 

@@ -27,6 +27,13 @@ const integer = (min: number, max: number): Parser<number> => (raw, name) => {
   return n
 }
 
+const decimal = (min: number, max: number): Parser<number> => (raw, name) => {
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(`${name}=${raw} is not a number (expected ${min}..${max}, decimals allowed)`)
+  const n = Number(raw)
+  if (n < min || n > max) throw new ConfigError(`${name}=${raw} is out of range (expected ${min}..${max})`)
+  return n
+}
+
 const bool: Parser<boolean> = (raw, name) => {
   const v = raw.trim().toLowerCase()
   if (['1', 'true', 'yes', 'on'].includes(v)) return true
@@ -117,6 +124,8 @@ export const VARIABLES = {
   BENCH_BASELINE: v<string | undefined>(text, undefined, 'results file to compare each run with, e.g. benchmarks/baselines/main.json'),
   BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
+  BENCH_GATE: v<string | undefined>(text, undefined, "more benches that gate a comparison, 'file/bench=metric; …' (the headline benches always gate)"),
+  BENCH_WORKER_STEP_DELAY_MS: v(decimal(0, 10_000), 0, 'experiment knob, never for a real measurement: embedded workers wait this long (ms, decimals allowed) before every handler; npm run bench:power injects slowdowns with it'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
   BENCH_STATEMENT_TIMEOUT_MS: v(integer(100, 86_400_000), 120_000, 'longest a statement of the suite may run (PostgreSQL statement_timeout on every connection)'),
   BENCH_LOCK_TIMEOUT_MS: v(integer(100, 86_400_000), 30_000, 'longest a statement of the suite may wait for a lock (PostgreSQL lock_timeout on every connection)'),

@@ -96,7 +96,7 @@ describe('scripts/bench-ab.ts', () => {
     const r = await script('bench-ab.ts', ['--base', 'HEAD~1', '--head', 'HEAD', '--rounds', '1', '--out', out, 'benchmarks/event-propagation.bench.ts'])
     expect(r.stderr).toMatch(/round 1\/1 base \([0-9a-f]{7}\): vitest bench benchmarks\/event-propagation\.bench\.ts … \[1\/2\]/)
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
-    expect(r.stdout).toMatch(/^comparison with base [0-9a-f]{7}: \d+ regressed, \d+ improved, \d+ unchanged, \d+ not comparable\n/)
+    expect(r.stdout).toMatch(/^comparison with base [0-9a-f]{7}: \d+ regressed, \d+ improved, \d+ unchanged, \d+ not comparable; gating: \d+ of 1 regressed\n {2}margins: built-in defaults for paired rounds \(p50 \d+ %, p95 \d+ %, p99 \d+ %\)/)
     expect(r.stdout).toMatch(/\nreports: .*report\.html, .*summary\.md, .*bmf\.json, .*benchmark-action\.json, .*comparison\.json\n/)
     expect(readdirSync(out).sort()).toEqual(
       expect.arrayContaining(['base.json', 'head.json', 'round-1-base', 'round-1-base.log', 'round-1-head', 'round-1-head.log', 'summary.md', 'report.html', 'comparison.json']),
@@ -108,7 +108,12 @@ describe('scripts/bench-ab.ts', () => {
     expect(head.results.map((e) => e.bench)).toContain('notify small payload')
     expect(head.results.every((e) => e.samples && e.samples.length > 0)).toBe(true)
     const comparison = JSON.parse(readFileSync(path.join(out, 'comparison.json'), 'utf8'))
-    expect(comparison).toMatchObject({ labels: { baseline: 'base', current: 'head' }, method: { rounds: 1 }, environment: { comparable: true } })
+    expect(comparison).toMatchObject({ labels: { baseline: 'base', current: 'head' }, method: { rounds: 1, margins: 'built-in paired margins' }, environment: { comparable: true } })
+    // notify small payload gates on p95 (not compared on the smoke profile's 20 samples: said so);
+    // its line names the paired estimate
+    const notify = comparison.benches.find((b: { bench: string }) => b.bench === 'notify small payload')
+    expect(notify.gate).toBe('p95')
+    expect(notify.reason).toMatch(/^p95 not compared: fewer than 100 samples on a side; p50 [+−±][\d.]+ % \([+−±][\d.]+ ms\) over 1 paired round \([+−]\d+ %\): /)
     expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toMatch(/Interleaved A\/B: base `HEAD~1` [0-9a-f]{7}, head `HEAD` [0-9a-f]{7}, 1 rounds/)
     expect(git(repo, 'worktree', 'list').split('\n')).toHaveLength(1)
   }, 300_000)
@@ -119,7 +124,7 @@ describe('scripts/bench-calibrate.ts', () => {
     const margins = path.join(tmp, 'margins.yaml')
     const r = await script('bench-calibrate.ts', ['--runs', '2', '--out', margins, 'benchmarks/event-propagation.bench.ts'])
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
-    expect(r.stdout).toMatch(/^bench +p50: largest difference → margin +p95: largest difference → margin\n/)
+    expect(r.stdout).toMatch(/^bench +p50: largest difference → margin +p95: largest difference → margin +p99: largest difference → margin\n/)
     expect(r.stdout).toMatch(/\nevent-propagation > notify small payload +[\d.]+ % \/ [\d.]+ ms → \d+ % \/ [\d.]+ ms/)
     expect(r.stdout).toMatch(/\nmargins: .*margins\.yaml \(5 benches from 2 runs; run results in results\/calibration\)\n/)
     const book = loadMargins(margins)

@@ -10,10 +10,11 @@ import { ConfigError } from '../setup/config.ts'
 import { interleavedPlan } from '../setup/compare/ab-plan.ts'
 import { proposeMargins } from '../setup/compare/calibrate.ts'
 import { studentCdf, studentQuantile, twoSampleT } from '../setup/compare/student-t.ts'
-import { BUILT_IN_MARGINS, loadMargins, MarginBook, parseMarginsFile } from '../setup/compare/margins.ts'
+import { BUILT_IN_MARGINS, loadMargins, MarginBook, PAIRED_MARGINS, parseMarginsFile } from '../setup/compare/margins.ts'
 import { writeMarginsFile } from '../setup/compare/margins-file.ts'
 import { poolRounds } from '../setup/compare/pool.ts'
 import { loadCompareSettings } from '../setup/compare/settings.ts'
+import { HEADLINE_GATES } from '../setup/compare/gating.ts'
 import { simulatedDocument, simulatedEntry } from '../setup/compare/simulate.ts'
 import type { ResultsDocument } from '../setup/results/schema.ts'
 
@@ -39,10 +40,16 @@ benches:
 `
   test('each level overrides only the fields it names: built-in < defaults < file * < bench', () => {
     const book = new MarginBook(parseMarginsFile(file, 'm.yaml'), 'm.yaml')
-    expect(book.for('event-propagation', 'notify small payload')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.08 }, p95: { relative: 0.25, absoluteMs: 0.2 } })
-    expect(book.for('event-propagation', 'other')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.05 }, p95: { relative: 0.3, absoluteMs: 0.2 } })
-    expect(book.for('e2e-latency', 'linear')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.05 }, p95: BUILT_IN_MARGINS.p95 })
+    expect(book.for('event-propagation', 'notify small payload')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.08 }, p95: { relative: 0.25, absoluteMs: 0.2 }, p99: BUILT_IN_MARGINS.p99 })
+    expect(book.for('event-propagation', 'other')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.05 }, p95: { relative: 0.3, absoluteMs: 0.2 }, p99: BUILT_IN_MARGINS.p99 })
+    expect(book.for('e2e-latency', 'linear')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.05 }, p95: BUILT_IN_MARGINS.p95, p99: BUILT_IN_MARGINS.p99 })
     expect(new MarginBook().for('x', 'y')).toEqual(BUILT_IN_MARGINS)
+    expect(book.uncalibrated).toBe(false)
+    expect(new MarginBook().uncalibrated).toBe(true)
+    // paired rounds (bench:ab) sit on their own, narrower defaults; the file's levels still override them
+    const paired = new MarginBook(parseMarginsFile(file, 'm.yaml'), 'm.yaml', PAIRED_MARGINS)
+    expect(paired.for('e2e-latency', 'linear')).toEqual({ p50: { relative: 0.12, absoluteMs: 0.05 }, p95: PAIRED_MARGINS.p95, p99: PAIRED_MARGINS.p99 })
+    expect(PAIRED_MARGINS.p50.relative).toBeLessThan(BUILT_IN_MARGINS.p50.relative)
   })
 
   test('a missing file means the built-in margins', () => {
@@ -53,7 +60,7 @@ benches:
 
   test.each([
     ['an unknown top-level key', 'margins: {}', /unknown key "margins" \(expected defaults or benches\)/],
-    ['an unknown metric', 'defaults:\n  p99: { relative: 0.1 }', /"p99" is not a compared metric \(expected p50 or p95\)/],
+    ['an unknown metric', 'defaults:\n  p90: { relative: 0.1 }', /"p90" is not a compared metric \(expected p50 or p95 or p99\)/],
     ['a percentage instead of a fraction', "defaults:\n  p50: { relative: '10%' }", /p50\.relative: "10%" is not a number within 0\.\.10 \(a fraction: 0\.1 = 10 %\)/],
     ['a negative margin', 'defaults:\n  p95: { absoluteMs: -1 }', /p95\.absoluteMs: -1 is not a number/],
     ['a misspelt field', 'defaults:\n  p50: { relativ: 0.1 }', /unknown field "relativ"/],
@@ -115,6 +122,7 @@ describe('calibration', () => {
     expect(steady.metrics.map((m) => m.margin)).toEqual([
       { relative: 0.03, absoluteMs: 0.05 },
       { relative: 0.05, absoluteMs: 0.1 },
+      { relative: 0.08, absoluteMs: 0.2 },
     ])
     const wild = proposeMargins([1, 1.6].map((m) => runWith(scaled(m))))[0]!
     expect(wild.warning).toMatch(/^sim > b: only a slowdown beyond 1000 % \(or none at all\) could be flagged \(runs differ by up to 60 %, and 2 runs say little\)/)
@@ -134,7 +142,7 @@ describe('calibration', () => {
     let text = readFileSync(file, 'utf8')
     expect(text).toMatch(/^# team note: keep/)
     expect(text).toContain('p50: { relative: 0.2 } # looser for all')
-    expect(text).toMatch(/ {4}b:\n {6}# calibrated 2025-01-01 on Test CPU; spread p50 15\.8 %, p95 15\.8 % over 3 runs\n {6}p50: \{ relative: [\d.]+, absoluteMs: [\d.]+ \}\n {6}p95: \{ relative: [\d.]+, absoluteMs: [\d.]+ \}/)
+    expect(text).toMatch(/ {4}b:\n {6}# calibrated 2025-01-01 on Test CPU; spread p50 15\.8 %, p95 15\.8 %, p99 15\.8 % over 3 runs\n {6}p50: \{ relative: [\d.]+, absoluteMs: [\d.]+ \}\n {6}p95: \{ relative: [\d.]+, absoluteMs: [\d.]+ \}\n {6}p99: \{ relative: [\d.]+, absoluteMs: [\d.]+ \}/)
     const book = loadMargins(file)
     expect(book.for('sim', 'b').p50.relative).toBe(proposals[0]!.metrics[0]!.margin.relative)
     expect(book.for('other', 'x').p95.relative).toBe(0.4)
@@ -163,9 +171,11 @@ describe('comparison settings', () => {
       regression: 'blocking',
       marginsFile: path.join(root, 'fixtures/margins.yaml'),
       marginsFileSetting: 'fixtures/margins.yaml',
+      gates: [...HEADLINE_GATES],
       progress: true,
       root,
     })
+    expect(loadCompareSettings({ root, env: { BENCH_GATE: 'e2e-latency/e2e tree=p50' } }).gates).toEqual([...HEADLINE_GATES, { file: 'e2e-latency', bench: 'e2e tree', metric: 'p50' }])
   })
 
   test('paths resolve against the project root; CI is quiet unless BENCH_VERBOSE', () => {

@@ -76,9 +76,11 @@ describe('bench-compare', () => {
     const out = path.join(tmp, 'compare-out')
     const r = await script('bench-compare.ts', [base, head, '--out', out])
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/^comparison with .*base\.json: 1 regressed, 0 improved, 1 unchanged, 0 not comparable\n {2}regressed {2}event-propagation > notify small payload: p50 \+/)
+    expect(r.stdout).toMatch(
+      /^comparison with .*base\.json: 1 regressed, 0 improved, 1 unchanged, 0 not comparable; gating: 1 of 2 regressed\n {2}margins: built-in WIDE defaults \(p50 25 %, p95 40 %, p99 60 %\) because there is no calibration data: .* npm run bench:calibrate .*\n {2}regressed {2}event-propagation > notify small payload \[gates: fails\]: p95 \+[\d.]+ % \(\+[\d.]+ ms\) run vs run: z = [\d.]+ > [\d.]+, beyond the 40 % \/ 0\.100 ms margin; p50 \+/,
+    )
     expect(r.stdout).toMatch(/\nreports: .*report\.html, .*summary\.md, .*bmf\.json, .*benchmark-action\.json, .*comparison\.json\n/)
-    expect(r.stdout).toContain('regression: exit code 1')
+    expect(r.stdout).toContain('gating regression: exit code 1')
     expect(readdirSync(out).sort()).toEqual(['benchmark-action.json', 'bmf.json', 'comparison.json', 'report.html', 'summary.md'])
     expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toContain('🔴 **regressed**')
 
@@ -110,7 +112,7 @@ describe('bench-compare', () => {
     writeFileSync(path.join(tmp, 'other-machine.json'), JSON.stringify(head))
     const r = await script('bench-compare.ts', [base, path.join(tmp, 'other-machine.json'), '--out', path.join(tmp, 'o3')])
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('0 regressed, 0 improved, 0 unchanged, 2 not comparable\n  environments differ: cpuCount 4 → 64')
+    expect(r.stdout).toContain('0 regressed, 0 improved, 0 unchanged, 2 not comparable; gating: 0 of 2 regressed\n  environments differ: cpuCount 4 → 64')
     const forced = await script('bench-compare.ts', [base, path.join(tmp, 'other-machine.json'), '--out', path.join(tmp, 'o3'), '--ignore-environment'])
     expect(forced.code).toBe(1)
     expect(forced.stdout).toContain('compared although the environments differ: cpuCount 4 → 64')

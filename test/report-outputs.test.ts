@@ -42,24 +42,31 @@ function runs(): { base: ResultsDocument; head: ResultsDocument } {
 }
 
 describe('markdown summary', () => {
-  test('a comparison: verdict counts, one row per bench (regressions first), reasons, environment, budgets', () => {
+  test('a comparison leads with the gating benches (metric, verdict, detectable change), then the informational ones, reasons, environment, budgets', () => {
     const { base, head } = runs()
     const comparison = compareRuns(base, head, { labels: { baseline: 'base', current: 'head' } })
     const md = renderMarkdown({ current: head, comparison, policy: 'blocking', footer: 'Charts: report.html' })
     const lines = md.split('\n')
     expect(lines[0]).toBe(COMMENT_MARKER)
-    expect(lines[1]).toBe('### tasker-bench: **1 regressed** · 0 improved · 1 unchanged · 1 not comparable')
-    expect(md).toContain('**Regressions fail this check**')
+    expect(lines[1]).toBe('### tasker-bench: ❌ **1 gating regression** · all benches: 1 regressed · 0 improved · 1 unchanged · 1 not comparable')
+    expect(md).toContain('**Gating regressions fail this check**')
+    const gating = lines.indexOf('#### Gating benches')
+    expect(gating).toBeGreaterThan(1)
     const header = lines.findIndex((l) => l.startsWith('| bench |'))
-    expect(lines[header]).toBe('| bench | base p50 · p95 | head p50 · p95 | change p50 · p95 | verdict |')
-    expect(lines[header + 1]).toBe('|---|--:|--:|--:|---|')
-    const rows = lines.slice(header + 2, header + 5)
-    expect(rows[0]).toMatch(/^\| event-propagation > notify small payload \| [\d.]+ · [\d.]+ ms \| [\d.]+ · [\d.]+ ms \| \+\d+\.\d % · \+\d+\.\d % \| 🔴 \*\*regressed\*\* \|$/)
-    expect(rows[1]).toMatch(/^\| e2e-latency > e2e linear \| .* \| — \| ❔ not comparable: only 12 samples in the baseline, 20 needed \|$/)
-    expect(rows[2]).toMatch(/^\| event-propagation > notify \\\| pipe <b> \| .* ⚪ unchanged \|$/) // a pipe cannot break the table
-    expect(rows.every((r) => r.split(/(?<!\\)\|/).length === 7)).toBe(true)
+    expect(header).toBe(gating + 2)
+    expect(lines[header]).toBe('| bench | metric | base | head | change | verdict | detectable (90 %) |')
+    expect(lines[header + 1]).toBe('|---|---|--:|--:|--:|---|--:|')
+    expect(lines[header + 2]).toMatch(/^\| event-propagation > notify small payload \| p95 \| [\d.]+ ms \| [\d.]+ ms \| \+\d+\.\d % \| 🔴 \*\*regressed\*\* \| \+\d+ % \|$/)
+    expect(lines[header + 3]).toMatch(/^\| e2e-latency > e2e linear \| p50 \| — \| — \| — \| ❔ not comparable: only 12 samples in the baseline, 20 needed \| — \|$/)
+    expect(md).toContain('"unchanged" means no change that large, not "proven equal"')
+    expect(md).toMatch(/> margins: built-in WIDE defaults \(p50 25 %, p95 40 %, p99 60 %\)/)
+    // the informational bench, collapsed; a pipe in its name cannot break the table
+    expect(md).toContain('<details><summary>Informational benches (do not gate): 1 unchanged</summary>')
+    const info = lines.find((l) => l.startsWith('| event-propagation > notify \\| pipe <b> |'))!
+    expect(info).toMatch(/ ⚪ unchanged \|$/)
+    expect(info.split(/(?<!\\)\|/).length).toBe(7)
     expect(md).toContain('<details><summary>Why each verdict</summary>')
-    expect(md).toMatch(/- \*\*event-propagation > notify small payload\*\* — regressed: p50 \+\d+\.\d % .*p < 0\.001/)
+    expect(md).toMatch(/- \*\*event-propagation > notify small payload\*\* \(gates on p95\) — regressed: p95 \+\d+\.\d % .* run vs run: z = [\d.]+ > [\d.]+, beyond the 40 % \/ 0\.100 ms margin/)
     expect(md).toContain('**Environment** Node v24.21.0 · linux x64 · Simulated CPU @ 3.0GHz × 4 · PostgreSQL 18.1 (embedded) · pgmq sql-compat 1.7.0')
     expect(md).toContain('base `aaaaaaa`')
     expect(md).toMatch(/\*\*Budgets\*\* ❌ 1 violated:\n- event-propagation > notify small payload: `p\(99\)<0\.5` violated \(observed 1\.10\)\n/)
@@ -69,7 +76,7 @@ describe('markdown summary', () => {
 
   test('informational policy and a single run', () => {
     const { base, head } = runs()
-    expect(renderMarkdown({ current: head, comparison: compareRuns(base, head), policy: 'informational' })).toContain('Regressions are reported only (`BENCH_REGRESSION=informational`)')
+    expect(renderMarkdown({ current: head, comparison: compareRuns(base, head), policy: 'informational' })).toContain('Gating regressions are reported only (`BENCH_REGRESSION=informational`)')
     expect(renderMarkdown({ current: head })).toMatch(/\| event-propagation > notify small payload \| .* \| ❌ 1 of 2 violated · 🎯 0 of 1 targets met \|/)
     const single = renderMarkdown({ current: base })
     expect(single).toContain('### tasker-bench: 3 measurements')
@@ -230,7 +237,7 @@ describe('writing the reports, and the end of a run (reporter)', () => {
     expect(readdirSync(dir).sort()).toEqual(['benchmark-action.json', 'bmf.json', 'comparison.json', 'report.html', 'summary.md'])
     expect(validateBmf(JSON.parse(readFileSync(paths.bmf, 'utf8')))).toEqual([])
     expect(validateBenchmarkAction(JSON.parse(readFileSync(paths.benchmarkAction, 'utf8')))).toEqual([])
-    expect(JSON.parse(readFileSync(paths.comparison!, 'utf8'))).toMatchObject({ kind: 'tasker-bench-comparison', version: 1, counts: { regressed: 1 } })
+    expect(JSON.parse(readFileSync(paths.comparison!, 'utf8'))).toMatchObject({ kind: 'tasker-bench-comparison', version: 2, counts: { regressed: 1 }, gating: { regressed: 1 } })
   })
 
   function finish(env: NodeJS.ProcessEnv, current: ResultsDocument) {
@@ -247,8 +254,9 @@ describe('writing the reports, and the end of a run (reporter)', () => {
     const blocking = finish({ BENCH_BASELINE: baseline }, head)
     expect(blocking.outcome.exitCode).toBe(1)
     expect(blocking.lines[0]).toMatch(/^reports: .*report\.html, .*summary\.md, .*bmf\.json, .*benchmark-action\.json, .*comparison\.json$/)
-    expect(blocking.lines[1]).toMatch(/^comparison with .*baseline\.json: 1 regressed, 0 improved, 1 unchanged, 1 not comparable$/)
-    expect(blocking.lines).toContainEqual(expect.stringMatching(/^ {2}regressed +event-propagation > notify small payload: p50 \+.*; p95 \+.*99\.5 % CI \[/))
+    expect(blocking.lines[1]).toMatch(/^comparison with .*baseline\.json: 1 regressed, 0 improved, 1 unchanged, 1 not comparable; gating: 1 of 2 regressed$/)
+    expect(blocking.lines[2]).toMatch(/^ {2}margins: built-in WIDE defaults .* because there is no calibration data/)
+    expect(blocking.lines).toContainEqual(expect.stringMatching(/^ {2}regressed +event-propagation > notify small payload \[gates: fails\]: p95 \+.* run vs run: z = .*; p50 \+/))
     expect(blocking.lines.at(-1)).toBe('regression: failing the run (BENCH_REGRESSION=informational reports regressions without failing)')
     expect(readdirSync(blocking.dir)).toContain('comparison.json')
 

@@ -1,10 +1,11 @@
 /**
- * The comparison's settings: BENCH_BASELINE, BENCH_REGRESSION, BENCH_MARGINS_FILE. Read through
+ * The comparison's settings: BENCH_BASELINE, BENCH_REGRESSION, BENCH_MARGINS_FILE, BENCH_GATE. Read through
  * loadSettings() once setup/config.ts declares them; until then straight from the environment,
  * validated here the same way (one line naming the variable, the value and what is accepted).
  */
 import path from 'node:path'
 import { ConfigError, loadSettings, type LoadOptions, type Settings } from '../config.ts'
+import { HEADLINE_GATES, parseGates, type Gate } from './gating.ts'
 
 export type RegressionPolicy = 'blocking' | 'informational'
 
@@ -17,6 +18,8 @@ export interface CompareSettings {
   marginsFile: string
   /** the margins file as configured, for messages */
   marginsFileSetting: string
+  /** benches that gate: the headline benches and BENCH_GATE's */
+  gates: Gate[]
   /** show progress of long work (always, except in CI unless BENCH_VERBOSE) */
   progress: boolean
   root: string
@@ -26,6 +29,7 @@ export const COMPARE_VARIABLES = {
   BENCH_BASELINE: 'results file to compare each run with (e.g. benchmarks/baselines/main.json); empty: no comparison',
   BENCH_REGRESSION: 'blocking (default): a regression fails the run; informational: only report it',
   BENCH_MARGINS_FILE: 'per-bench regression margins (default fixtures/margins.yaml; built-in margins when absent)',
+  BENCH_GATE: "more benches that gate, 'file/bench=metric; …' (the headline benches always gate)",
 } as const
 
 export const DEFAULT_MARGINS_FILE = 'fixtures/margins.yaml'
@@ -51,6 +55,7 @@ export function loadCompareSettings(options: LoadOptions = {}): CompareSettings 
     regression,
     marginsFile: path.resolve(root, marginsFileSetting),
     marginsFileSetting,
+    gates: [...HEADLINE_GATES, ...parseGates(raw('BENCH_GATE'))],
     progress: !settings.ci || settings.BENCH_VERBOSE,
     root,
   }

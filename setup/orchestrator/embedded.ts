@@ -19,6 +19,8 @@ export interface EmbeddedOrchestratorOptions {
   otlpEndpoint?: string
   /** Extra environment for every child (TASKER_VISIBILITY_TIMEOUT_S, TASKER_POLL_INTERVAL_MS, …). */
   env?: Record<string, string>
+  /** experiment knob (BENCH_WORKER_STEP_DELAY_MS): workers wait this long before every handler */
+  stepDelayMs?: number
   log?: (line: string) => void
 }
 
@@ -82,7 +84,7 @@ export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOption
     const service = await startService({
       label: id,
       entry: WORKER_ENTRY,
-      env: { ...baseEnv, TASKER_WORKER_ID: id, OTEL_SERVICE_NAME: 'tasker-worker' },
+      env: { ...baseEnv, TASKER_WORKER_ID: id, OTEL_SERVICE_NAME: 'tasker-worker', ...(opts.stepDelayMs ? { TASKER_WORKER_STEP_DELAY_MS: String(opts.stepDelayMs) } : {}) },
       logFile: path.join(opts.logDir, `${id}.log`),
       log,
     })

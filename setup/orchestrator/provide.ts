@@ -84,8 +84,10 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
       refuseForeignDatabase(settings, postgres, 'embedded')
       const databaseUrl = await orchestratorDatabase(postgres, runId, log)
       const logDir = path.join(resultsDir, 'logs')
-      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log })
+      const stepDelayMs = settings.BENCH_WORKER_STEP_DELAY_MS
+      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log, stepDelayMs })
       log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
+      if (stepDelayMs > 0) log(`orchestrator: experiment knob BENCH_WORKER_STEP_DELAY_MS=${stepDelayMs}: every step waits ${stepDelayMs} ms before its handler`)
       return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir, databaseUrl }
     }
   }

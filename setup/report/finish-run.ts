@@ -40,6 +40,7 @@ export function finishRun(doc: ResultsDocument, dir: string, options: FinishRunO
       baseline = readResultsFile(settings.baseline)
       comparison = compareRuns(baseline, doc, {
         margins: loadMargins(settings.marginsFile, settings.marginsFileSetting),
+        gates: settings.gates,
         labels: { baseline: 'baseline', current: 'this run' },
       })
     }

@@ -5,6 +5,7 @@
  * SVG, baseline overlaid), its budgets and the verdict's reason; at the end the environment of both
  * runs, differences highlighted.
  */
+import { methodSentence } from './method-text.ts'
 import type { BenchComparison, Comparison, Verdict } from '../compare/compare-runs.ts'
 import { entriesById } from '../compare/bench-id.ts'
 import type { EnvironmentFingerprint } from '../environment.ts'
@@ -205,12 +206,7 @@ function environmentTable(cur: EnvironmentFingerprint, base: EnvironmentFingerpr
 }
 
 function methodText(c: Comparison): string {
-  const m = c.method
-  return h(
-    `A bench regresses when a metric is worse by more than its margins (${m.margins}) and the difference is significant, each test at α/2 = ${m.alpha / 2}: ` +
-      `Mann–Whitney U for p50, a bootstrap CI (${m.resamples} resamples) for p95 (only with ≥ ${m.minSamplesP95} samples a side)` +
-      `${m.rounds ? `, and it stands out from the variation between the ${m.rounds} interleaved rounds (t-test on the per-round values)` : ''}. Fewer than ${m.minSamples} samples, or a different environment: not comparable.`,
-  )
+  return h(methodSentence(c))
 }
 
 const STYLE = `

@@ -1,15 +1,17 @@
 /**
  * The markdown summary: fit for $GITHUB_STEP_SUMMARY and a pull-request comment (GitHub-flavoured
  * tables, a collapsed section with the reasons, well under the 65 536-character comment limit).
- * With a comparison: one row per bench with baseline, current, change and verdict, regressions
- * first. Without one: the run's own figures and budgets.
+ * With a comparison: the gating benches first (their headline metric, verdict and the smallest
+ * slowdown the run could have detected), then the informational benches, collapsed, and one line per
+ * bench on why. Without one: the run's own figures and budgets.
  */
-import type { BenchComparison, Comparison, Verdict } from '../compare/compare-runs.ts'
+import { formatDetectable, gateRegressed, type BenchComparison, type Comparison, type Verdict } from '../compare/compare-runs.ts'
 import type { RegressionPolicy } from '../compare/settings.ts'
 import type { ResultEntry, ResultsDocument } from '../results/schema.ts'
 import { environmentDifferencesLine } from './environment-differences.ts'
 import { environmentLine } from './environment-lines.ts'
 import { formatMs, formatPercent, shortCommit } from './format.ts'
+import { methodSentence, uncalibratedNote } from './method-text.ts'
 
 /** The first line of every summary: lets a workflow find and update its earlier PR comment. */
 export const COMMENT_MARKER = '<!-- tasker-bench-report -->'
@@ -47,47 +49,89 @@ export function renderMarkdown(input: MarkdownInput): string {
 
 function comparisonMarkdown(c: Comparison, policy: RegressionPolicy): string[] {
   const { counts } = c
-  const headline = [
-    counts.regressed > 0 ? `**${counts.regressed} regressed**` : '0 regressed',
+  const gating = c.benches.filter((b) => b.gate)
+  const informing = c.benches.filter((b) => !b.gate)
+  const gateHeadline =
+    c.gating.regressed > 0
+      ? `❌ **${c.gating.regressed} gating regression${c.gating.regressed === 1 ? '' : 's'}**`
+      : gating.length > 0
+        ? `✅ no gating regression (${gating.length} gating bench${gating.length === 1 ? '' : 'es'})`
+        : 'no gating bench measured'
+  const informCounts = [
+    `${counts.regressed} regressed`,
     `${counts.improved} improved`,
     `${counts.unchanged} unchanged`,
     ...(counts['not comparable'] > 0 ? [`${counts['not comparable']} not comparable`] : []),
   ].join(' · ')
-  const lines = [`### tasker-bench: ${headline}`, '']
+  const lines = [`### tasker-bench: ${gateHeadline} · all benches: ${informCounts}`, '']
   if (!c.environment.comparable) {
     lines.push(`> [!WARNING]`, `> Not compared: the environments differ (${environmentDifferencesLine(c.environment.differences)}).`, '')
   } else if (c.environment.ignored) {
     lines.push(`> [!NOTE]`, `> Compared although the environments differ: ${environmentDifferencesLine(c.environment.differences)}.`, '')
   }
-  if (counts.regressed > 0) {
+  if (c.gating.regressed > 0) {
     lines.push(
       policy === 'blocking'
-        ? '**Regressions fail this check** (set `BENCH_REGRESSION=informational` to only report them).'
-        : 'Regressions are reported only (`BENCH_REGRESSION=informational`).',
+        ? '**Gating regressions fail this check** (set `BENCH_REGRESSION=informational` to only report them).'
+        : 'Gating regressions are reported only (`BENCH_REGRESSION=informational`).',
       '',
     )
   }
-  const rows = [...c.benches].sort((a, b) => ORDER[a.verdict] - ORDER[b.verdict])
-  lines.push(
-    `| bench | ${escapeCell(c.labels.baseline)} p50 · p95 | ${escapeCell(c.labels.current)} p50 · p95 | change p50 · p95 | verdict |`,
-    '|---|--:|--:|--:|---|',
-  )
-  for (const row of rows) lines.push(comparisonRow(row))
-  lines.push('', '<details><summary>Why each verdict</summary>', '')
-  for (const row of rows) lines.push(`- **${escapeCell(row.id)}** — ${row.verdict}: ${escapeCell(row.reason)}`)
+  const note = uncalibratedNote(c)
+  if (gating.length > 0) {
+    lines.push(
+      '#### Gating benches',
+      '',
+      `| bench | metric | ${escapeCell(c.labels.baseline)} | ${escapeCell(c.labels.current)} | change | verdict | detectable (90 %) |`,
+      '|---|---|--:|--:|--:|---|--:|',
+      ...[...gating].sort((a, b) => gateOrder(a) - gateOrder(b)).map(gatingRow),
+      '',
+      '"Detectable": the smallest slowdown this run would flag with 90 % probability at its margin, rounds and noise — "unchanged" means no change that large, not "proven equal".',
+      '',
+    )
+  }
+  if (note) lines.push(`> [!NOTE]`, `> ${note}.`, '')
+  const rows = [...informing].sort((a, b) => ORDER[a.verdict] - ORDER[b.verdict])
+  if (rows.length > 0) {
+    lines.push(
+      '<details><summary>Informational benches (do not gate): ' + informingCounts(rows) + '</summary>',
+      '',
+      `| bench | ${escapeCell(c.labels.baseline)} p50 · p95 | ${escapeCell(c.labels.current)} p50 · p95 | change p50 · p95 | verdict |`,
+      '|---|--:|--:|--:|---|',
+      ...rows.map(comparisonRow),
+      '',
+      '</details>',
+      '',
+    )
+  }
+  lines.push('<details><summary>Why each verdict</summary>', '')
+  for (const row of [...gating, ...rows]) lines.push(`- **${escapeCell(row.id)}**${row.gate ? ` (gates on ${row.gate})` : ''} — ${row.verdict}: ${escapeCell(row.reason)}`)
   lines.push('', '</details>', '')
-  const method = c.method
   const baseEnv = c.environments.baseline
   const curEnv = c.environments.current
   lines.push(
     `**Environment** ${environmentLine(curEnv)}`,
     '',
     `**Compared** ${escapeCell(c.labels.baseline)} \`${shortCommit(baseEnv.commit)}\` (${baseEnv.timestamp}) → ${escapeCell(c.labels.current)} \`${shortCommit(curEnv.commit)}\` (${curEnv.timestamp})` +
-      `${method.rounds ? ` · ${method.rounds} interleaved rounds` : ''} · a bench regresses when worse by more than its margins ` +
-      `(${escapeCell(method.margins)}) and the difference is significant (Mann–Whitney U for p50, bootstrap CI for p95, each at α/2 = ${method.alpha / 2}` +
-      `${method.rounds && method.rounds >= 2 ? '; and beyond the variation between rounds, t-test on the per-round values' : ''})`,
+      `${c.method.rounds ? ` · ${c.method.rounds} interleaved rounds` : ''} · ${escapeCell(methodSentence(c))}`,
   )
   return lines
+}
+
+function gateOrder(row: BenchComparison): number {
+  return gateRegressed(row) ? 0 : ORDER[row.verdict] + 1
+}
+
+function gatingRow(row: BenchComparison): string {
+  const m = row.metrics.find((x) => x.metric === row.gate)
+  if (!m || row.verdict === 'not comparable') return `| ${escapeCell(row.id)} | ${row.gate} | — | — | — | ${BADGE['not comparable']}: ${escapeCell(row.reason)} | — |`
+  const verdict = m.verdict === 'regressed' ? BADGE.regressed : m.verdict === 'improved' ? BADGE.improved : m.verdict === 'not compared' ? `— ${escapeCell(m.note)}` : BADGE.unchanged
+  return `| ${escapeCell(row.id)} | ${m.metric} | ${formatMs(m.baseline)} ms | ${formatMs(m.current)} ms | ${formatPercent(m.relative)} | ${verdict} | ${formatDetectable(m.detectable)} |`
+}
+
+function informingCounts(rows: readonly BenchComparison[]): string {
+  const by = (v: Verdict) => rows.filter((r) => r.verdict === v).length
+  return VERDICT_LIST.filter((v) => by(v) > 0).map((v) => `${by(v)} ${v}`).join(' · ')
 }
 
 function comparisonRow(row: BenchComparison): string {
@@ -98,6 +142,8 @@ function comparisonRow(row: BenchComparison): string {
   const verdict = row.verdict === 'not comparable' ? `${BADGE[row.verdict]}: ${escapeCell(row.reason)}` : BADGE[row.verdict]
   return `| ${escapeCell(row.id)} | ${pair(row.baseline)} | ${pair(row.current)} | ${change} | ${verdict} |`
 }
+
+const VERDICT_LIST: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
 
 function runMarkdown(doc: ResultsDocument): string[] {
   const lines = [`### tasker-bench: ${doc.results.length} measurement${doc.results.length === 1 ? '' : 's'}`, '']

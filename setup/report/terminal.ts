@@ -1,18 +1,23 @@
-/** Console lines about a comparison: the counts, then one line per bench that is not unchanged. */
-import type { Comparison } from '../compare/compare-runs.ts'
+/** Console lines about a comparison: the counts and gates, then one line per bench that is not unchanged. */
+import { gateRegressed, type Comparison } from '../compare/compare-runs.ts'
+import { uncalibratedNote } from './method-text.ts'
 import { environmentDifferencesLine } from './environment-differences.ts'
 
 export function comparisonLines(c: Comparison, against: string): string[] {
   const counts = `${c.counts.regressed} regressed, ${c.counts.improved} improved, ${c.counts.unchanged} unchanged, ${c.counts['not comparable']} not comparable`
-  const lines = [`comparison with ${against}: ${counts}`]
+  const gates = c.gating.benches > 0 ? `; gating: ${c.gating.regressed} of ${c.gating.benches} regressed` : '; no gating bench measured'
+  const lines = [`comparison with ${against}: ${counts}${gates}`]
   if (!c.environment.comparable) lines.push(`  environments differ: ${environmentDifferencesLine(c.environment.differences)}`)
   else if (c.environment.ignored) lines.push(`  compared although the environments differ: ${environmentDifferencesLine(c.environment.differences)}`)
+  const note = uncalibratedNote(c)
+  if (note && c.environment.comparable) lines.push(`  ${note}`)
   const width = Math.max(...c.benches.map((b) => b.verdict.length), 0)
   for (const verdict of ['regressed', 'improved', 'not comparable'] as const) {
     for (const b of c.benches.filter((x) => x.verdict === verdict)) {
       // environment problems were said once above
       if (verdict === 'not comparable' && !c.environment.comparable) continue
-      lines.push(`  ${verdict.padEnd(width)}  ${b.id}: ${b.reason}`)
+      const role = b.gate ? (gateRegressed(b) ? ' [gates: fails]' : ' [gates]') : verdict === 'not comparable' ? '' : ' [informs]'
+      lines.push(`  ${verdict.padEnd(width)}  ${b.id}${role}: ${b.reason}`)
     }
   }
   return lines

@@ -1,0 +1,201 @@
+/**
+ * How well does the pull-request check catch a real regression, and how often does it cry wolf?
+ * Measured on REAL reruns on this machine, never on simulated samples:
+ *
+ *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3]
+ *                          [--max-minutes 50] [--out results/power] [--analyse <dir>[,<dir>…]] [filters…]
+ *
+ * 1. Slowdowns: X % is injected as a worker delay before every handler (BENCH_WORKER_STEP_DELAY_MS,
+ *    the experiment knob of the reference orchestrator) of X % × p50 / steps, so a linear task of
+ *    3 steps is X % slower. p50 is that of the most recent run of the unchanged code (one reference
+ *    run starts the experiment): on a shared machine the p50 itself swings several-fold with the
+ *    neighbours' load, and a delay sized once would be a shrinking fraction of a loaded run. The
+ *    realised effect (head / base of each pair) is measured and printed next to the nominal one.
+ * 2. Cycles: each cycle runs one adjacent base/head pair per condition — identical code (0 %) and
+ *    every slowdown — the order within a pair alternating and the conditions rotating between
+ *    cycles (setup/compare/power-plan.ts). Every run is a real `vitest bench --run` child process
+ *    with its own PostgreSQL and orchestrator, restricted by default to the linear workflow
+ *    (benchmarks/e2e-latency.bench.ts -t "linear workflow") with BENCH_E2E_SAMPLES samples.
+ * 3. Trials from the pool of real pairs: a bench:ab trial is R of the condition's real adjacent
+ *    pairs (every combination of R pairs, or a seeded sample of 2000 when there are more), judged
+ *    by the same code as bench:ab (compareRuns with rounds). The share of trials flagged
+ *    "regressed" is the power (the false-alarm rate at 0 %). Trials share pairs, so they are not
+ *    independent: the number of real pairs behind each row is printed with it.
+ *    A bench:compare trial is two single runs: every ordered pair of the first 10 identical-code
+ *    runs (false alarms), and every slowed run against every identical-code run of its own cycle
+ *    and the next (power), judged by the same code as bench:compare with the default margins.
+ *
+ * Budgets are scaled out of the way (BENCH_BUDGET_SCALE=1000): this measures the comparison, not
+ * the budgets. Traces are off unless BENCH_TRACES says otherwise: waiting for every task's trace
+ * quadruples a run's time, and the phase rows they add only inform. The runs stay in --out with a manifest, so `--analyse <dir>` re-judges them (e.g.
+ * with other rounds) without running anything. Progress goes to stderr; bounded by --max-minutes
+ * (no pair is started that would not finish in time, by the duration of the pairs so far).
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadSettings } from '../setup/config.ts'
+import { logTail, runBenchChild } from '../setup/compare/bench-child.ts'
+import { analysePower, formatPowerTable, type PowerManifest, type PowerRunRecord } from '../setup/compare/power.ts'
+import { powerPlan, stepDelayFor } from '../setup/compare/power-plan.ts'
+import { createProgress, formatDuration } from '../setup/compare/progress.ts'
+import { readResultsFile } from '../setup/results/read.ts'
+import { shownPath } from '../setup/report/terminal.ts'
+
+const ROOT = path.resolve(import.meta.dirname, '..')
+const DEFAULT_FILTERS = ['benchmarks/e2e-latency.bench.ts', '-t', 'linear workflow']
+const BENCH_ID = 'e2e-latency > e2e linear'
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    options: {
+      cycles: { type: 'string', default: '10' },
+      effects: { type: 'string', default: '10,20,30,40' },
+      samples: { type: 'string', default: '200' },
+      rounds: { type: 'string', default: '3' },
+      'max-minutes': { type: 'string', default: '50' },
+      out: { type: 'string' },
+      analyse: { type: 'string' },
+      since: { type: 'string' },
+      bench: { type: 'string', default: BENCH_ID },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [filters…]')
+    return 0
+  }
+  const rounds = wholeNumber(values.rounds, '--rounds', 1, 10)
+  if (values.analyse) {
+    const since = values.since === undefined ? undefined : Date.parse(values.since)
+    if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since ${values.since}: expected a time such as 2026-12-04T17:28:00Z`)
+    const experiments = values.analyse.split(',').map((d) => {
+      const dir = path.resolve(d.trim())
+      const manifest = readManifest(dir)
+      // runs that finished at or after --since (e.g. once the machine's neighbours quietened down)
+      if (since !== undefined) manifest.runs = manifest.runs.filter((r) => Date.parse(r.at) - r.durationMs >= since)
+      return { manifest, dir }
+    })
+    for (const line of formatPowerTable(analysePower(experiments, { rounds, bench: values.bench! }))) console.log(line)
+    return 0
+  }
+  const cycles = wholeNumber(values.cycles, '--cycles', 1, 100)
+  const samples = wholeNumber(values.samples, '--samples', 20, 100_000)
+  const maxMinutes = wholeNumber(values['max-minutes'], '--max-minutes', 1, 24 * 60)
+  const effects = values.effects!.split(',').map((s) => {
+    const n = Number(s.trim())
+    if (!Number.isFinite(n) || n <= 0 || n > 500) throw new UsageError(`--effects ${values.effects}: expected percentages within 1..500, e.g. 10,20,40`)
+    return n / 100
+  })
+  const settings = loadSettings({ root: ROOT })
+  const out = path.resolve(values.out ?? path.join(ROOT, settings.BENCH_RESULTS_DIR, 'power'))
+  if (existsSync(out)) {
+    if (!existsSync(path.join(out, 'manifest.json'))) throw new UsageError(`--out ${out} exists and holds no power experiment; choose a new directory`)
+    rmSync(out, { recursive: true, force: true }) // our own earlier experiment
+  }
+  mkdirSync(out, { recursive: true })
+  const filters = positionals.length > 0 ? positionals : DEFAULT_FILTERS
+  const progress = createProgress('bench-power', { quiet: false })
+  const started = Date.now()
+  const deadline = started + maxMinutes * 60_000
+  const manifest: PowerManifest = { bench: values.bench!, filters, samples, startedAt: new Date(started).toISOString(), reference: { p50Ms: 0, steps: 0 }, runs: [] }
+  const save = () => writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+
+  let interrupted = false
+  const onSignal = () => {
+    interrupted = true
+    progress.warn('interrupted: stopping after the current run (its PostgreSQL and orchestrator stop with it)')
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  let runIndex = 0
+  const runOnce = async (cycle: number, effect: number, side: 'base' | 'head', delayMs: number): Promise<PowerRunRecord | undefined> => {
+    const name = `run-${String(++runIndex).padStart(3, '0')}-c${cycle}-${Math.round(effect * 100)}pct-${side}`
+    const result = await runBenchChild({
+      cwd: ROOT,
+      args: filters,
+      resultsDir: path.join(out, name),
+      logFile: path.join(out, `${name}.log`),
+      timeoutMs: 10 * 60_000,
+      env: { ...process.env, BENCH_TRACES: process.env.BENCH_TRACES ?? 'off', BENCH_E2E_SAMPLES: String(samples), BENCH_BUDGET_SCALE: '1000', BENCH_WORKER_STEP_DELAY_MS: String(delayMs) },
+    })
+    if (!result.latest) {
+      progress.warn(`${name}: no results (exit ${result.code ?? result.signal}); log ${shownPath(result.logFile)}:\n${logTail(result.logFile, 15)}`)
+      return undefined
+    }
+    const record: PowerRunRecord = { name, cycle, effect, side, delayMs, file: path.relative(out, result.latest), durationMs: Math.round(result.durationMs), at: new Date().toISOString() }
+    manifest.runs.push(record)
+    save()
+    return record
+  }
+
+  // 1. the reference run: the first p50 that sizes the slowdowns
+  progress.step(`reference: 1 run of the unchanged code (${filters.join(' ')}, ${samples} samples)`)
+  let latestP50 = 0
+  const p50Of = (r: PowerRunRecord): number => {
+    const entry = readResultsFile(path.join(out, r.file)).results.find((e) => `${e.file} > ${e.bench}` === values.bench)
+    if (!entry) throw new UsageError(`the runs measured no "${values.bench}" (--bench names the measured bench as "<file> > <bench>")`)
+    manifest.reference.steps = Number(entry.extra?.steps ?? 1)
+    return entry.p50
+  }
+  const reference = interrupted ? undefined : await runOnce(0, 0, 'base', 0)
+  if (!reference) return 1
+  latestP50 = p50Of(reference)
+  manifest.reference.p50Ms = latestP50
+  save()
+  progress.step(`reference p50 ${latestP50.toFixed(2)} ms over ${manifest.reference.steps} steps; each slowdown's delay follows the latest identical-code run`)
+
+  // 2. the cycles of adjacent pairs
+  const plan = powerPlan(cycles, effects)
+  let pairMs = 0
+  let pairs = 0
+  for (let i = 0; i < plan.length; i += 2) {
+    const first = plan[i]!
+    const second = plan[i + 1]!
+    const expected = pairs > 0 ? pairMs / pairs : 0
+    if (interrupted) break
+    if (Date.now() + expected > deadline) {
+      progress.warn(`--max-minutes ${maxMinutes} reached: stopping after ${pairs} pairs of ${plan.length / 2}`)
+      break
+    }
+    const t0 = Date.now()
+    const delay = (side: 'base' | 'head', effect: number) => (side === 'head' ? stepDelayFor(effect, latestP50, manifest.reference.steps) : 0)
+    const track = (r: PowerRunRecord | undefined) => {
+      if (r && r.delayMs === 0) latestP50 = p50Of(r)
+      return r
+    }
+    const a = track(await runOnce(first.cycle, first.effect, first.side, delay(first.side, first.effect)))
+    const b = a && track(await runOnce(second.cycle, second.effect, second.side, delay(second.side, second.effect)))
+    pairMs += Date.now() - t0
+    pairs++
+    progress.step(`pair ${pairs}/${plan.length / 2}: cycle ${first.cycle}, ${Math.round(first.effect * 100)} %, ${first.side} then ${second.side}${b ? '' : ' (incomplete)'} — ${formatDuration(Date.now() - started)} so far`)
+  }
+  save()
+  for (const line of formatPowerTable(analysePower([{ manifest, dir: out }], { rounds, bench: values.bench! }))) console.log(line)
+  console.log(`runs and manifest: ${shownPath(out)} (re-judge with --analyse ${shownPath(out)})`)
+  return 0
+}
+
+function readManifest(dir: string): PowerManifest {
+  const file = path.join(dir, 'manifest.json')
+  if (!existsSync(file)) throw new UsageError(`--analyse ${dir}: no manifest.json (a directory written by bench:power)`)
+  return JSON.parse(readFileSync(file, 'utf8')) as PowerManifest
+}
+
+function wholeNumber(raw: string | undefined, flag: string, min: number, max: number): number {
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${raw}: expected a whole number within ${min}..${max}`)
+  return n
+}
+
+class UsageError extends Error {}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: Error) => {
+    console.error(`bench-power: ${err.message}`)
+    process.exitCode = 2
+  },
+)
