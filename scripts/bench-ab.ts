@@ -47,6 +47,7 @@ import type { ResultsDocument } from '../setup/results/schema.ts'
 import { shortCommit } from '../setup/report/format.ts'
 import { comparisonLines, shownPath } from '../setup/report/terminal.ts'
 import { writeReports } from '../setup/report/write-reports.ts'
+import { runCommand } from '../setup/compare/command-line.ts'
 
 const OUT_MARKER = '.bench-ab'
 
@@ -208,10 +209,4 @@ function writeJson(file: string, value: unknown): void {
   writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`)
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (err: Error) => {
-    console.error(`bench-ab: ${err.message}`)
-    process.exitCode = 2
-  },
-)
+runCommand('bench-ab', main)

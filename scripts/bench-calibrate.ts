@@ -27,6 +27,7 @@ import { readResultsFile } from '../setup/results/read.ts'
 import type { ResultsDocument } from '../setup/results/schema.ts'
 import { formatMs } from '../setup/report/format.ts'
 import { shownPath } from '../setup/report/terminal.ts'
+import { UsageError, runCommand, wholeNumber } from '../setup/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -109,18 +110,4 @@ function proposalTable(proposals: readonly BenchProposal[]): string[] {
   return [line(header), ...rows.map(line)]
 }
 
-function wholeNumber(raw: string | undefined, flag: string, min: number, max: number): number {
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${raw}: expected a whole number within ${min}..${max}`)
-  return n
-}
-
-class UsageError extends Error {}
-
-main().then(
-  (code) => (process.exitCode = code),
-  (err: Error) => {
-    console.error(`bench-calibrate: ${err.message}`)
-    process.exitCode = 2
-  },
-)
+runCommand('bench-calibrate', main)

@@ -41,6 +41,7 @@ import { powerPlan, stepDelayFor } from '../setup/compare/power-plan.ts'
 import { createProgress, formatDuration } from '../setup/compare/progress.ts'
 import { readResultsFile } from '../setup/results/read.ts'
 import { shownPath } from '../setup/report/terminal.ts'
+import { UsageError, runCommand, wholeNumber } from '../setup/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DEFAULT_FILTERS = ['benchmarks/e2e-latency.bench.ts', '-t', 'linear workflow']
@@ -184,18 +185,4 @@ function readManifest(dir: string): PowerManifest {
   return JSON.parse(readFileSync(file, 'utf8')) as PowerManifest
 }
 
-function wholeNumber(raw: string | undefined, flag: string, min: number, max: number): number {
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${raw}: expected a whole number within ${min}..${max}`)
-  return n
-}
-
-class UsageError extends Error {}
-
-main().then(
-  (code) => (process.exitCode = code),
-  (err: Error) => {
-    console.error(`bench-power: ${err.message}`)
-    process.exitCode = 2
-  },
-)
+runCommand('bench-power', main)
