@@ -8,21 +8,21 @@
  * the result, as are each sample's task_uuid and correlation_id (the trace breakdown joins on them)
  * and the server-side duration (the task's complete transition − its created_at, read from the
  * orchestrator's database; null with the reason where the suite cannot read it). Before the first
- * sample the file waits until the system is idle (setup/tasker/idle.ts). After each workflow, the samples'
+ * sample the file waits until the system is idle (harness/bench/tasker/idle.ts). After each workflow, the samples'
  * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
  * submit, result processing, orchestration gaps; which worker ran which step).
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import { annotateResult } from '../setup/results/record.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { pgLimits } from '../setup/pg/limits.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { createPollWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
-import { serverDurations, type SampleRecord } from '../setup/tasker/samples.ts'
-import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { reportBreakdown } from '../setup/traces/report.ts'
+import { annotateResult } from '../harness/bench/record.ts'
+import { sampleCount } from '../harness/config/profile.ts'
+import { pgLimits } from '../harness/bench/pg/limits.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { createPollWatcher, type CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { chooseCompletionMode, createCompletionWatcher } from '../harness/bench/tasker/completion-mode.ts'
+import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { serverDurations, type SampleRecord } from '../harness/bench/tasker/samples.ts'
+import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { reportBreakdown } from '../harness/bench/traces/report.ts'
 
 const run = inject('run')
 const TASK_TIMEOUT_MS = 30_000

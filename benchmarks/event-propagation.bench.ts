@@ -13,11 +13,11 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import pg from 'pg'
-import { createListener, type Listener } from '../setup/pg/listener.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { openBenchDatabase, writesRefused, type BenchDatabase } from '../setup/database/bench-database.ts'
-import { qualifiedName } from '../setup/database/tasker-functions.ts'
+import { createListener, type Listener } from '../harness/bench/pg/listener.ts'
+import { sampleCount } from '../harness/config/profile.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { openBenchDatabase, writesRefused, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
+import { qualifiedName } from '../harness/bench/database/tasker-functions.ts'
 
 const NAMESPACE = 'benchmark_event_test'
 const QUEUE = `worker_${NAMESPACE}_queue`

@@ -10,15 +10,13 @@
  *
  * In-process calls take well under a microsecond, below what one timer reading resolves, so each
  * sample times a batch of calls and reports the time per call. Uses the orchestrator's own
- * modules (fixtures/orchestrator/src), unchanged.
+ * modules (orchestrator/src), unchanged.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import { sampleCount } from '../setup/profile.ts'
-import { square } from '../fixtures/orchestrator/src/handlers/arithmetic.ts'
-import type { StepHandler, StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
-import { runHandler } from '../fixtures/orchestrator/src/worker/run-handler.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
+import { sampleCount } from '../harness/config/profile.ts'
+import { runHandler, square, type StepHandler, type StepInput } from '../orchestrator/index.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 
 const run = inject('run')
 const TIMEOUT_S = 30
@@ -103,8 +101,8 @@ interface HandlerProcess {
  * IPC message per call, in order (one call at a time).
  */
 async function startHandlerProcess(): Promise<HandlerProcess> {
-  const runHandlerUrl = new URL('../fixtures/orchestrator/src/worker/run-handler.ts', import.meta.url).href
-  const registryUrl = new URL('../fixtures/orchestrator/src/handlers/registry.ts', import.meta.url).href
+  const runHandlerUrl = new URL('../orchestrator/src/worker/run-handler.ts', import.meta.url).href
+  const registryUrl = new URL('../orchestrator/src/handlers/registry.ts', import.meta.url).href
   const code = `
     const { runHandler } = await import(${JSON.stringify(runHandlerUrl)})
     const { HANDLERS } = await import(${JSON.stringify(registryUrl)})

@@ -7,7 +7,7 @@
  * The functions measured are the measured database's own (tasker-core's, on a deployment): the
  * dataset lives in a scratch database on the same server holding a copy of that database's schema,
  * functions and extensions (dropped at the end; the running orchestrator never sees it), and grows
- * from one scale to the next. The dataset (fixtures/datasets) is deterministic: seed 42,
+ * from one scale to the next. The dataset (harness/bench/dataset) is deterministic: seed 42,
  * production-like mix of shapes and states. An external database without BENCH_SEED=true is only
  * read: its existing tasks are sampled, no scales, no pgmq benches (the get_next_ready_tasks calls
  * still lock the tasks they return, for the duration of each call, and roll back).
@@ -23,16 +23,16 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import pg from 'pg'
-import { countSeededTasks, formatProgress, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
-import { sampleDataset, type DatasetSample } from '../fixtures/datasets/sample.ts'
-import { countTaskerRows } from '../setup/database/scratch-database.ts'
-import { openBenchDatabase, type BenchDatabase } from '../setup/database/bench-database.ts'
-import { qualifiedName, type TaskerFunctionName } from '../setup/database/tasker-functions.ts'
-import { capturePlans, type CapturedPlan, type PlanTarget } from '../setup/database/explain.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { annotateResult } from '../setup/results/record.ts'
-import { pgLimitConfig, pgLimits } from '../setup/pg/limits.ts'
+import { countSeededTasks, formatProgress, seedDataset } from '../harness/bench/dataset/seed-dataset.ts'
+import { sampleDataset, type DatasetSample } from '../harness/bench/dataset/sample.ts'
+import { countTaskerRows } from '../harness/bench/database/scratch-database.ts'
+import { openBenchDatabase, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
+import { qualifiedName, type TaskerFunctionName } from '../harness/bench/database/tasker-functions.ts'
+import { capturePlans, type CapturedPlan, type PlanTarget } from '../harness/bench/database/explain.ts'
+import { sampleCount } from '../harness/config/profile.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { annotateResult } from '../harness/bench/record.ts'
+import { pgLimitConfig, pgLimits } from '../harness/bench/pg/limits.ts'
 
 const SEED = '42'
 const SAMPLE_TASKS = 200

@@ -8,11 +8,11 @@
  * the next scenario nor the next bench file measures this one's backlog. Both waits are recorded.
  */
 import { afterAll, beforeAll, inject, test } from 'vitest'
-import { sampleCount } from '../setup/profile.ts'
-import { annotateResult } from '../setup/results/record.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../setup/tasker/idle.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
+import { sampleCount } from '../harness/config/profile.ts'
+import { annotateResult } from '../harness/bench/record.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../harness/bench/tasker/idle.ts'
+import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
 
 const run = inject('run')
 let api: TaskerClient

@@ -10,9 +10,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { addWorktree, provideNodeModules, removeWorktree, resolveCommit } from '../setup/compare/worktree.ts'
-import { loadMargins } from '../setup/compare/margins.ts'
-import { readResultsFile } from '../setup/results/read.ts'
+import { addWorktree, provideNodeModules, removeWorktree, resolveCommit } from '../harness/offline/compare/worktree.ts'
+import { loadMargins } from '../harness/offline/compare/margins.ts'
+import { readResultsFile } from '../harness/results/read.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-ab-test-'))

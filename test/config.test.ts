@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, VARIABLES } from '../setup/config.ts'
+import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, VARIABLES } from '../harness/config/settings.ts'
 
 const dirs: string[] = []
 function projectWith(dotenv?: string): string {

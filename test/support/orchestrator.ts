@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
-import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../setup/orchestrator/embedded.ts'
+import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../harness/main/orchestrator/embedded.ts'
 import { usePostgres, type TestPostgres } from './postgres.ts'
 
 export interface TestOrchestrator {
