@@ -4,38 +4,8 @@
  */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
-import { loadSettings, type Settings } from '../config/settings.ts'
-import type { PostgresMode } from './postgres/types.ts'
-
-export type Profile = Settings['BENCH_PROFILE']
-
-/** The parts the global setup knows once it has started (or found) each piece. */
-export interface EnvironmentExtra {
-  /** defaults to BENCH_PROFILE */
-  profile?: Profile
-  postgres?: { mode: PostgresMode; version: string; reason: string }
-  /** kind: e.g. "extension" or "sql-compat" (the project's pgmq-compatible SQL) */
-  pgmq?: { kind: string; version: string }
-  /** the Tasker functions measured: "schema.name" → md5 of the definition (same hash, same code) */
-  functions?: Record<string, string>
-  orchestrator?: { mode: string; reason: string; workers?: number }
-  /** trace collection mode, e.g. "embedded" or "off" */
-  traces?: string
-}
-
-export interface EnvironmentFingerprint extends EnvironmentExtra {
-  node: string
-  platform: NodeJS.Platform
-  arch: string
-  cpuModel: string
-  cpuCount: number
-  memoryGiB: number
-  /** HEAD commit, with "-dirty" when the working tree has changes; "unknown" without git */
-  commit: string
-  profile: Profile
-  /** ISO 8601, when the fingerprint was taken (the start of the run) */
-  timestamp: string
-}
+import { loadSettings } from '../config/settings.ts'
+import type { EnvironmentExtra, EnvironmentFingerprint } from '../results/environment.ts'
 
 export interface CollectOptions {
   /** the checkout whose commit is recorded (default: the working directory) */

@@ -1,6 +1,6 @@
 /** Building the results document from finished tests' meta: pure, so it is tested without Vitest. */
 import type { TaskMeta } from 'vitest'
-import type { EnvironmentFingerprint } from '../main/environment.ts'
+import type { EnvironmentFingerprint } from './environment.ts'
 import { benchFileStem } from './file-stem.ts'
 import './meta.ts'
 import { SCHEMA_VERSION, type ResultEntry, type ResultsDocument } from './schema.ts'

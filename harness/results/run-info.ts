@@ -4,8 +4,7 @@
  * Must stay JSON-serialisable: Vitest sends it to the workers.
  */
 import type { Settings } from '../config/settings.ts'
-import type { EnvironmentFingerprint, Profile } from '../main/environment.ts'
-import type { PostgresMode } from '../main/postgres/types.ts'
+import type { EnvironmentFingerprint, PostgresMode, Profile } from './environment.ts'
 import type { TraceSettings } from './traces/types.ts'
 
 export interface RunInfo {

@@ -4,7 +4,7 @@
  * optional field (such as `samples`) keeps the version, since readers of 1 ignore it.
  */
 import type { BudgetCheck } from './budgets/evaluate.ts'
-import type { EnvironmentFingerprint } from '../main/environment.ts'
+import type { EnvironmentFingerprint } from './environment.ts'
 import type { LatencySummary } from './percentiles.ts'
 
 export const SCHEMA_VERSION = 1

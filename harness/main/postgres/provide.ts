@@ -9,7 +9,8 @@ import { imageStatus, startContainerPostgres } from './container.ts'
 import { startEmbeddedPostgres } from './embedded.ts'
 import { preparePgmqFromSource } from './pgmq-from-source.ts'
 import { connectExternalPostgres } from './external.ts'
-import type { PostgresMode, StartedPostgres } from './types.ts'
+import type { PostgresMode } from '../../results/environment.ts'
+import type { StartedPostgres } from './types.ts'
 
 export interface ModeChoice {
   mode: PostgresMode

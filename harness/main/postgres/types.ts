@@ -1,4 +1,4 @@
-export type PostgresMode = 'embedded' | 'container' | 'external'
+import type { PostgresMode } from '../../results/environment.ts'
 
 /** A PostgreSQL server the run can connect to, however it was provided. */
 export interface StartedPostgres {

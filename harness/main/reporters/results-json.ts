@@ -10,7 +10,7 @@
  * Schema (version 1; types in harness/results/schema.ts, validation in harness/results/read.ts):
  * {
  *   "schemaVersion": 1,
- *   "environment": {                  // harness/main/environment.ts EnvironmentFingerprint
+ *   "environment": {                  // harness/results/environment.ts EnvironmentFingerprint
  *     "node", "platform", "arch", "cpuModel", "cpuCount", "memoryGiB",
  *     "commit",                       // sha, "<sha>-dirty" or "unknown"
  *     "profile",                      // full | smoke

@@ -25,7 +25,7 @@
  * side has fewer than 20 samples. p95 is compared only with at least 100 samples on each side,
  * p99 only with at least 200.
  */
-import type { EnvironmentFingerprint } from '../../main/environment.ts'
+import type { EnvironmentFingerprint } from '../../results/environment.ts'
 import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { formatDeltaMs, formatMs, formatPercent } from '../../results/format.ts'
 import { entriesById } from './bench-id.ts'

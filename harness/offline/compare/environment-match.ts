@@ -3,7 +3,7 @@
  * hardware, Node or PostgreSQL measures the difference between those, not the change under test.
  * The commit, timestamp and memory reading are expected to differ and are not compared.
  */
-import type { EnvironmentFingerprint } from '../../main/environment.ts'
+import type { EnvironmentFingerprint } from '../../results/environment.ts'
 
 export interface EnvironmentDifference {
   field: string

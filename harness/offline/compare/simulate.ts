@@ -3,7 +3,7 @@
  * latencies drawn from a log-normal distribution — right-skewed with a long tail, the usual shape
  * of measured latency — from a seeded generator, so every draw is reproducible.
  */
-import type { EnvironmentFingerprint } from '../../main/environment.ts'
+import type { EnvironmentFingerprint } from '../../results/environment.ts'
 import { retainSamples } from '../../results/retained-samples.ts'
 import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { summarize } from '../../results/percentiles.ts'

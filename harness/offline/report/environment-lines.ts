@@ -1,5 +1,5 @@
 /** The environment of a run, as rows for tables and as one line for markdown. */
-import type { EnvironmentFingerprint } from '../../main/environment.ts'
+import type { EnvironmentFingerprint } from '../../results/environment.ts'
 import { shortCommit } from '../../results/format.ts'
 
 export function environmentRows(e: EnvironmentFingerprint): Array<[string, string]> {

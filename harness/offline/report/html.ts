@@ -8,7 +8,7 @@
 import { methodSentence } from './method-text.ts'
 import type { BenchComparison, Comparison, Verdict } from '../compare/compare-runs.ts'
 import { entriesById } from '../compare/bench-id.ts'
-import type { EnvironmentFingerprint } from '../../main/environment.ts'
+import type { EnvironmentFingerprint } from '../../results/environment.ts'
 import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { environmentRows } from './environment-lines.ts'
 import { escapeHtml as h } from './escape-html.ts'
