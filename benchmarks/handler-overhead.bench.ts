@@ -14,15 +14,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import { sampleCount } from '../harness/config/profile.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
 import { runHandler, square, type StepHandler, type StepInput } from '../orchestrator/index.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 
 const run = inject('run')
 const TIMEOUT_S = 30
 const BATCH = { direct: 1_000, framework: 100 }
-const inProcess = { iterations: sampleCount(run, 2_000), time: 0, warmupIterations: sampleCount(run, 200), warmupTime: 0 }
-const crossProcess = { iterations: sampleCount(run, 2_000), time: 0, warmupIterations: sampleCount(run, 200), warmupTime: 0 }
+const inProcess = benchOptions(run, 2_000, 200)
+const crossProcess = benchOptions(run, 2_000, 200)
 
 const noop: StepHandler = () => null
 const HANDLERS: Record<string, { handler: StepHandler; callable: string }> = {

@@ -29,7 +29,8 @@ import { countTaskerRows } from '../harness/bench/database/scratch-database.ts'
 import { openBenchDatabase, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
 import { qualifiedName, type TaskerFunctionName } from '../harness/bench/database/tasker-functions.ts'
 import { capturePlans, type CapturedPlan, type PlanTarget } from '../harness/bench/database/explain.ts'
-import { sampleCount } from '../harness/config/profile.ts'
+import { profileValue } from '../harness/config/profile.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { annotateResult } from '../harness/bench/record.ts'
 import { pgLimitConfig, pgLimits } from '../harness/bench/pg/limits.ts'
@@ -48,10 +49,10 @@ waitForIdleBeforeFirstSample(run, 'sql-functions')
 const settings = run.settings
 const writable = run.writable
 const scales = writable
-  ? [...new Set(settings.BENCH_SQL_SCALES ?? (run.profile === 'smoke' ? [200] : [1_000, 10_000, 100_000]))].sort((a, b) => a - b)
+  ? [...new Set(profileValue(settings, 'BENCH_SQL_SCALES'))].sort((a, b) => a - b)
   : []
-const fast = { iterations: sampleCount(run, 1_000), time: 0, warmupIterations: sampleCount(run, 50), warmupTime: 0 }
-const claims = { iterations: sampleCount(run, 500), time: 0, warmupIterations: sampleCount(run, 25), warmupTime: 0 }
+const fast = benchOptions(run, 1_000, 50)
+const claims = benchOptions(run, 500, 25)
 
 const log = (line: string) => console.log(`[sql-functions] ${line}`)
 

@@ -20,7 +20,8 @@ import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import pg from 'pg'
 import { parse } from 'yaml'
 import { annotateResult } from '../harness/bench/record.ts'
-import { sampleCount } from '../harness/config/profile.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
+import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
 import { createTaskerClient, taskerClientLimits, type TaskRequest, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { chooseCompletionMode, createCompletionWatcher } from '../harness/bench/tasker/completion-mode.ts'
@@ -34,13 +35,13 @@ const ENQUEUE_TIMEOUT_MS = 10_000
 const TASK_TIMEOUT_MS = 60_000
 
 const run = inject('run')
-const options = { iterations: sampleCount(run, 100), time: 0, warmupIterations: sampleCount(run, 5), warmupTime: 0 }
+const options = benchOptions(run, 100, 5)
 const listenable = run.orchestrator.mode === 'embedded' || run.postgres.mode === 'external'
-const skipReason = !run.orchestratorUrl
-  ? 'no orchestrator (BENCH_ORCHESTRATOR=off)'
-  : !listenable
-    ? 'the orchestrator’s database is not the run’s: set DATABASE_URL to the deployment’s database'
-    : undefined
+const skip = skipReason(
+  'step-enqueueing',
+  noOrchestrator(run),
+  listenable ? undefined : 'the orchestrator’s database is not the run’s: set DATABASE_URL to the deployment’s database',
+)
 
 let api: TaskerClient
 let tracker: EnqueueTracker
@@ -48,10 +49,7 @@ let watcher: CompletionWatcher
 let templates: Map<number, FanoutTemplate>
 
 beforeAll(async () => {
-  if (skipReason) {
-    console.log(`[step-enqueueing] skipped: ${skipReason}`)
-    return
-  }
+  if (skip) return
   api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
   await api.health()
   templates = loadFanoutTemplates(run.templatesDir)
@@ -59,7 +57,7 @@ beforeAll(async () => {
   watcher = await createCompletionWatcher(run, api, chooseCompletionMode(run))
 })
 
-if (!skipReason) waitForIdleBeforeFirstSample(run, 'step-enqueueing')
+if (!skip) waitForIdleBeforeFirstSample(run, 'step-enqueueing')
 
 afterAll(async () => {
   await watcher?.close()
@@ -67,7 +65,7 @@ afterAll(async () => {
   await api?.close()
 })
 
-describe.skipIf(skipReason !== undefined)('root steps enqueued by POST /v1/tasks', () => {
+describe.skipIf(skip !== undefined)('root steps enqueued by POST /v1/tasks', () => {
   test.for(SIZES)('enqueue %i root steps', async (n, { bench, task }) => {
     const template = templates.get(n)!
     tracker.takeCounts() // count this test's announcements only

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
+import { profileDefaultText } from './profile.ts'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -110,15 +111,15 @@ export const VARIABLES = {
     const n = Number(raw)
     if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name}=${raw} is not a positive number`)
     return n
-  }, undefined, 'multiply every budget limit (default 1, and 10 in the smoke profile)'),
+  }, undefined, `multiply every budget limit (${profileDefaultText('BENCH_BUDGET_SCALE')})`),
   BENCH_TRACES: v(oneOf('auto', 'embedded', 'jaeger', 'tempo', 'off'), 'auto', 'where spans are collected for the worker-level breakdown'),
   BENCH_TRACES_URL: v<string | undefined>(url('http:', 'https:'), undefined, 'Jaeger query or Tempo URL for the jaeger/tempo trace modes'),
-  BENCH_E2E_SAMPLES: v<number | undefined>(integer(1, 100_000), undefined, 'tasks per end-to-end scenario (default 200; smoke 10)'),
+  BENCH_E2E_SAMPLES: v<number | undefined>(integer(1, 100_000), undefined, `tasks per end-to-end scenario (${profileDefaultText('BENCH_E2E_SAMPLES')})`),
   BENCH_COMPLETION: v(oneOf('auto', 'event', 'poll'), 'auto', 'how the end-to-end bench detects completion'),
   BENCH_POLL_INTERVAL_MS: v(integer(1, 10_000), 50, 'poll interval for poll completion mode'),
-  BENCH_SQL_SCALES: v<number[] | undefined>(intList(10, 1_000_000), undefined, 'dataset sizes (tasks) for the SQL bench (default 1000,10000,100000; smoke 200)'),
-  BENCH_LOAD_RATES: v<number[] | undefined>(intList(1, 10_000), undefined, 'arrival rates (tasks/s) of the open-model load bench (default 25,50,100,200; smoke 10)'),
-  BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, 'how long each load rate is held (default 10; smoke 2)'),
+  BENCH_SQL_SCALES: v<number[] | undefined>(intList(10, 1_000_000), undefined, `dataset sizes (tasks) for the SQL bench (${profileDefaultText('BENCH_SQL_SCALES')})`),
+  BENCH_LOAD_RATES: v<number[] | undefined>(intList(1, 10_000), undefined, `arrival rates (tasks/s) of the open-model load bench (${profileDefaultText('BENCH_LOAD_RATES')})`),
+  BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, `how long each load rate is held (s) (${profileDefaultText('BENCH_LOAD_SECONDS')})`),
   BENCH_TEMPLATES_DIR: v(text, 'fixtures/templates', 'task templates the benches create tasks from (a deployment may name its own)'),
   BENCH_SEED: v(bool, false, 'allow scratch databases on the server of an external DATABASE_URL (the database itself is never changed)'),
   BENCH_BASELINE: v<string | undefined>(text, undefined, 'results file to compare each run with, e.g. benchmarks/baselines/main.json'),
@@ -208,4 +209,3 @@ export function unknownBenchVariables(env: NodeJS.ProcessEnv = process.env): str
   return Object.keys(env).filter((k) => k.startsWith('BENCH_') && !(k in VARIABLES) && k !== 'BENCH_ENV_FILE')
 }
 
-export const isSmoke = (s: Pick<Settings, 'BENCH_PROFILE'>): boolean => s.BENCH_PROFILE === 'smoke'

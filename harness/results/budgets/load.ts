@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseDocument } from 'yaml'
 import { ConfigError, type Settings } from '../../config/settings.ts'
+import { profileValue } from '../../config/profile.ts'
 import { BudgetSyntaxError, parseBudgetExpression, type BudgetExpression } from './parse.ts'
 
 export type BudgetSettings = Pick<Settings, 'BENCH_BUDGETS_FILE' | 'BENCH_BUDGETS' | 'BENCH_BUDGET_SCALE' | 'BENCH_PROFILE' | 'root'>
@@ -67,7 +68,7 @@ export class BudgetBook {
 const metricKind = (b: BudgetExpression) => `${b.target ? 'target' : 'budget'} ${b.metric}`
 
 export function budgetScale(settings: Pick<Settings, 'BENCH_BUDGET_SCALE' | 'BENCH_PROFILE'>): number {
-  return settings.BENCH_BUDGET_SCALE ?? (settings.BENCH_PROFILE === 'smoke' ? 10 : 1)
+  return profileValue(settings, 'BENCH_BUDGET_SCALE')
 }
 
 /** The reference orchestrator is held to its own, tighter targets than the portable defaults. */
