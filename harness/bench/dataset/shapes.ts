@@ -1,7 +1,7 @@
 /**
  * The four workflow shapes a dataset is made of, read from the task templates in
  * fixtures/templates/ (the same YAML the reference orchestrator registers), so the generated
- * steps and edges are exactly the templates' (CONTRACT.md "Task templates").
+ * steps and edges are exactly the templates' (docs/contract.md "Task templates").
  */
 import path from 'node:path'
 import { DEFAULT_TEMPLATES_DIR, loadTemplateFile } from '../../../orchestrator/index.ts'

@@ -79,7 +79,7 @@ export interface TaskerClient {
   health(): Promise<{ status: string }>
   createTask(request: TaskRequest): Promise<TaskView>
   getTask(taskUuid: string): Promise<TaskView>
-  /** GET /v1/tasks with filters and pagination (CONTRACT.md; tasker-core: status, namespace, page, per_page) */
+  /** GET /v1/tasks with filters and pagination (docs/contract.md; tasker-core: status, namespace, page, per_page) */
   listTasks(query: TaskListQuery): Promise<TaskListPage>
   close(): Promise<void>
 }

@@ -18,7 +18,7 @@ export interface Workflow {
   steps: string[]
 }
 
-/** Recognised by their first step's name (CONTRACT.md's reference shapes). */
+/** Recognised by their first step's name (docs/contract.md's reference shapes). */
 const ROOT_STEP: Record<string, Shape> = { linear_step_1: 'linear', diamond_start: 'diamond', tree_root: 'tree', dag_init: 'mixed_dag' }
 
 export function loadWorkflows(templatesDir: string): Record<Shape, Workflow> {
