@@ -85,6 +85,30 @@ describe('markdown summary', () => {
     expect(single).not.toContain('**Budgets**') // no budgets were checked
   })
 
+  test('a single run: budget verdicts first, headline figures, then each workflow’s phases collapsed', () => {
+    const random = seededRandom(5)
+    const doc = simulatedDocument([
+      { file: 'e2e-latency', bench: 'e2e linear', samples: lognormalSamples(random, 20, 40, 0.3) },
+      { file: 'e2e-latency', bench: 'linear: worker.claim', samples: lognormalSamples(random, 60, 2, 0.3) },
+      { file: 'e2e-latency', bench: 'linear: task.create', samples: lognormalSamples(random, 20, 6, 0.3) },
+      { file: 'e2e-latency', bench: 'e2e diamond', samples: lognormalSamples(random, 20, 45, 0.3) },
+      { file: 'e2e-latency', bench: 'diamond: worker.claim', samples: lognormalSamples(random, 80, 2, 0.3) },
+      { file: 'event-propagation', bench: 'notify: small', samples: lognormalSamples(random, 20, 0.6, 0.3) },
+    ])
+    for (const e of doc.results) if (/^(linear|diamond): /.test(e.bench)) e.extra = { source: 'traces', phase: e.bench.split(': ')[1]! }
+    doc.results[0]!.budgets = [{ expression: 'p(95)<500', operator: '<', limit: 500, observed: 50, passed: true }]
+    const lines = renderMarkdown({ current: doc }).split('\n')
+    expect(lines.slice(1, 5)).toEqual(['### tasker-bench: 6 measurements', '', '**Budgets** ✅ all 1 held.', ''])
+    const table = lines.slice(5, lines.indexOf('', 5))
+    expect(table.slice(2).map((l) => l.split(' | ')[0])).toEqual(['| e2e-latency > e2e linear', '| e2e-latency > e2e diamond', '| event-propagation > notify: small'])
+    const linear = lines.indexOf('<details><summary>e2e-latency &gt; linear: phase breakdown (2 phases, from traces)</summary>')
+    const diamond = lines.indexOf('<details><summary>e2e-latency &gt; diamond: phase breakdown (1 phase, from traces)</summary>')
+    expect(linear).toBeGreaterThan(5 + table.length)
+    expect(diamond).toBeGreaterThan(linear)
+    expect(lines.slice(linear + 2, linear + 6).map((l) => l.split(' | ')[0])).toEqual(['| phase', '|---|--:|--:|--:|--:|--:|---|', '| worker.claim', '| task.create'])
+    expect(lines[linear + 7]).toBe('</details>')
+  })
+
   test('environment differences are called out; a huge summary is cut below GitHub’s limit', () => {
     const { base, head } = runs()
     const other = { ...head, environment: { ...head.environment, cpuCount: 64 } }

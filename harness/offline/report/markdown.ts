@@ -3,13 +3,16 @@
  * tables, a collapsed section with the reasons, well under the 65 536-character comment limit).
  * With a comparison: the gating benches first (their headline metric, verdict and the smallest
  * slowdown the run could have detected), then the informational benches, collapsed, and one line per
- * bench on why. Without one: the run's own figures and budgets.
+ * bench on why. Without one: the run's headline figures, then each workflow's phase breakdown (the
+ * trace phases of the end-to-end bench), collapsed. Either way the budget verdicts come right
+ * after the first line.
  */
 import { formatDetectable, gateRegressed, type BenchComparison, type Comparison, type Verdict } from '../compare/compare-runs.ts'
 import type { RegressionPolicy } from '../compare/settings.ts'
 import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { environmentDifferencesLine } from './environment-differences.ts'
 import { environmentLine } from './environment-lines.ts'
+import { escapeHtml } from './escape-html.ts'
 import { formatMs, formatPercent, shortCommit } from '../../results/format.ts'
 import { methodSentence, uncalibratedNote } from './method-text.ts'
 
@@ -38,7 +41,9 @@ const ORDER: Record<Verdict, number> = { regressed: 0, improved: 1, 'not compara
 
 export function renderMarkdown(input: MarkdownInput): string {
   const lines = input.comparison ? comparisonMarkdown(input.comparison, input.policy ?? 'blocking') : runMarkdown(input.current)
-  lines.push(...budgetLines(input.current.results))
+  const budgets = budgetLines(input.current.results)
+  // After the headline and its blank line: what a reader of the pull request looks for first.
+  if (budgets.length > 0) lines.splice(2, 0, ...budgets, '')
   if (input.footer) lines.push('', input.footer)
   let text = `${COMMENT_MARKER}\n${lines.join('\n')}\n`
   if (text.length > MAX_MARKDOWN_CHARS) {
@@ -147,14 +152,41 @@ const VERDICT_LIST: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 
 
 function runMarkdown(doc: ResultsDocument): string[] {
   const lines = [`### tasker-bench: ${doc.results.length} measurement${doc.results.length === 1 ? '' : 's'}`, '']
-  lines.push('| bench | n | p50 | p95 | p99 | max | budgets |', '|---|--:|--:|--:|--:|--:|---|')
-  for (const e of doc.results) {
-    const budgets = checksCell(e.budgets)
-    const p99 = `${formatMs(e.p99)}${e.p99Meaningful ? '' : '*'}`
-    lines.push(`| ${escapeCell(`${e.file} > ${e.bench}`)} | ${e.n} | ${formatMs(e.p50)} | ${formatMs(e.p95)} | ${p99} | ${formatMs(e.max)} | ${budgets} |`)
+  const phases = doc.results.filter(isPhase)
+  lines.push(...resultTable('bench', doc.results.filter((e) => !isPhase(e)), (e) => `${e.file} > ${e.bench}`))
+  lines.push('', 'Latencies in ms. * p99 from fewer than 100 samples: not meaningful.', '')
+  for (const [workflow, rows] of groupBy(phases, (e) => `${e.file} > ${e.bench.slice(0, e.bench.indexOf(': '))}`)) {
+    lines.push(
+      `<details><summary>${escapeHtml(workflow)}: phase breakdown (${rows.length} phase${rows.length === 1 ? '' : 's'}, from traces)</summary>`,
+      '',
+      ...resultTable('phase', rows, (e) => e.bench.slice(e.bench.indexOf(': ') + 2)),
+      '',
+      '</details>',
+      '',
+    )
   }
-  lines.push('', 'Latencies in ms. * p99 from fewer than 100 samples: not meaningful.', '', `**Environment** ${environmentLine(doc.environment)} · commit \`${shortCommit(doc.environment.commit)}\``)
+  lines.push(`**Environment** ${environmentLine(doc.environment)} · commit \`${shortCommit(doc.environment.commit)}\``)
   return lines
+}
+
+/** A phase of a workflow's trace breakdown, recorded as `<workflow>: <phase>` (harness/bench/traces/report.ts). */
+function isPhase(e: ResultEntry): boolean {
+  return typeof e.extra?.phase === 'string' && e.bench.includes(': ')
+}
+
+function resultTable(first: string, rows: readonly ResultEntry[], name: (e: ResultEntry) => string): string[] {
+  const out = [`| ${first} | n | p50 | p95 | p99 | max | budgets |`, '|---|--:|--:|--:|--:|--:|---|']
+  for (const e of rows) {
+    const p99 = `${formatMs(e.p99)}${e.p99Meaningful ? '' : '*'}`
+    out.push(`| ${escapeCell(name(e))} | ${e.n} | ${formatMs(e.p50)} | ${formatMs(e.p95)} | ${p99} | ${formatMs(e.max)} | ${checksCell(e.budgets)} |`)
+  }
+  return out
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item])
+  return groups
 }
 
 /** Budget violations of the run (in every round, for a pooled interleaved run). */
@@ -180,7 +212,7 @@ function budgetLines(results: readonly ResultEntry[]): string[] {
     }
   }
   if (checks === 0) return []
-  return violations.length === 0 ? ['', `**Budgets** all held.`] : ['', `**Budgets** ❌ ${violations.length} violated:`, ...violations]
+  return violations.length === 0 ? [`**Budgets** ✅ all ${checks} held.`] : [`**Budgets** ❌ ${violations.length} violated:`, ...violations]
 }
 
 /** `✅ 2 held`, `❌ 1 of 2 violated`, plus `🎯 1 of 2 targets met` when the bench has targets. */
