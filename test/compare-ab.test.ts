@@ -21,10 +21,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-C', cwd, '-c', 'user.name=test', '-c', 'user.email=test@example.invalid', ...args], { encoding: 'utf8' }).trim()
 
-/** Tracked and new files of this checkout, plus ignored ones under setup/ and scripts/ (sources all). */
+/** Tracked and new files of this checkout, plus ignored ones under harness/, orchestrator/ and scripts/ (sources all). */
 function checkoutFiles(): string[] {
   const list = (...args: string[]) => execFileSync('git', ['-C', ROOT, 'ls-files', '-z', ...args], { encoding: 'utf8' }).split('\0').filter(Boolean)
-  return [...new Set([...list('-co', '--exclude-standard'), ...list('-oi', '--exclude-standard', '--', 'setup', 'scripts')])].filter((f) => existsSync(path.join(ROOT, f)))
+  return [...new Set([...list('-co', '--exclude-standard'), ...list('-oi', '--exclude-standard', '--', 'harness', 'orchestrator', 'scripts')])].filter((f) => existsSync(path.join(ROOT, f)))
 }
 
 beforeAll(() => {
