@@ -5,8 +5,14 @@
  * exported here is what the harness and the suite's tests use in-process.
  */
 
+import { fileURLToPath } from 'node:url'
+
+// ---- the processes: run with `node <entry>`, configured by their environment (src/config.ts) ----
+export const ORCHESTRATION_ENTRY = fileURLToPath(new URL('./src/orchestration/main.ts', import.meta.url))
+export const WORKER_ENTRY = fileURLToPath(new URL('./src/worker/main.ts', import.meta.url))
+
 // ---- database: schema, SQL functions and pgmq ---------------------------------------------------
-export { applyMigrations } from './src/db/migrate.ts'
+export { applyMigrations, migrationsDir } from './src/db/migrate.ts'
 export { COMPATIBLE_SQL_PATH, detectPgmq, installPgmq } from './pgmq/install.ts'
 
 // ---- handlers and the handler runner (the worker's in-process part) -----------------------------

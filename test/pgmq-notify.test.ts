@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { installPgmq, sendMessages } from '../orchestrator/index.ts'
+import path from 'node:path'
+import { installPgmq, migrationsDir, sendMessages } from '../orchestrator/index.ts'
 import { usePostgres } from './support/postgres.ts'
 
-const NOTIFY_MIGRATION = new URL('../orchestrator/migrations/0004_tasker_pgmq_notify.sql', import.meta.url)
+const NOTIFY_MIGRATION = path.join(migrationsDir, '0004_tasker_pgmq_notify.sql')
 const CHANNELS = [
   'pgmq_message_ready',
   'pgmq_message_ready.orchestration',

@@ -5,10 +5,11 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { detectPgmq, installPgmq } from '../orchestrator/index.ts'
+import path from 'node:path'
+import { detectPgmq, installPgmq, migrationsDir } from '../orchestrator/index.ts'
 import { usePostgres } from './support/postgres.ts'
 
-const NOTIFY_MIGRATION = new URL('../orchestrator/migrations/0004_tasker_pgmq_notify.sql', import.meta.url)
+const NOTIFY_MIGRATION = path.join(migrationsDir, '0004_tasker_pgmq_notify.sql')
 
 interface MessageRow {
   msg_id: string

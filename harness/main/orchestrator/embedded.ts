@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { ORCHESTRATION_ENTRY, WORKER_ENTRY } from '../../../orchestrator/index.ts'
 import { onCleanup } from '../cleanup.ts'
 
 export interface EmbeddedOrchestratorOptions {
@@ -34,9 +34,6 @@ export interface EmbeddedOrchestrator {
   startWorker(): Promise<void>
 }
 
-const SRC = fileURLToPath(new URL('../../../orchestrator/src/', import.meta.url))
-export const ORCHESTRATION_ENTRY = path.join(SRC, 'orchestration/main.ts')
-export const WORKER_ENTRY = path.join(SRC, 'worker/main.ts')
 const READY_TIMEOUT_MS = 30_000
 const STOP_GRACE_MS = 5_000
 
