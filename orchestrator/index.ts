@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url'
 // ---- the processes: run with `node <entry>`, configured by their environment (src/config.ts) ----
 export const ORCHESTRATION_ENTRY = fileURLToPath(new URL('./src/orchestration/main.ts', import.meta.url))
 export const WORKER_ENTRY = fileURLToPath(new URL('./src/worker/main.ts', import.meta.url))
+/** Its image's Dockerfile and entrypoint, and the compose file that runs it as containers. */
+export const DOCKER_DIR = fileURLToPath(new URL('./docker/', import.meta.url))
 
 // ---- database: schema, SQL functions and pgmq ---------------------------------------------------
 export { applyMigrations, migrationsDir } from './src/db/migrate.ts'

@@ -40,6 +40,10 @@ describe('the boundary check', () => {
     expect(violations('harness/main/x.ts', "import { applyMigrations } from '../../orchestrator/index.ts'")).toEqual([])
   })
 
+  test('reports a path into the orchestrator named with new URL', () => {
+    expect(violations('test/a.test.ts', "const SQL = new URL('../orchestrator/migrations/0001_schema.sql', import.meta" + '.url)')).toHaveLength(1)
+  })
+
   test('reports the orchestrator importing the suite', () => {
     expect(violations('orchestrator/src/a.ts', "export { x } from '../../harness/config/settings.ts'")).toHaveLength(1)
   })

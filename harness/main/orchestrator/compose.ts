@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { DockerComposeEnvironment } from 'testcontainers'
+import { DOCKER_DIR } from '../../../orchestrator/index.ts'
 import { onCleanup } from '../cleanup.ts'
 import { freePort } from '../net/free-port.ts'
 import { containerRunId, imageStatus } from '../postgres/container.ts'
@@ -29,7 +30,7 @@ import { checkOrchestrator } from './external.ts'
 
 const run = promisify(execFile)
 
-export const COMPOSE_DIR = fileURLToPath(new URL('../../../orchestrator/docker/', import.meta.url))
+export const COMPOSE_DIR = DOCKER_DIR
 export const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml')
 const BUILD_SCRIPT = fileURLToPath(new URL('../../../scripts/container/build-images.sh', import.meta.url))
 export const ORCHESTRATOR_IMAGE = 'tasker-bench/orchestrator:local'
