@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import BenchSequencer from './setup/bench-sequencer.ts'
+import BenchSequencer from './harness/main/bench-sequencer.ts'
 
 /**
  * Two projects: `unit` runs the suite's own tests (npm test), `benchmarks` runs the bench files
@@ -9,7 +9,7 @@ import BenchSequencer from './setup/bench-sequencer.ts'
 export default defineConfig({
   test: {
     // The results reporter writes results/bench-<timestamp>.json and results/latest.json.
-    reporters: ['default', './setup/reporters/results-json.ts'],
+    reporters: ['default', './harness/main/reporters/results-json.ts'],
     // Bench files in a fixed order, the load bench last (the unit tests keep Vitest's order).
     sequence: { sequencer: BenchSequencer },
     projects: [
@@ -30,8 +30,8 @@ export default defineConfig({
           name: 'benchmarks',
           include: [],
           benchmark: { include: ['benchmarks/**/*.bench.ts'], retainSamples: true },
-          globalSetup: ['./setup/global-setup.ts'],
-          setupFiles: ['./setup/bench-hooks.ts', './setup/pg/bench-defaults.ts'],
+          globalSetup: ['./harness/main/global-setup.ts'],
+          setupFiles: ['./harness/bench/bench-hooks.ts', './harness/bench/pg/bench-defaults.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
           pool: 'forks',

@@ -8,26 +8,29 @@
  * the result, as are each sample's task_uuid and correlation_id (the trace breakdown joins on them)
  * and the server-side duration (the task's complete transition − its created_at, read from the
  * orchestrator's database; null with the reason where the suite cannot read it). Before the first
- * sample the file waits until the system is idle (setup/tasker/idle.ts). After each workflow, the samples'
+ * sample the file waits until the system is idle (harness/bench/tasker/idle.ts). After each workflow, the samples'
  * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
  * submit, result processing, orchestration gaps; which worker ran which step).
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import { annotateResult } from '../setup/results/record.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { pgLimits } from '../setup/pg/limits.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { createPollWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
-import { serverDurations, type SampleRecord } from '../setup/tasker/samples.ts'
-import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { reportBreakdown } from '../setup/traces/report.ts'
+import { annotateResult } from '../harness/bench/record.ts'
+import { profileValue, sampleCount } from '../harness/config/profile.ts'
+import { fixedCount } from '../harness/bench/bench-options.ts'
+import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
+import { pgLimits } from '../harness/bench/pg/limits.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { createPollWatcher, type CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { chooseCompletionMode, createCompletionWatcher } from '../harness/bench/tasker/completion-mode.ts'
+import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { serverDurations, type SampleRecord } from '../harness/bench/tasker/samples.ts'
+import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { reportBreakdown } from '../harness/bench/traces/report.ts'
 
 const run = inject('run')
 const TASK_TIMEOUT_MS = 30_000
-const samples = sampleCount(run, run.settings.BENCH_E2E_SAMPLES ?? 200)
-const options = { iterations: samples, time: 0, warmupIterations: sampleCount(run, 10), warmupTime: 0 }
+const skip = skipReason('e2e', noOrchestrator(run))
+const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
+const options = fixedCount(samples, sampleCount(run, 10))
 const completion = chooseCompletionMode(run)
 
 let api: TaskerClient
@@ -36,15 +39,15 @@ let workflows: Record<Shape, Workflow>
 const durationsFrom = { url: orchestratorDatabaseUrl(run), limits: pgLimits(run.settings) }
 
 beforeAll(async () => {
-  if (!run.orchestratorUrl) throw new Error('the end-to-end bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl, 32, taskerClientLimits(run.settings))
+  if (skip) return
+  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
   await api.health()
   workflows = loadWorkflows(run.templatesDir)
   watcher = await createCompletionWatcher(run, api, completion)
   console.log(`[e2e] completion: ${completion.mode} (${completion.reason}); ${samples} samples per scenario${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
 })
 
-waitForIdleBeforeFirstSample(run, 'e2e')
+if (!skip) waitForIdleBeforeFirstSample(run, 'e2e')
 
 afterAll(async () => {
   await watcher?.close()
@@ -72,7 +75,7 @@ function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => Com
 }
 
 describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow', (shape) => {
-  test(`one task at a time`, async ({ bench, task }) => {
+  test.skipIf(skip !== undefined)(`one task at a time`, async ({ bench, task }) => {
     const records: SampleRecord[] = []
     const { fn, fnOpts } = oneTask(workflows[shape], records, () => watcher)
     await bench(`e2e ${shape}`, fnOpts, fn).run(options)
@@ -88,7 +91,7 @@ describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow'
   })
 })
 
-test('linear, polled every BENCH_POLL_INTERVAL_MS (tasker-core’s method)', async ({ bench, task }) => {
+test.skipIf(skip !== undefined)('linear, polled every BENCH_POLL_INTERVAL_MS (tasker-core’s method)', async ({ bench, task }) => {
   const interval = run.settings.BENCH_POLL_INTERVAL_MS
   const poller = createPollWatcher(api, interval)
   const records: SampleRecord[] = []
@@ -98,7 +101,7 @@ test('linear, polled every BENCH_POLL_INTERVAL_MS (tasker-core’s method)', asy
   annotateResult(task, { completion: 'poll', pollIntervalMs: interval, serverDuration, samples: records })
 })
 
-test('10 linear tasks started together, until the last completes', async ({ bench, task }) => {
+test.skipIf(skip !== undefined)('10 linear tasks started together, until the last completes', async ({ bench, task }) => {
   const K = 10
   const records: SampleRecord[] = []
   await bench(`e2e linear x${K} concurrent`, async () => {

@@ -13,11 +13,12 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import pg from 'pg'
-import { createListener, type Listener } from '../setup/pg/listener.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { openBenchDatabase, writesRefused, type BenchDatabase } from '../setup/database/bench-database.ts'
-import { qualifiedName } from '../setup/database/tasker-functions.ts'
+import { createListener, type Listener } from '../harness/bench/pg/listener.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
+import { skipReason } from '../harness/bench/requirements.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { openBenchDatabase, writesRefused, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
+import { qualifiedName } from '../harness/bench/database/tasker-functions.ts'
 
 const NAMESPACE = 'benchmark_event_test'
 const QUEUE = `worker_${NAMESPACE}_queue`
@@ -27,7 +28,7 @@ const CHANNEL = `pgmq_message_ready.${NAMESPACE}`
 const run = inject('run')
 // The server under test is shared with the orchestrator: measure it once the orchestrator is idle.
 waitForIdleBeforeFirstSample(run, 'event-propagation')
-const skipReason = writesRefused(run)
+const skip = skipReason('event-propagation', writesRefused(run))
 const log = (line: string) => console.log(`[event-propagation] ${line}`)
 let database: BenchDatabase
 let listener: Listener
@@ -35,11 +36,9 @@ let sender: pg.Client
 /** the database's own wrappers, schema-qualified */
 let sendWithNotify: string
 let sendBatchWithNotify: string
-// Said at load time: when every test skips, Vitest runs no hook.
-if (skipReason) log(`skipped: ${skipReason}`)
 
 beforeAll(async () => {
-  if (skipReason) return
+  if (skip) return
   const opened = await openBenchDatabase(run, { purpose: 'events', readOnly: false, log })
   if ('skip' in opened) throw new Error(opened.skip)
   database = opened
@@ -85,9 +84,9 @@ const sixKb = { ...stepMessage(), padding: 'x'.repeat(6_000) }
 /** Over the inline limit: the notification is a signal only (payload_omitted). */
 const tenKb = { ...stepMessage(), padding: 'x'.repeat(10_000) }
 
-const options = (full: number) => ({ iterations: sampleCount(run, full), time: 0, warmupIterations: sampleCount(run, 50), warmupTime: 0 })
+const options = (samples: number) => benchOptions(run, samples, 50)
 
-describe.skipIf(skipReason !== undefined)('idle', () => {
+describe.skipIf(skip !== undefined)('idle', () => {
   test('small payload', async ({ bench }) => {
     const result = await bench('notify small payload', () => sendAndObserve(stepMessage())).run(options(2_000))
     expect(result.latency.samplesCount).toBeGreaterThan(0)
@@ -110,7 +109,7 @@ describe.skipIf(skipReason !== undefined)('idle', () => {
   })
 })
 
-describe.skipIf(skipReason !== undefined)('under background load', () => {
+describe.skipIf(skip !== undefined)('under background load', () => {
   const SENDERS = 4
   const MAX_MESSAGES_PER_SENDER = 200_000
   const MAX_LOAD_MS = 60_000

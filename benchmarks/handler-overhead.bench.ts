@@ -10,21 +10,19 @@
  *
  * In-process calls take well under a microsecond, below what one timer reading resolves, so each
  * sample times a batch of calls and reports the time per call. Uses the orchestrator's own
- * modules (fixtures/orchestrator/src), unchanged.
+ * handlers and runHandler, unchanged; the child process is harness/bench/handler-process/child.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import { sampleCount } from '../setup/profile.ts'
-import { square } from '../fixtures/orchestrator/src/handlers/arithmetic.ts'
-import type { StepHandler, StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
-import { runHandler } from '../fixtures/orchestrator/src/worker/run-handler.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
+import { runHandler, square, type StepHandler, type StepInput } from '../orchestrator/index.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { startHandlerProcess, type HandlerProcess } from '../harness/bench/handler-process/start.ts'
 
 const run = inject('run')
 const TIMEOUT_S = 30
 const BATCH = { direct: 1_000, framework: 100 }
-const inProcess = { iterations: sampleCount(run, 2_000), time: 0, warmupIterations: sampleCount(run, 200), warmupTime: 0 }
-const crossProcess = { iterations: sampleCount(run, 2_000), time: 0, warmupIterations: sampleCount(run, 200), warmupTime: 0 }
+const inProcess = benchOptions(run, 2_000, 200)
+const crossProcess = benchOptions(run, 2_000, 200)
 
 const noop: StepHandler = () => null
 const HANDLERS: Record<string, { handler: StepHandler; callable: string }> = {
@@ -47,7 +45,7 @@ const input: StepInput = {
 let child: HandlerProcess
 
 beforeAll(async () => {
-  child = await startHandlerProcess()
+  child = await startHandlerProcess(TIMEOUT_S)
 })
 
 // No database here, but the run's workers draining an earlier file's backlog share the CPU.
@@ -90,61 +88,3 @@ describe.each(Object.keys(HANDLERS))('%s handler', (name) => {
     }).run(crossProcess)
   })
 })
-
-// ---- the child process -----------------------------------------------------------------------------
-
-interface HandlerProcess {
-  call(callable: string, input: StepInput): Promise<unknown>
-  stop(): Promise<void>
-}
-
-/**
- * A child Node process that imports the orchestrator's runHandler and handlers and answers one
- * IPC message per call, in order (one call at a time).
- */
-async function startHandlerProcess(): Promise<HandlerProcess> {
-  const runHandlerUrl = new URL('../fixtures/orchestrator/src/worker/run-handler.ts', import.meta.url).href
-  const registryUrl = new URL('../fixtures/orchestrator/src/handlers/registry.ts', import.meta.url).href
-  const code = `
-    const { runHandler } = await import(${JSON.stringify(runHandlerUrl)})
-    const { HANDLERS } = await import(${JSON.stringify(registryUrl)})
-    const noop = () => null
-    process.on('message', async ({ callable, input }) => {
-      const handler = callable === 'noop' ? noop : HANDLERS.get(callable)
-      process.send(handler ? await runHandler(handler, input, ${TIMEOUT_S}) : { ok: false, error: { message: 'unknown handler ' + callable } })
-    })
-    process.on('disconnect', () => process.exit(0))
-    process.send({ ready: true })
-  `
-  const proc: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the handler child process did not start within 20 s')), 20_000)
-    proc.once('message', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    proc.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`the handler child process exited during start (code ${code})`))
-    })
-  })
-  return {
-    call(callable, stepInput) {
-      return new Promise((resolve, reject) => {
-        proc.once('message', (outcome: { ok: boolean; error?: { message: string } }) => {
-          if (outcome.ok) resolve(outcome)
-          else reject(new Error(`handler ${callable} in the child process failed: ${outcome.error?.message}`))
-        })
-        proc.send({ callable, input: stepInput })
-      })
-    },
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-      proc.disconnect()
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000)
-      await exited
-      clearTimeout(timer)
-    },
-  }
-}

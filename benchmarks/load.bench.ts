@@ -7,20 +7,22 @@
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
-import { achievedThroughput, correctedLatencies, runOpenModel } from '../setup/load/open-model.ts'
-import { annotateResult, recordSamples } from '../setup/results/record.ts'
-import { summarize } from '../setup/stats/percentiles.ts'
-import { connectPg, pgLimits } from '../setup/pg/limits.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import type { CompletionWatcher } from '../setup/tasker/completion.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../setup/tasker/completion-mode.ts'
-import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
+import { achievedThroughput, correctedLatencies, runOpenModel } from '../harness/bench/load/open-model.ts'
+import { annotateResult, recordSamples } from '../harness/bench/record.ts'
+import { summarize } from '../harness/results/percentiles.ts'
+import { connectPg, pgLimits } from '../harness/bench/pg/limits.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import type { CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { chooseCompletionMode, createCompletionWatcher } from '../harness/bench/tasker/completion-mode.ts'
+import { profileValue } from '../harness/config/profile.ts'
+import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
+import { loadWorkflows, taskRequest, type Workflow } from '../harness/bench/tasker/workflows.ts'
 
 const run = inject('run')
-const smoke = run.profile === 'smoke'
-const rates = run.settings.BENCH_LOAD_RATES ?? (smoke ? [10] : [25, 50, 100, 200])
-const seconds = run.settings.BENCH_LOAD_SECONDS ?? (smoke ? 2 : 10)
+const skip = skipReason('load', noOrchestrator(run))
+const rates = profileValue(run.settings, 'BENCH_LOAD_RATES')
+const seconds = profileValue(run.settings, 'BENCH_LOAD_SECONDS')
 /** Latency is "broken down" at a rate whose p99 exceeds this, or whose throughput falls behind. */
 const BREAKDOWN_P99_MS = 100
 const TASK_TIMEOUT_MS = 30_000
@@ -33,8 +35,8 @@ let db: pg.Client | undefined
 const verdicts: { rate: number; p99: number | undefined; throughput: number; brokeDown: boolean }[] = []
 
 beforeAll(async () => {
-  if (!run.orchestratorUrl) throw new Error('the load bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl, 256, taskerClientLimits(run.settings))
+  if (skip) return
+  api = createTaskerClient(run.orchestratorUrl!, 256, taskerClientLimits(run.settings))
   await api.health()
   linear = loadWorkflows(run.templatesDir).linear
   const completion = chooseCompletionMode(run)
@@ -45,7 +47,7 @@ beforeAll(async () => {
   console.log(`[load] rates ${rates.join(', ')} tasks/s for ${seconds} s each; completion ${completion.mode}`)
 })
 
-waitForIdleBeforeFirstSample(run, 'load')
+if (!skip) waitForIdleBeforeFirstSample(run, 'load')
 
 afterAll(async () => {
   await watcher?.close()
@@ -77,7 +79,7 @@ async function sampleQueueDepth(until: Promise<unknown>): Promise<{ t: number; d
 }
 
 describe.each(rates)('%i linear tasks/s', (rate) => {
-  test(`for ${seconds} s`, async ({ task }) => {
+  test.skipIf(skip !== undefined)(`for ${seconds} s`, async ({ task }) => {
     const ids: { task_uuid: string; correlation_id: string }[] = []
     const load = runOpenModel({
       ratePerSecond: rate,

@@ -7,8 +7,8 @@
  * Only meaningful for the embedded provider; skipped when the run's PostgreSQL is another kind.
  */
 import { inject, test } from 'vitest'
-import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
-import { recordSamples } from '../setup/results/record.ts'
+import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
+import { recordSamples } from '../harness/bench/record.ts'
 
 const run = inject('run')
 // Each sample is a whole initdb (~1.5 s): two are enough to prove the bench works in smoke. Ten

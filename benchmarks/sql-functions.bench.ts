@@ -7,7 +7,7 @@
  * The functions measured are the measured database's own (tasker-core's, on a deployment): the
  * dataset lives in a scratch database on the same server holding a copy of that database's schema,
  * functions and extensions (dropped at the end; the running orchestrator never sees it), and grows
- * from one scale to the next. The dataset (fixtures/datasets) is deterministic: seed 42,
+ * from one scale to the next. The dataset (harness/bench/dataset) is deterministic: seed 42,
  * production-like mix of shapes and states. An external database without BENCH_SEED=true is only
  * read: its existing tasks are sampled, no scales, no pgmq benches (the get_next_ready_tasks calls
  * still lock the tasks they return, for the duration of each call, and roll back).
@@ -23,16 +23,18 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import pg from 'pg'
-import { countSeededTasks, formatProgress, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
-import { sampleDataset, type DatasetSample } from '../fixtures/datasets/sample.ts'
-import { countTaskerRows } from '../setup/database/scratch-database.ts'
-import { openBenchDatabase, type BenchDatabase } from '../setup/database/bench-database.ts'
-import { qualifiedName, type TaskerFunctionName } from '../setup/database/tasker-functions.ts'
-import { capturePlans, type CapturedPlan, type PlanTarget } from '../setup/database/explain.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { annotateResult } from '../setup/results/record.ts'
-import { pgLimitConfig, pgLimits } from '../setup/pg/limits.ts'
+import { countSeededTasks } from '../harness/bench/dataset/seed-dataset.ts'
+import { captureScalePlans, datasetGrowth, scaleLabel, type DatasetGrowth } from '../harness/bench/dataset/scales.ts'
+import { sampleDataset, type DatasetSample } from '../harness/bench/dataset/sample.ts'
+import { countTaskerRows } from '../harness/bench/database/scratch-database.ts'
+import { openBenchDatabase, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
+import { qualifiedName, type TaskerFunctionName } from '../harness/bench/database/tasker-functions.ts'
+import type { CapturedPlan, PlanTarget } from '../harness/bench/database/explain.ts'
+import { profileValue } from '../harness/config/profile.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { annotateResult } from '../harness/bench/record.ts'
+import { pgLimitConfig, pgLimits } from '../harness/bench/pg/limits.ts'
 
 const SEED = '42'
 const SAMPLE_TASKS = 200
@@ -48,10 +50,10 @@ waitForIdleBeforeFirstSample(run, 'sql-functions')
 const settings = run.settings
 const writable = run.writable
 const scales = writable
-  ? [...new Set(settings.BENCH_SQL_SCALES ?? (run.profile === 'smoke' ? [200] : [1_000, 10_000, 100_000]))].sort((a, b) => a - b)
+  ? [...new Set(profileValue(settings, 'BENCH_SQL_SCALES'))].sort((a, b) => a - b)
   : []
-const fast = { iterations: sampleCount(run, 1_000), time: 0, warmupIterations: sampleCount(run, 50), warmupTime: 0 }
-const claims = { iterations: sampleCount(run, 500), time: 0, warmupIterations: sampleCount(run, 25), warmupTime: 0 }
+const fast = benchOptions(run, 1_000, 50)
+const claims = benchOptions(run, 500, 25)
 
 const log = (line: string) => console.log(`[sql-functions] ${line}`)
 
@@ -76,8 +78,8 @@ let client: pg.Client
 let explainClient: pg.Client
 /** seeding connections (the generator writes chunks two at a time) */
 let seedPool: pg.Pool | undefined
-/** tasks of SEED the dataset holds */
-let seeded = 0
+/** grows the dataset from one scale to the next (writable databases only) */
+let growth: DatasetGrowth | undefined
 
 beforeAll(async () => {
   const opened = await openBenchDatabase(run, { purpose: 'sql', readOnly: true, log })
@@ -99,7 +101,7 @@ beforeAll(async () => {
     seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder', ...pgLimitConfig(pgLimits(settings, 'setup')) })
     // An idle connection that fails (server restarted) must not take the worker down.
     seedPool.on('error', (err) => log(`seeding connection lost: ${err.message}`))
-    seeded = await countSeededTasks(client, SEED)
+    growth = datasetGrowth(seedPool, SEED, await countSeededTasks(client, SEED), log)
     await client.query('SELECT pgmq.create($1::text)', [QUEUE])
   } else if (settings.BENCH_SQL_SCALES) {
     log(`BENCH_SQL_SCALES=${settings.BENCH_SQL_SCALES.join(',')} ignored: nothing is seeded into a read-only database`)
@@ -113,13 +115,6 @@ afterAll(async () => {
   await dataset?.close()
 }, 120_000)
 
-/** 200 → "200", 1000 → "1K", 2500 → "2.5K", 100000 → "100K", 1000000 → "1M". */
-function scaleLabel(n: number): string {
-  if (n >= 1_000_000 && n % 100_000 === 0) return `${n / 1_000_000}M`
-  if (n >= 1_000 && n % 100 === 0) return `${n / 1_000}K`
-  return String(n)
-}
-
 interface ScaleState {
   label: string
   /** why this scale's benches are skipped, if they are */
@@ -129,21 +124,6 @@ interface ScaleState {
   plans: Map<string, CapturedPlan>
   /** annotation fields every result of this scale carries */
   annotations: Record<string, unknown>
-}
-
-/** Seeds tasks `seeded .. scale - 1`: the dataset grows from one scale to the next. */
-async function growTo(scale: number): Promise<string | undefined> {
-  if (seeded > scale) return `the database already holds ${seeded} tasks of seed ${SEED}, more than ${scale}`
-  if (seeded === scale) return undefined
-  log(`dataset @${scaleLabel(scale)}: seeding tasks ${seeded.toLocaleString('en-US')}..${(scale - 1).toLocaleString('en-US')}`)
-  const r = await seedDataset(seedPool!, { seed: SEED, from: seeded, count: scale - seeded, onProgress: (p) => log(formatProgress(p)) })
-  seeded = scale
-  log(
-    `dataset @${scaleLabel(scale)}: +${r.tasks.toLocaleString('en-US')} tasks, ${r.steps.toLocaleString('en-US')} steps, ` +
-      `${(r.taskTransitions + r.stepTransitions).toLocaleString('en-US')} transitions in ${(r.ms / 1000).toFixed(1)} s ` +
-      `(ANALYZE ${(r.analyzeMs / 1000).toFixed(1)} s${r.foreignKeyChecks ? '' : ', foreign-key triggers skipped'})`,
-  )
-  return undefined
 }
 
 /** Sample, size and plans of the data as it is now. */
@@ -163,13 +143,7 @@ async function prepareScale(state: ScaleState): Promise<void> {
     { name: 'get_task_execution_context', file: 'get_task_execution_context', sql: SQL.context, values: [probe.taskUuid] },
     ...(leaf ? [{ name: 'get_step_transitive_dependencies(leaf step)', file: 'get_step_transitive_dependencies', sql: SQL.ancestors, values: [leaf] }] : []),
   ]
-  const captured = await capturePlans(explainClient, targets, { dir: path.join(run.resultsDir, 'plans', state.label), scale: state.label })
-  state.plans = new Map(captured.map((p) => [p.file.replace(/^.*[\\/]|\.json$/g, ''), p]))
-  for (const p of captured) {
-    for (const w of p.warnings) console.warn(`[sql-functions] plan warning: ${w}`)
-    if (p.nestedUnavailable) log(`${p.name}: ${p.nestedUnavailable}`)
-  }
-  log(`plans @${state.label}: ${path.join(run.resultsDir, 'plans', state.label)} (${captured.reduce((a, p) => a + p.warnings.length, 0)} warning(s))`)
+  state.plans = await captureScalePlans(explainClient, targets, { resultsDir: run.resultsDir, label: state.label }, log)
   state.annotations = {
     scale: state.label,
     datasetDatabase: dataset.mode,
@@ -347,7 +321,7 @@ async function inRolledBack<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 if (writable) {
-  for (const scale of scales) describeScale(scaleLabel(scale), () => growTo(scale))
+  for (const scale of scales) describeScale(scaleLabel(scale), () => growth!.growTo(scale))
 } else {
   // Read-only: the data that is there, whatever its size.
   describeScale('existing', undefined)

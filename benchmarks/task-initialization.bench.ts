@@ -8,24 +8,26 @@
  * the next scenario nor the next bench file measures this one's backlog. Both waits are recorded.
  */
 import { afterAll, beforeAll, inject, test } from 'vitest'
-import { sampleCount } from '../setup/profile.ts'
-import { annotateResult } from '../setup/results/record.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../setup/tasker/idle.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../setup/tasker/workflows.ts'
+import { benchOptions } from '../harness/bench/bench-options.ts'
+import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
+import { annotateResult } from '../harness/bench/record.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../harness/bench/tasker/idle.ts'
+import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
 
 const run = inject('run')
+const skip = skipReason('task-initialization', noOrchestrator(run))
 let api: TaskerClient
 let workflows: Record<Shape, Workflow>
 
 beforeAll(async () => {
-  if (!run.orchestratorUrl) throw new Error('the task-initialization bench needs an orchestrator: BENCH_ORCHESTRATOR is off')
-  api = createTaskerClient(run.orchestratorUrl, 32, taskerClientLimits(run.settings))
+  if (skip) return
+  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
   await api.health()
   workflows = loadWorkflows(run.templatesDir)
 })
 
-waitForIdleBeforeFirstSample(run, 'task-initialization')
+if (!skip) waitForIdleBeforeFirstSample(run, 'task-initialization')
 
 afterAll(async () => {
   await api?.close()
@@ -48,9 +50,9 @@ async function drain(taskUuids: string[]): Promise<Record<string, unknown>> {
   }
 }
 
-const options = { iterations: sampleCount(run, 500), time: 0, warmupIterations: sampleCount(run, 20), warmupTime: 0 }
+const options = benchOptions(run, 500, 20)
 
-test.for(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench, task: testTask }) => {
+test.skipIf(skip !== undefined).for(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench, task: testTask }) => {
   const created: string[] = []
   await bench(`create ${shape} task`, async () => {
     const request = taskRequest(workflows[shape])

@@ -18,17 +18,18 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
-import { annotateResult, recordSamples } from '../setup/results/record.ts'
-import { createScratchDatabase, type ScratchDatabase } from '../setup/database/scratch-database.ts'
-import { sampleCount } from '../setup/profile.ts'
-import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { waitForIdleBeforeFirstSample } from '../setup/tasker/idle.ts'
-import { createEventWatcher, type CompletionWatcher } from '../setup/tasker/completion.ts'
-import { loadWorkflows, taskRequest, type Workflow } from '../setup/tasker/workflows.ts'
-import { createTraceQuery, type TraceQuery } from '../setup/traces/query.ts'
-import { startTraceReceiver, type TraceReceiver } from '../setup/traces/receiver.ts'
-import type { NormalisedSpan } from '../setup/traces/types.ts'
+import { annotateResult, recordSamples } from '../harness/bench/record.ts'
+import { createScratchDatabase, type ScratchDatabase } from '../harness/bench/database/scratch-database.ts'
+import { sampleCount } from '../harness/config/profile.ts'
+import { skipReason } from '../harness/bench/requirements.ts'
+import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../harness/main/orchestrator/embedded.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { createEventWatcher, type CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { loadWorkflows, taskRequest, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { createTraceQuery, type TraceQuery } from '../harness/bench/traces/query.ts'
+import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
+import type { NormalisedSpan } from '../harness/results/traces/types.ts'
 
 const LABEL = 'SYNTHETIC single worker'
 const TASK_TIMEOUT_MS = 30_000
@@ -36,7 +37,7 @@ const TASK_TIMEOUT_MS = 30_000
 const run = inject('run')
 const tasks = sampleCount(run, 100)
 const warmupTasks = sampleCount(run, 5)
-const skipReason = run.postgres.owned ? undefined : 'needs a PostgreSQL server the run owns, to create its own database (embedded or container mode)'
+const skip = skipReason('worker-execution', run.postgres.owned ? undefined : 'needs a PostgreSQL server the run owns, to create its own database (embedded or container mode)')
 
 let database: ScratchDatabase
 let receiver: TraceReceiver
@@ -47,10 +48,7 @@ let traces: TraceQuery
 let linear: Workflow
 
 beforeAll(async () => {
-  if (skipReason) {
-    console.log(`[worker-execution] skipped: ${skipReason}`)
-    return
-  }
+  if (skip) return
   // A scratch database of the run: dropped below, and by the main process if this worker dies.
   database = await createScratchDatabase(run.databaseUrl, run.runId, 'worker')
   const databaseUrl = database.url
@@ -73,7 +71,7 @@ beforeAll(async () => {
 })
 
 // The run's own orchestrator shares the machine: its leftover backlog must not run beside this one.
-if (!skipReason) waitForIdleBeforeFirstSample(run, 'worker-execution')
+if (!skip) waitForIdleBeforeFirstSample(run, 'worker-execution')
 
 afterAll(async () => {
   await watcher?.close()
@@ -83,7 +81,7 @@ afterAll(async () => {
   await database?.drop().catch(() => {})
 })
 
-describe.skipIf(skipReason !== undefined)(`${LABEL}`, () => {
+describe.skipIf(skip !== undefined)(`${LABEL}`, () => {
   test('claim → execute → submit per step, from spans (SYNTHETIC)', async ({ task }) => {
     const correlationIds: string[] = []
     for (let i = 0; i < warmupTasks + tasks; i++) {

@@ -1,7 +1,7 @@
 /**
  * Compare two commits on one machine: bench base and head interleaved in adjacent pairs, then
  * judge each bench by the effect within the pairs, combined over the rounds (a paired design:
- * setup/compare/paired-effect.ts). For pull-request checks on shared runners, whose speed swings
+ * harness/offline/compare/paired-effect.ts). For pull-request checks on shared runners, whose speed swings
  * between jobs and within one: base and head of a round run back to back, so the machine's phase
  * hits both alike, and the rounds show how much the pairs still disagree.
  *
@@ -22,7 +22,7 @@
  *                  margins describe two single runs and would be needlessly wide for paired rounds.
  *
  * A metric regresses when the paired effect exceeds its margin, stands out from the noise (within
- * the pairs and between them) and most rounds agree (setup/compare/compare-runs.ts); only the
+ * the pairs and between them) and most rounds agree (harness/offline/compare/compare-runs.ts); only the
  * headline metric of a gating bench fails the check (gating.ts, BENCH_GATE). Environment differences between the two
  * commits (e.g. a PostgreSQL upgrade in the PR) are reported, not treated as "not comparable".
  * Exit codes: 0 no regression (or --informational / BENCH_REGRESSION=informational), 1 a regression,
@@ -33,21 +33,21 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadSettings } from '../setup/config.ts'
-import { interleavedPlan, type Side } from '../setup/compare/ab-plan.ts'
-import { logTail, runBenchChild, type BenchChildResult } from '../setup/compare/bench-child.ts'
-import { compareRuns, hasRegression, type Comparison } from '../setup/compare/compare-runs.ts'
-import { loadMargins, MarginBook, PAIRED_MARGINS } from '../setup/compare/margins.ts'
-import { poolRounds } from '../setup/compare/pool.ts'
-import { createProgress, formatDuration } from '../setup/compare/progress.ts'
-import { loadCompareSettings } from '../setup/compare/settings.ts'
-import { addWorktree, provideNodeModules, removeWorktree, repositoryRoot, type Worktree } from '../setup/compare/worktree.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import type { ResultsDocument } from '../setup/results/schema.ts'
-import { shortCommit } from '../setup/report/format.ts'
-import { comparisonLines, shownPath } from '../setup/report/terminal.ts'
-import { writeReports } from '../setup/report/write-reports.ts'
-import { runCommand } from '../setup/compare/command-line.ts'
+import { loadSettings } from '../harness/config/settings.ts'
+import { interleavedPlan, type Side } from '../harness/offline/compare/ab-plan.ts'
+import { logTail, runBenchChild, type BenchChildResult } from '../harness/offline/compare/bench-child.ts'
+import { compareRuns, hasRegression, type Comparison } from '../harness/offline/compare/compare-runs.ts'
+import { loadMargins, MarginBook, PAIRED_MARGINS } from '../harness/offline/compare/margins.ts'
+import { poolRounds } from '../harness/offline/compare/pool.ts'
+import { createProgress, formatDuration } from '../harness/offline/compare/progress.ts'
+import { loadCompareSettings } from '../harness/offline/compare/settings.ts'
+import { addWorktree, provideNodeModules, removeWorktree, repositoryRoot, type Worktree } from '../harness/offline/compare/worktree.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import type { ResultsDocument } from '../harness/results/schema.ts'
+import { shortCommit } from '../harness/results/format.ts'
+import { comparisonLines, shownPath } from '../harness/offline/report/terminal.ts'
+import { writeReports } from '../harness/offline/report/write-reports.ts'
+import { runCommand } from '../harness/offline/compare/command-line.ts'
 
 const OUT_MARKER = '.bench-ab'
 

@@ -1,7 +1,7 @@
 /**
  * Calibrate the regression margins: run the same code several times and propose, per bench and
  * metric, a margin from the spread between the runs — the 99 % prediction bound for two future
- * runs, times --safety, default 1 (setup/compare/calibrate.ts has the reasoning).
+ * runs, times --safety, default 1 (harness/offline/compare/calibrate.ts has the reasoning).
  *
  *   node scripts/bench-calibrate.ts [--runs 5] [--safety 1] [--out <margins.yaml>] [--dry-run]
  *                                   [--timeout-minutes 60] [<vitest bench filters or files>…]
@@ -17,17 +17,17 @@
 import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadSettings } from '../setup/config.ts'
-import { runBenchChild, logTail } from '../setup/compare/bench-child.ts'
-import { DEFAULT_SAFETY, proposeMargins, type BenchProposal } from '../setup/compare/calibrate.ts'
-import { writeMarginsFile } from '../setup/compare/margins-file.ts'
-import { createProgress, formatDuration } from '../setup/compare/progress.ts'
-import { loadCompareSettings } from '../setup/compare/settings.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import type { ResultsDocument } from '../setup/results/schema.ts'
-import { formatMs } from '../setup/report/format.ts'
-import { shownPath } from '../setup/report/terminal.ts'
-import { UsageError, runCommand, wholeNumber } from '../setup/compare/command-line.ts'
+import { loadSettings } from '../harness/config/settings.ts'
+import { runBenchChild, logTail } from '../harness/offline/compare/bench-child.ts'
+import { DEFAULT_SAFETY, proposeMargins, type BenchProposal } from '../harness/offline/compare/calibrate.ts'
+import { writeMarginsFile } from '../harness/offline/compare/margins-file.ts'
+import { createProgress, formatDuration } from '../harness/offline/compare/progress.ts'
+import { loadCompareSettings } from '../harness/offline/compare/settings.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import type { ResultsDocument } from '../harness/results/schema.ts'
+import { formatMs } from '../harness/results/format.ts'
+import { shownPath } from '../harness/offline/report/terminal.ts'
+import { UsageError, runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 

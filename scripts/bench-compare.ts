@@ -22,13 +22,13 @@
  */
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadSettings } from '../setup/config.ts'
-import { compareRuns, hasRegression } from '../setup/compare/compare-runs.ts'
-import { loadMargins } from '../setup/compare/margins.ts'
-import { loadCompareSettings } from '../setup/compare/settings.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import { comparisonLines, shownPath } from '../setup/report/terminal.ts'
-import { writeReports } from '../setup/report/write-reports.ts'
+import { loadSettings } from '../harness/config/settings.ts'
+import { compareRuns, hasRegression } from '../harness/offline/compare/compare-runs.ts'
+import { loadMargins } from '../harness/offline/compare/margins.ts'
+import { loadCompareSettings } from '../harness/offline/compare/settings.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import { comparisonLines, shownPath } from '../harness/offline/report/terminal.ts'
+import { writeReports } from '../harness/offline/report/write-reports.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 

@@ -13,7 +13,7 @@
  *    realised effect (head / base of each pair) is measured and printed next to the nominal one.
  * 2. Cycles: each cycle runs one adjacent base/head pair per condition — identical code (0 %) and
  *    every slowdown — the order within a pair alternating and the conditions rotating between
- *    cycles (setup/compare/power-plan.ts). Every run is a real `vitest bench --run` child process
+ *    cycles (harness/offline/compare/power-plan.ts). Every run is a real `vitest bench --run` child process
  *    with its own PostgreSQL and orchestrator, restricted by default to the linear workflow
  *    (benchmarks/e2e-latency.bench.ts -t "linear workflow") with BENCH_E2E_SAMPLES samples.
  * 3. Trials from the pool of real pairs: a bench:ab trial is R of the condition's real adjacent
@@ -34,14 +34,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadSettings } from '../setup/config.ts'
-import { logTail, runBenchChild } from '../setup/compare/bench-child.ts'
-import { analysePower, formatPowerTable, type PowerManifest, type PowerRunRecord } from '../setup/compare/power.ts'
-import { powerPlan, stepDelayFor } from '../setup/compare/power-plan.ts'
-import { createProgress, formatDuration } from '../setup/compare/progress.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import { shownPath } from '../setup/report/terminal.ts'
-import { UsageError, runCommand, wholeNumber } from '../setup/compare/command-line.ts'
+import { loadSettings } from '../harness/config/settings.ts'
+import { logTail, runBenchChild } from '../harness/offline/compare/bench-child.ts'
+import { analysePower, formatPowerTable, type PowerManifest, type PowerRunRecord } from '../harness/offline/compare/power.ts'
+import { powerPlan, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
+import { createProgress, formatDuration } from '../harness/offline/compare/progress.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import { shownPath } from '../harness/offline/report/terminal.ts'
+import { UsageError, runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DEFAULT_FILTERS = ['benchmarks/e2e-latency.bench.ts', '-t', 'linear workflow']

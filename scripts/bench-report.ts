@@ -12,10 +12,10 @@
  */
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadSettings } from '../setup/config.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import { shownPath } from '../setup/report/terminal.ts'
-import { writeReports } from '../setup/report/write-reports.ts'
+import { loadSettings } from '../harness/config/settings.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import { shownPath } from '../harness/offline/report/terminal.ts'
+import { writeReports } from '../harness/offline/report/write-reports.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 

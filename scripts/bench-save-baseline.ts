@@ -16,9 +16,9 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadSettings } from '../setup/config.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import type { ResultsDocument } from '../setup/results/schema.ts'
+import { loadSettings } from '../harness/config/settings.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import type { ResultsDocument } from '../harness/results/schema.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/

@@ -17,17 +17,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { onCleanup, runCleanups } from '../setup/cleanup.ts'
-import { runBenchChild, logTail } from '../setup/compare/bench-child.ts'
-import { applyTaskerCoreMigrations, taskerCoreMigrations } from '../setup/conformance/tasker-core-migrations.ts'
-import { sideBySide, type Side } from '../setup/conformance/side-by-side.ts'
-import { withDatabase } from '../setup/database/scratch-database.ts'
-import { snapshotDatabase } from '../setup/database/catalog-snapshot.ts'
-import { withClient } from '../setup/pg/with-client.ts'
-import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
-import { preparePgmqFromSource } from '../setup/postgres/pgmq-from-source.ts'
-import { readResultsFile } from '../setup/results/read.ts'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
+import { onCleanup, runCleanups } from '../harness/main/cleanup.ts'
+import { runBenchChild, logTail } from '../harness/offline/compare/bench-child.ts'
+import { applyTaskerCoreMigrations, taskerCoreMigrations } from '../harness/main/conformance/tasker-core-migrations.ts'
+import { sideBySide, type Side } from '../harness/offline/conformance/side-by-side.ts'
+import { withDatabase } from '../harness/bench/database/scratch-database.ts'
+import { snapshotDatabase } from '../harness/main/conformance/catalog-snapshot.ts'
+import { withClient } from '../harness/bench/pg/with-client.ts'
+import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
+import { preparePgmqFromSource } from '../harness/main/postgres/pgmq-from-source.ts'
+import { readResultsFile } from '../harness/results/read.ts'
+import { applyMigrations } from '../orchestrator/index.ts'
 
 const BENCHES = ['benchmarks/sql-functions.bench.ts', 'benchmarks/event-propagation.bench.ts']
 const ROOT = path.resolve(import.meta.dirname, '..')

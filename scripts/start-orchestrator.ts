@@ -7,10 +7,10 @@
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { onCleanup, runCleanups } from '../setup/cleanup.ts'
-import { startEmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
-import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
-import { redactUrl } from '../setup/config.ts'
+import { onCleanup, runCleanups } from '../harness/main/cleanup.ts'
+import { startEmbeddedOrchestrator } from '../harness/main/orchestrator/embedded.ts'
+import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
+import { redactUrl } from '../harness/config/settings.ts'
 
 const log = (line: string) => console.log(`[start-orchestrator] ${line}`)
 

@@ -3,8 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import type { TaskMeta, TestBenchmark } from 'vitest'
 import { afterAll, describe, expect, test } from 'vitest'
-import { checkTestResults, type FinishedTest } from '../setup/budgets/check-test.ts'
-import { evaluateBudgets, formatViolation, checkBudgets } from '../setup/budgets/evaluate.ts'
+import { checkTestResults, type FinishedTest } from '../harness/results/budgets/check-test.ts'
+import { evaluateBudgets, formatViolation, checkBudgets } from '../harness/results/budgets/evaluate.ts'
 import {
   BudgetBook,
   budgetOverlays,
@@ -14,11 +14,11 @@ import {
   REFERENCE_BUDGETS,
   scaleBudget,
   type BudgetSettings,
-} from '../setup/budgets/load.ts'
-import { parseBudgetExpression } from '../setup/budgets/parse.ts'
-import { ConfigError } from '../setup/config.ts'
-import { recordSamples } from '../setup/results/record.ts'
-import { summarize } from '../setup/stats/percentiles.ts'
+} from '../harness/results/budgets/load.ts'
+import { parseBudgetExpression } from '../harness/results/budgets/parse.ts'
+import { ConfigError } from '../harness/config/settings.ts'
+import { recordSamples } from '../harness/bench/record.ts'
+import { summarize } from '../harness/results/percentiles.ts'
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-budgets-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -10,9 +10,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { addWorktree, provideNodeModules, removeWorktree, resolveCommit } from '../setup/compare/worktree.ts'
-import { loadMargins } from '../setup/compare/margins.ts'
-import { readResultsFile } from '../setup/results/read.ts'
+import { addWorktree, provideNodeModules, removeWorktree, resolveCommit } from '../harness/offline/compare/worktree.ts'
+import { loadMargins } from '../harness/offline/compare/margins.ts'
+import { readResultsFile } from '../harness/results/read.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-ab-test-'))
@@ -21,10 +21,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-C', cwd, '-c', 'user.name=test', '-c', 'user.email=test@example.invalid', ...args], { encoding: 'utf8' }).trim()
 
-/** Tracked and new files of this checkout, plus ignored ones under setup/ and scripts/ (sources all). */
+/** Tracked and new files of this checkout, plus ignored ones under harness/, orchestrator/ and scripts/ (sources all). */
 function checkoutFiles(): string[] {
   const list = (...args: string[]) => execFileSync('git', ['-C', ROOT, 'ls-files', '-z', ...args], { encoding: 'utf8' }).split('\0').filter(Boolean)
-  return [...new Set([...list('-co', '--exclude-standard'), ...list('-oi', '--exclude-standard', '--', 'setup', 'scripts')])].filter((f) => existsSync(path.join(ROOT, f)))
+  return [...new Set([...list('-co', '--exclude-standard'), ...list('-oi', '--exclude-standard', '--', 'harness', 'orchestrator', 'scripts')])].filter((f) => existsSync(path.join(ROOT, f)))
 }
 
 beforeAll(() => {

@@ -8,9 +8,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, test } from 'vitest'
-import { seededRandom } from '../setup/compare/seeded-random.ts'
-import { lognormalSamples, simulatedDocument } from '../setup/compare/simulate.ts'
-import { readResultsFile } from '../setup/results/read.ts'
+import { seededRandom } from '../harness/offline/compare/seeded-random.ts'
+import { lognormalSamples, simulatedDocument } from '../harness/offline/compare/simulate.ts'
+import { readResultsFile } from '../harness/results/read.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-cli-'))

@@ -1,8 +1,8 @@
 /** The power experiment's bookkeeping: the run order and how trials are drawn from real pairs. */
 import { describe, expect, test } from 'vitest'
-import { combinations } from '../setup/compare/power.ts'
-import { powerPlan, stepDelayFor } from '../setup/compare/power-plan.ts'
-import { seededRandom } from '../setup/compare/seeded-random.ts'
+import { combinations } from '../harness/offline/compare/power.ts'
+import { powerPlan, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
+import { seededRandom } from '../harness/offline/compare/seeded-random.ts'
 
 describe('bench:power', () => {
   test('each cycle runs one adjacent base/head pair per condition, order alternating, conditions rotating', () => {

@@ -11,15 +11,15 @@
  * The proof on real reruns is npm run bench:power (README: "Pull-request regression checks").
  */
 import { describe, expect, test } from 'vitest'
-import { compareRuns, detectableSlowdown, gateRegressed, hasRegression, type Comparison } from '../setup/compare/compare-runs.ts'
-import { gateFor, HEADLINE_GATES, parseGates } from '../setup/compare/gating.ts'
-import { BASELINE_MARGINS, MarginBook, PAIRED_MARGINS } from '../setup/compare/margins.ts'
-import { pairedEffect } from '../setup/compare/paired-effect.ts'
-import { poolRounds } from '../setup/compare/pool.ts'
-import { runStatistic } from '../setup/compare/run-statistic.ts'
-import { seededRandom, type Random } from '../setup/compare/seeded-random.ts'
-import { lognormalSamples, normalDeviate, simulatedDocument, simulatedEntry, type SimulatedBench } from '../setup/compare/simulate.ts'
-import type { ResultsDocument } from '../setup/results/schema.ts'
+import { compareRuns, detectableSlowdown, gateRegressed, hasRegression, type Comparison } from '../harness/offline/compare/compare-runs.ts'
+import { gateFor, HEADLINE_GATES, parseGates } from '../harness/offline/compare/gating.ts'
+import { BASELINE_MARGINS, MarginBook, PAIRED_MARGINS } from '../harness/offline/compare/margins.ts'
+import { pairedEffect } from '../harness/offline/compare/paired-effect.ts'
+import { poolRounds } from '../harness/offline/compare/pool.ts'
+import { runStatistic } from '../harness/offline/compare/run-statistic.ts'
+import { seededRandom, type Random } from '../harness/offline/compare/seeded-random.ts'
+import { lognormalSamples, normalDeviate, simulatedDocument, simulatedEntry, type SimulatedBench } from '../harness/offline/compare/simulate.ts'
+import type { ResultsDocument } from '../harness/results/schema.ts'
 
 const paired = new MarginBook(undefined, 'built-in paired margins', PAIRED_MARGINS)
 const LINEAR = { file: 'e2e-latency', bench: 'e2e linear' }

@@ -5,14 +5,14 @@
  * distribution-free quantile interval and the retained-sample reduction of the results file.
  */
 import { describe, expect, test } from 'vitest'
-import { bootstrapQuantileDifference } from '../setup/compare/bootstrap.ts'
-import { mannWhitneyU } from '../setup/compare/mann-whitney.ts'
-import { erfc, normalCdf, normalQuantile, twoSidedP } from '../setup/compare/normal.ts'
-import { quantileInterval } from '../setup/compare/quantile-interval.ts'
-import { seededRandom, seedFromText } from '../setup/compare/seeded-random.ts'
-import { lognormalSamples } from '../setup/compare/simulate.ts'
-import { MAX_RETAINED_SAMPLES, retainSamples } from '../setup/results/retained-samples.ts'
-import { percentile } from '../setup/stats/percentiles.ts'
+import { bootstrapQuantileDifference } from '../harness/offline/compare/bootstrap.ts'
+import { mannWhitneyU } from '../harness/offline/compare/mann-whitney.ts'
+import { erfc, normalCdf, normalQuantile, twoSidedP } from '../harness/offline/compare/normal.ts'
+import { quantileInterval } from '../harness/offline/compare/quantile-interval.ts'
+import { seededRandom, seedFromText } from '../harness/offline/compare/seeded-random.ts'
+import { lognormalSamples } from '../harness/offline/compare/simulate.ts'
+import { MAX_RETAINED_SAMPLES, retainSamples } from '../harness/results/retained-samples.ts'
+import { percentile } from '../harness/results/percentiles.ts'
 
 describe('normal distribution', () => {
   test('erfc, Φ and its inverse match tabulated values', () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
-import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, VARIABLES } from '../setup/config.ts'
+import { PROFILE_DEFAULTS, profileDefaultText, profileValue, type ProfileDefaulted } from '../harness/config/profile.ts'
+import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, VARIABLES } from '../harness/config/settings.ts'
 
 const dirs: string[] = []
 function projectWith(dotenv?: string): string {
@@ -84,6 +85,35 @@ test('.env.example documents every variable', () => {
   const example = readFileSync(path.resolve(import.meta.dirname, '../.env.example'), 'utf8')
   const missing = Object.keys(VARIABLES).filter((name) => !new RegExp(`^#?\\s*${name}=`, 'm').test(example))
   expect(missing).toEqual([])
+})
+
+describe('per-profile defaults (harness/config/profile.ts)', () => {
+  const example = readFileSync(path.resolve(import.meta.dirname, '../.env.example'), 'utf8').split('\n')
+  const names = Object.keys(PROFILE_DEFAULTS) as ProfileDefaulted[]
+
+  /** The comment lines right above `# NAME=…` and the example value on it. */
+  function documented(name: string): { text: string; value: string | undefined } {
+    const at = example.findIndex((line) => new RegExp(`^#\\s*${name}=`).test(line))
+    const above: string[] = []
+    for (let i = at - 1; i >= 0 && /^# /.test(example[i]!) && !/^#\s*[A-Z0-9_]+=/.test(example[i]!); i--) above.unshift(example[i]!)
+    return { text: above.join(' '), value: at < 0 ? undefined : example[at]!.replace(/^#\s*[A-Z0-9_]+=/, '') }
+  }
+
+  test.for(names)('.env.example states the defaults of %s as the code has them', (name) => {
+    const { text, value } = documented(name)
+    expect(text).toContain(`(${profileDefaultText(name)})`)
+    const full = PROFILE_DEFAULTS[name].full
+    expect(value).toBe(typeof full === 'number' ? String(full) : full.join(','))
+    expect(VARIABLES[name].describe).toContain(profileDefaultText(name))
+  })
+
+  test('the profile decides an unset variable; a set one is used as given', () => {
+    const smoke = loadSettings({ env: { BENCH_PROFILE: 'smoke' }, root: projectWith() })
+    const full = loadSettings({ env: {}, root: projectWith() })
+    expect(profileValue(smoke, 'BENCH_E2E_SAMPLES')).toBe(PROFILE_DEFAULTS.BENCH_E2E_SAMPLES.smoke)
+    expect(profileValue(full, 'BENCH_LOAD_RATES')).toEqual(PROFILE_DEFAULTS.BENCH_LOAD_RATES.full)
+    expect(profileValue(loadSettings({ env: { BENCH_PROFILE: 'smoke', BENCH_E2E_SAMPLES: '40' }, root: projectWith() }), 'BENCH_E2E_SAMPLES')).toBe(40)
+  })
 })
 
 function escape(s: string): string {

@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, expect, test } from 'vitest'
-import { sideBySide } from '../setup/conformance/side-by-side.ts'
-import { taskerCoreMigrations } from '../setup/conformance/tasker-core-migrations.ts'
-import type { ResultsDocument } from '../setup/results/schema.ts'
+import { sideBySide } from '../harness/offline/conformance/side-by-side.ts'
+import { taskerCoreMigrations } from '../harness/main/conformance/tasker-core-migrations.ts'
+import type { ResultsDocument } from '../harness/results/schema.ts'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-conformance-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

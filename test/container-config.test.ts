@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parse } from 'yaml'
-import { startComposeOrchestrator, COMPOSE_FILE } from '../setup/orchestrator/compose.ts'
+import { startComposeOrchestrator, COMPOSE_FILE } from '../harness/main/orchestrator/compose.ts'
 import { probeEngine } from '../scripts/container/engine-probe.ts'
 import { bareImports, runtimePackageDirs } from '../scripts/container/runtime-packages.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
@@ -26,7 +26,7 @@ interface Service {
   healthcheck?: { test: string[] }
 }
 
-describe('fixtures/compose/docker-compose.yml', () => {
+describe('orchestrator/docker/docker-compose.yml', () => {
   const file = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { version: string; services: Record<string, Service> }
   const { services } = file
 
@@ -71,7 +71,7 @@ describe('scripts/container/runtime-packages.ts', () => {
   })
 
   test('finds the bare imports of the reference orchestrator', () => {
-    const names = bareImports([path.join(ROOT, 'fixtures/orchestrator/src')])
+    const names = bareImports([path.join(ROOT, 'orchestrator/src')])
     expect(names.has('pg')).toBe(true)
     for (const n of names) expect(n).not.toMatch(/^(node:|\.)/)
   })

@@ -10,18 +10,18 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { installPgmq } from '../fixtures/pgmq/install.ts'
-import { containerRunId, RUN_LABEL, startContainerPostgres } from '../setup/postgres/container.ts'
-import type { StartedPostgres } from '../setup/postgres/types.ts'
+import { installPgmq } from '../orchestrator/index.ts'
+import { containerRunId, RUN_LABEL, startContainerPostgres } from '../harness/main/postgres/container.ts'
+import type { StartedPostgres } from '../harness/main/postgres/types.ts'
 import {
   findComposeTool,
   ORCHESTRATOR_IMAGE,
   POSTGRES_IMAGE,
   startComposeOrchestrator,
   type ComposeOrchestrator,
-} from '../setup/orchestrator/compose.ts'
-import { createTaskerClient } from '../setup/tasker/api-client.ts'
-import { loadWorkflows, taskRequest } from '../setup/tasker/workflows.ts'
+} from '../harness/main/orchestrator/compose.ts'
+import { createTaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { loadWorkflows, taskRequest } from '../harness/bench/tasker/workflows.ts'
 import { containersWithLabel, imageExists, probeEngine } from '../scripts/container/engine-probe.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 

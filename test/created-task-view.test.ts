@@ -5,14 +5,7 @@
  * as created — nothing runs the steps here, so the task stays in that state.
  */
 import { describe, expect, it } from 'vitest'
-import { getTaskViews } from '../fixtures/orchestrator/src/db/sql/get-task-views.ts'
-import { KNOWN_CALLABLES } from '../fixtures/orchestrator/src/handlers/registry.ts'
-import { createLogger } from '../fixtures/orchestrator/src/log.ts'
-import { createTask } from '../fixtures/orchestrator/src/orchestration/create-task.ts'
-import { registerTemplates } from '../fixtures/orchestrator/src/orchestration/register-templates.ts'
-import { StepEnqueuer } from '../fixtures/orchestrator/src/orchestration/step-enqueuer.ts'
-import { DISABLED_TELEMETRY } from '../fixtures/orchestrator/src/telemetry/tracer.ts'
-import { loadTemplates, TemplateRegistry } from '../fixtures/orchestrator/src/templates/load-templates.ts'
+import { createLogger, createTask, DISABLED_TELEMETRY, getTaskViews, KNOWN_CALLABLES, loadTemplates, registerTemplates, StepEnqueuer, TemplateRegistry } from '../orchestrator/index.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const db = usePostgres(migrateTasker)

@@ -1,5 +1,5 @@
 /**
- * The dataset generator (fixtures/datasets): deterministic per seed whatever the chunking and the
+ * The dataset generator (harness/bench/dataset): deterministic per seed whatever the chunking and the
  * database, and internally consistent — step states, flags and transition histories agree with
  * the task's state category, and the SQL functions see each task the way it was generated.
  */
@@ -8,13 +8,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import pg from 'pg'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
-import { datasetChecksum, type DatasetChecksum } from '../fixtures/datasets/checksum.ts'
-import { CATEGORY_MIX, SHAPE_MIX } from '../fixtures/datasets/mix.ts'
-import { countSeededTasks, seedDataset } from '../fixtures/datasets/seed-dataset.ts'
-import { sampleDataset } from '../fixtures/datasets/sample.ts'
-import { SHAPE_TEMPLATES } from '../fixtures/datasets/shapes.ts'
-import { capturePlans } from '../setup/database/explain.ts'
+import { applyMigrations } from '../orchestrator/index.ts'
+import { datasetChecksum, type DatasetChecksum } from '../harness/bench/dataset/checksum.ts'
+import { CATEGORY_MIX, SHAPE_MIX } from '../harness/bench/dataset/mix.ts'
+import { countSeededTasks, seedDataset } from '../harness/bench/dataset/seed-dataset.ts'
+import { sampleDataset } from '../harness/bench/dataset/sample.ts'
+import { SHAPE_TEMPLATES } from '../harness/bench/dataset/shapes.ts'
+import { capturePlans } from '../harness/bench/database/explain.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const TASKS = 2_000

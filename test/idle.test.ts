@@ -6,8 +6,8 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createTaskerClient, type TaskerClient } from '../setup/tasker/api-client.ts'
-import { apiProbe, databaseProbe, IN_FLIGHT_STATES, waitForTasksSettled, waitUntilIdle, type BacklogProbe } from '../setup/tasker/idle.ts'
+import { createTaskerClient, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { apiProbe, databaseProbe, IN_FLIGHT_STATES, waitForTasksSettled, waitUntilIdle, type BacklogProbe } from '../harness/bench/tasker/idle.ts'
 import { createTask, taskBody, useOrchestrator } from './support/orchestrator.ts'
 
 const LIMITS = { statementTimeoutMs: 30_000, lockTimeoutMs: 10_000, connectTimeoutMs: 10_000, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' } as const

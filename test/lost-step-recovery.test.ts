@@ -6,8 +6,7 @@
  */
 import pg from 'pg'
 import { beforeAll, describe, expect, test } from 'vitest'
-import type { Logger } from '../fixtures/orchestrator/src/log.ts'
-import { LostStepRecovery } from '../fixtures/orchestrator/src/orchestration/lost-step-recovery.ts'
+import { type Logger, LostStepRecovery } from '../orchestrator/index.ts'
 import { createTask, taskBody, useOrchestrator, waitForRow, waitForTasks, type TestOrchestrator } from './support/orchestrator.ts'
 
 const NAMESPACE = 'linear_workflow'

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { achievedThroughput, correctedLatencies, runOpenModel } from '../setup/load/open-model.ts'
+import { achievedThroughput, correctedLatencies, runOpenModel } from '../harness/bench/load/open-model.ts'
 
 /** A fake clock: sleeping advances time exactly, so the schedule is checked without real waits. */
 function fakeClock() {

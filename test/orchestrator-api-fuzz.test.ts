@@ -8,7 +8,7 @@
  */
 import net from 'node:net'
 import { describe, expect, test } from 'vitest'
-import { seededRandom, type Random } from '../setup/compare/seeded-random.ts'
+import { seededRandom, type Random } from '../harness/offline/compare/seeded-random.ts'
 import { errorLines, getJson, taskBody, useOrchestrator } from './support/orchestrator.ts'
 
 const RANDOM_CASES = 300

@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, onTestFinished, test } from 'vitest'
-import { loadTemplates } from '../fixtures/orchestrator/src/templates/load-templates.ts'
-import { KNOWN_CALLABLES } from '../fixtures/orchestrator/src/handlers/registry.ts'
-import { checkOrchestrator } from '../setup/orchestrator/external.ts'
-import { startEmbeddedOrchestrator } from '../setup/orchestrator/embedded.ts'
-import { freePort } from '../setup/net/free-port.ts'
+import { KNOWN_CALLABLES, loadTemplates } from '../orchestrator/index.ts'
+import { checkOrchestrator } from '../harness/main/orchestrator/external.ts'
+import { startEmbeddedOrchestrator } from '../harness/main/orchestrator/embedded.ts'
+import { freePort } from '../harness/main/net/free-port.ts'
+import type { TaskRequest } from '../harness/bench/tasker/api-client.ts'
 import { createTask, getJson, postJson, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -95,12 +95,12 @@ describe('REST API', () => {
   })
 
   test.each([
-    ['name', (b: Record<string, unknown>) => ({ ...b, name: undefined })],
-    ['namespace', (b: Record<string, unknown>) => ({ ...b, namespace: 7 })],
-    ['reason', (b: Record<string, unknown>) => ({ ...b, reason: 'x'.repeat(501) })],
-    ['context', (b: Record<string, unknown>) => ({ ...b, context: 'not an object' })],
-    ['priority', (b: Record<string, unknown>) => ({ ...b, priority: -101 })],
-    ['correlation_id', (b: Record<string, unknown>) => ({ ...b, correlation_id: 'abc' })],
+    ['name', (b: TaskRequest) => ({ ...b, name: undefined })],
+    ['namespace', (b: TaskRequest) => ({ ...b, namespace: 7 })],
+    ['reason', (b: TaskRequest) => ({ ...b, reason: 'x'.repeat(501) })],
+    ['context', (b: TaskRequest) => ({ ...b, context: 'not an object' })],
+    ['priority', (b: TaskRequest) => ({ ...b, priority: -101 })],
+    ['correlation_id', (b: TaskRequest) => ({ ...b, correlation_id: 'abc' })],
   ])('missing or invalid %s → 400 BAD_REQUEST naming it', async (field, mutate) => {
     const res = await postJson(`${o.url}/v1/tasks`, mutate(taskBody('linear')))
     expect(res.status).toBe(400)

@@ -4,8 +4,8 @@
  * a caller's traceparent becomes the trace.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { startTraceReceiver, type TraceReceiver } from '../setup/traces/receiver.ts'
-import type { NormalisedSpan } from '../setup/traces/types.ts'
+import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
+import type { NormalisedSpan } from '../harness/results/traces/types.ts'
 import { createTask, postJson, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 
 const PHASES = ['task.create', 'step.enqueue', 'step.claim', 'step.execute', 'step.submit_result', 'result.process', 'task.finalize']

@@ -1,18 +1,6 @@
 /** The reference orchestrator's pure parts: handlers, bench knobs, planning, backoff, validation. */
 import { describe, expect, test } from 'vitest'
-import { multiplyParents, square, MODULUS } from '../fixtures/orchestrator/src/handlers/arithmetic.ts'
-import { applyBenchKnobs, readBenchKnobs } from '../fixtures/orchestrator/src/handlers/bench-knobs.ts'
-import { StepError, type StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
-import { validateTaskRequest } from '../fixtures/orchestrator/src/orchestration/http/validate-task-request.ts'
-import { canonicalJson, identityHash } from '../fixtures/orchestrator/src/orchestration/identity-hash.ts'
-import { planTaskTransitions } from '../fixtures/orchestrator/src/orchestration/plan-task-transitions.ts'
-import { backoffSeconds } from '../fixtures/orchestrator/src/orchestration/retry-backoff.ts'
-import { uuidv7, isUuid } from '../fixtures/orchestrator/src/ids.ts'
-import { DEFAULT_RETRY } from '../fixtures/orchestrator/src/templates/types.ts'
-import { TaskLocks } from '../fixtures/orchestrator/src/orchestration/task-locks.ts'
-import { BatchPipeline } from '../fixtures/orchestrator/src/queues/batch-pipeline.ts'
-import { QueueDrainer } from '../fixtures/orchestrator/src/queues/drainer.ts'
-import type { StepState } from '../fixtures/orchestrator/src/db/sql/enqueue-ready-steps.ts'
+import { applyBenchKnobs, backoffSeconds, BatchPipeline, canonicalJson, DEFAULT_RETRY, identityHash, isUuid, MODULUS, multiplyParents, planTaskTransitions, QueueDrainer, readBenchKnobs, square, StepError, type StepInput, type StepState, TaskLocks, uuidv7, validateTaskRequest } from '../orchestrator/index.ts'
 
 const input = (over: Partial<StepInput>): StepInput => ({
   taskUuid: 't', stepUuid: 's', stepName: 'x', namespace: 'n', context: {}, parents: {}, attempt: 1, initialization: {}, ...over,

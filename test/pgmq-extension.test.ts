@@ -2,17 +2,16 @@
  * Opt-in: the reference orchestrator and the notify wrappers on the real pgmq extension, built
  * from a local pgmq checkout (PGMQ_SOURCE_DIR, e.g. a clone of github.com/pgmq/pgmq at v1.5.1)
  * and installed into a private extension directory of the embedded PostgreSQL 18
- * (setup/postgres/pgmq-from-source.ts). Skipped without PGMQ_SOURCE_DIR: CI has no third-party
+ * (harness/main/postgres/pgmq-from-source.ts). Skipped without PGMQ_SOURCE_DIR: CI has no third-party
  * code. Checks, on the real extension: that the migrations chose it; that the surface written
- * down in fixtures/pgmq/pgmq-1.5.1-surface.ts is really pgmq's (so the compatible layer's test
+ * down in orchestrator/pgmq/pgmq-1.5.1-surface.ts is really pgmq's (so the compatible layer's test
  * compares with the truth); tasker-core's function shapes on top of it; the notify wrappers and
  * queue-created trigger; and tasks of every template completing through orchestration and workers.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { preparePgmqFromSource, type PgmqFromSource } from '../setup/postgres/pgmq-from-source.ts'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
-import { TASKER_CORE_FUNCTIONS, readFunctionShape } from '../fixtures/orchestrator/tasker-core-surface.ts'
+import { preparePgmqFromSource, type PgmqFromSource } from '../harness/main/postgres/pgmq-from-source.ts'
+import { applyMigrations, readFunctionShape, TASKER_CORE_FUNCTIONS } from '../orchestrator/index.ts'
 import { createTask, errorLines, stepResults, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 import { expectPgmq151Surface } from './support/pgmq-surface.ts'
 
@@ -43,7 +42,7 @@ describe.skipIf(!SOURCE)('on the real pgmq extension (PGMQ_SOURCE_DIR; skipped w
     expect(compat.rows[0].f).toBeNull()
   })
 
-  it('pgmq 1.5.1 has the surface fixtures/pgmq/pgmq-1.5.1-surface.ts writes down', async () => {
+  it('pgmq 1.5.1 has the surface orchestrator/pgmq/pgmq-1.5.1-surface.ts writes down', async () => {
     await expectPgmq151Surface(o.db.pool, 'orchestration_step_results')
   })
 

@@ -1,16 +1,16 @@
 /**
- * Tasker's notify wrappers (fixtures/orchestrator/migrations/0004_tasker_pgmq_notify.sql, in schema
+ * Tasker's notify wrappers (orchestrator/migrations/0004_tasker_pgmq_notify.sql, in schema
  * tasker as in tasker-core): what a LISTENing worker receives, on which channel, and that each
  * send is announced exactly once.
  */
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { sendMessages } from '../fixtures/orchestrator/src/queues/send-messages.ts'
-import { installPgmq } from '../fixtures/pgmq/install.ts'
+import path from 'node:path'
+import { installPgmq, migrationsDir, sendMessages } from '../orchestrator/index.ts'
 import { usePostgres } from './support/postgres.ts'
 
-const NOTIFY_MIGRATION = new URL('../fixtures/orchestrator/migrations/0004_tasker_pgmq_notify.sql', import.meta.url)
+const NOTIFY_MIGRATION = path.join(migrationsDir, '0004_tasker_pgmq_notify.sql')
 const CHANNELS = [
   'pgmq_message_ready',
   'pgmq_message_ready.orchestration',

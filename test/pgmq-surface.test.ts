@@ -1,6 +1,6 @@
 /**
  * The pgmq-compatible layer has pgmq 1.5.1's surface: every function of
- * fixtures/pgmq/pgmq-1.5.1-surface.ts (written down from pgmq's sources, with line numbers) with
+ * orchestrator/pgmq/pgmq-1.5.1-surface.ts (written down from pgmq's sources, with line numbers) with
  * the same identity arguments, defaults and result type; pgmq.meta, the result types and a
  * queue's q_/a_ tables with the same columns in the same order. And a database that has the
  * layer's earlier version (1.0.0: other meta column order, a defaulted delay on send) is brought
@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { COMPATIBLE_SQL_PATH, installPgmq } from '../fixtures/pgmq/install.ts'
+import { COMPATIBLE_SQL_PATH, installPgmq } from '../orchestrator/index.ts'
 import { expectPgmq151Surface } from './support/pgmq-surface.ts'
 import { usePostgres } from './support/postgres.ts'
 

@@ -1,14 +1,15 @@
 /**
  * The pgmq-compatible layer against a real PostgreSQL (the embedded server has no pgmq
- * extension, so installPgmq() applies fixtures/pgmq/pgmq-compatible.sql here).
+ * extension, so installPgmq() applies orchestrator/pgmq/pgmq-compatible.sql here).
  */
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { detectPgmq, installPgmq } from '../fixtures/pgmq/install.ts'
+import path from 'node:path'
+import { detectPgmq, installPgmq, migrationsDir } from '../orchestrator/index.ts'
 import { usePostgres } from './support/postgres.ts'
 
-const NOTIFY_MIGRATION = new URL('../fixtures/orchestrator/migrations/0004_tasker_pgmq_notify.sql', import.meta.url)
+const NOTIFY_MIGRATION = path.join(migrationsDir, '0004_tasker_pgmq_notify.sql')
 
 interface MessageRow {
   msg_id: string

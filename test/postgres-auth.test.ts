@@ -7,8 +7,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { startEmbeddedPostgres } from '../setup/postgres/embedded.ts'
-import type { StartedPostgres } from '../setup/postgres/types.ts'
+import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
+import type { StartedPostgres } from '../harness/main/postgres/types.ts'
 
 const binDir = process.env.PG_BIN_DIR || undefined
 let server: StartedPostgres

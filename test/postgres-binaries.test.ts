@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { platformPackage, resolveBinDir, SUPPORTED_PLATFORMS } from '../setup/postgres/binaries.ts'
+import { platformPackage, resolveBinDir, SUPPORTED_PLATFORMS } from '../harness/main/postgres/binaries.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {

@@ -8,18 +8,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { compareRuns } from '../setup/compare/compare-runs.ts'
-import { seededRandom } from '../setup/compare/seeded-random.ts'
-import { lognormalSamples, simulatedDocument } from '../setup/compare/simulate.ts'
-import type { ResultsDocument } from '../setup/results/schema.ts'
-import { toBenchmarkAction, validateBenchmarkAction } from '../setup/report/benchmark-action.ts'
-import { toBmf, validateBmf } from '../setup/report/bmf.ts'
-import { finishRun } from '../setup/report/finish-run.ts'
-import { formatMs, formatPercent } from '../setup/report/format.ts'
-import { renderHtml } from '../setup/report/html.ts'
-import { COMMENT_MARKER, MAX_MARKDOWN_CHARS, renderMarkdown } from '../setup/report/markdown.ts'
-import { linearTicks, logTicks } from '../setup/report/svg-charts.ts'
-import { writeReports } from '../setup/report/write-reports.ts'
+import { compareRuns } from '../harness/offline/compare/compare-runs.ts'
+import { seededRandom } from '../harness/offline/compare/seeded-random.ts'
+import { lognormalSamples, simulatedDocument } from '../harness/offline/compare/simulate.ts'
+import type { ResultsDocument } from '../harness/results/schema.ts'
+import { toBenchmarkAction, validateBenchmarkAction } from '../harness/offline/report/benchmark-action.ts'
+import { toBmf, validateBmf } from '../harness/offline/report/bmf.ts'
+import { finishRun } from '../harness/offline/report/finish-run.ts'
+import { formatMs, formatPercent } from '../harness/results/format.ts'
+import { renderHtml } from '../harness/offline/report/html.ts'
+import { COMMENT_MARKER, MAX_MARKDOWN_CHARS, renderMarkdown } from '../harness/offline/report/markdown.ts'
+import { linearTicks, logTicks } from '../harness/offline/report/svg-charts.ts'
+import { writeReports } from '../harness/offline/report/write-reports.ts'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-report-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -83,6 +83,30 @@ describe('markdown summary', () => {
     expect(single).toContain('| bench | n | p50 | p95 | p99 | max | budgets |')
     expect(single).toMatch(/\| e2e-latency > e2e linear \| 12 \| [\d.]+ \| [\d.]+ \| [\d.]+\* \|/) // p99 of 12 samples is flagged
     expect(single).not.toContain('**Budgets**') // no budgets were checked
+  })
+
+  test('a single run: budget verdicts first, headline figures, then each workflow’s phases collapsed', () => {
+    const random = seededRandom(5)
+    const doc = simulatedDocument([
+      { file: 'e2e-latency', bench: 'e2e linear', samples: lognormalSamples(random, 20, 40, 0.3) },
+      { file: 'e2e-latency', bench: 'linear: worker.claim', samples: lognormalSamples(random, 60, 2, 0.3) },
+      { file: 'e2e-latency', bench: 'linear: task.create', samples: lognormalSamples(random, 20, 6, 0.3) },
+      { file: 'e2e-latency', bench: 'e2e diamond', samples: lognormalSamples(random, 20, 45, 0.3) },
+      { file: 'e2e-latency', bench: 'diamond: worker.claim', samples: lognormalSamples(random, 80, 2, 0.3) },
+      { file: 'event-propagation', bench: 'notify: small', samples: lognormalSamples(random, 20, 0.6, 0.3) },
+    ])
+    for (const e of doc.results) if (/^(linear|diamond): /.test(e.bench)) e.extra = { source: 'traces', phase: e.bench.split(': ')[1]! }
+    doc.results[0]!.budgets = [{ expression: 'p(95)<500', operator: '<', limit: 500, observed: 50, passed: true }]
+    const lines = renderMarkdown({ current: doc }).split('\n')
+    expect(lines.slice(1, 5)).toEqual(['### tasker-bench: 6 measurements', '', '**Budgets** ✅ all 1 held.', ''])
+    const table = lines.slice(5, lines.indexOf('', 5))
+    expect(table.slice(2).map((l) => l.split(' | ')[0])).toEqual(['| e2e-latency > e2e linear', '| e2e-latency > e2e diamond', '| event-propagation > notify: small'])
+    const linear = lines.indexOf('<details><summary>e2e-latency &gt; linear: phase breakdown (2 phases, from traces)</summary>')
+    const diamond = lines.indexOf('<details><summary>e2e-latency &gt; diamond: phase breakdown (1 phase, from traces)</summary>')
+    expect(linear).toBeGreaterThan(5 + table.length)
+    expect(diamond).toBeGreaterThan(linear)
+    expect(lines.slice(linear + 2, linear + 6).map((l) => l.split(' | ')[0])).toEqual(['| phase', '|---|--:|--:|--:|--:|--:|---|', '| worker.claim', '| task.create'])
+    expect(lines[linear + 7]).toBe('</details>')
   })
 
   test('environment differences are called out; a huge summary is cut below GitHub’s limit', () => {

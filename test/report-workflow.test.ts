@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { expect, test } from 'vitest'
 import { parse } from 'yaml'
-import { COMMENT_MARKER } from '../setup/report/markdown.ts'
-import { REPORT_FILES } from '../setup/report/write-reports.ts'
+import { COMMENT_MARKER } from '../harness/offline/report/markdown.ts'
+import { REPORT_FILES } from '../harness/offline/report/write-reports.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const workflow = parse(readFileSync(path.join(ROOT, '.github/workflows/bench.yml'), 'utf8'))

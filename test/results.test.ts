@@ -4,18 +4,19 @@ import path from 'node:path'
 import type { TaskMeta, TestBenchmark } from 'vitest'
 import type { TestModule, Vitest } from 'vitest/node'
 import { afterAll, describe, expect, test } from 'vitest'
-import { collectEnvironment, gitCommit, type EnvironmentFingerprint } from '../setup/environment.ts'
-import ResultsJsonReporter from '../setup/reporters/results-json.ts'
-import { buildResultsDocument } from '../setup/results/document.ts'
-import { benchFileStem } from '../setup/results/file-stem.ts'
-import { readResultsFile, ResultsFileError, validateResultsDocument } from '../setup/results/read.ts'
-import { annotateResult, recordSamples } from '../setup/results/record.ts'
-import type { RunInfo } from '../setup/results/run-info.ts'
-import { writeResultsFiles } from '../setup/results/write.ts'
-import { summarize } from '../setup/stats/percentiles.ts'
-import { checkTestResults } from '../setup/budgets/check-test.ts'
-import { BudgetBook } from '../setup/budgets/load.ts'
-import { MAX_RETAINED_SAMPLES } from '../setup/results/retained-samples.ts'
+import { collectEnvironment, gitCommit } from '../harness/main/environment.ts'
+import type { EnvironmentFingerprint } from '../harness/results/environment.ts'
+import ResultsJsonReporter from '../harness/main/reporters/results-json.ts'
+import { buildResultsDocument } from '../harness/results/document.ts'
+import { benchFileStem } from '../harness/results/file-stem.ts'
+import { readResultsFile, ResultsFileError, validateResultsDocument } from '../harness/results/read.ts'
+import { annotateResult, recordSamples } from '../harness/bench/record.ts'
+import type { RunInfo } from '../harness/results/run-info.ts'
+import { writeResultsFiles } from '../harness/results/write.ts'
+import { summarize } from '../harness/results/percentiles.ts'
+import { checkTestResults } from '../harness/results/budgets/check-test.ts'
+import { BudgetBook } from '../harness/results/budgets/load.ts'
+import { MAX_RETAINED_SAMPLES } from '../harness/results/retained-samples.ts'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -144,7 +145,7 @@ describe('the results-json reporter', () => {
     ])
 
     const files = readdirSync(resultsDir).sort()
-    // the results, then the reports made from them (setup/report/write-reports.ts)
+    // the results, then the reports made from them (harness/offline/report/write-reports.ts)
     expect(files).toEqual([
       expect.stringMatching(/^bench-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/),
       'benchmark-action.json',

@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import { describe, expect, test } from 'vitest'
-import { serverDurations, type SampleRecord } from '../setup/tasker/samples.ts'
+import { serverDurations, type SampleRecord } from '../harness/bench/tasker/samples.ts'
 import { createTask, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 
 const LIMITS = { statementTimeoutMs: 30_000, lockTimeoutMs: 10_000, connectTimeoutMs: 5_000, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' } as const

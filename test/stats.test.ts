@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { MIN_SAMPLES_FOR_P99, percentile, summarize } from '../setup/stats/percentiles.ts'
+import { MIN_SAMPLES_FOR_P99, percentile, summarize } from '../harness/results/percentiles.ts'
 
 const oneToHundred = Array.from({ length: 100 }, (_, i) => i + 1)
 

@@ -1,16 +1,14 @@
 /**
  * The reference orchestrator declares the tasker-core functions the suite calls with
  * tasker-core's names, argument names, types and defaults, and result columns in the same order
- * and types (fixtures/orchestrator/tasker-core-surface.ts, written down from tasker-core's
+ * and types (orchestrator/tasker-core-surface.ts, written down from tasker-core's
  * migrations with their lines) and every column of its tables, has no public copies of the notify wrappers, and announces queue
  * creation from tasker-core's trigger. A database migrated by an earlier version (the wrappers in
  * schema public, the contract functions with other argument names) is upgraded in place.
  */
 import { describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
-import { QUEUE_CREATED_TRIGGER, TASKER_CORE_COLUMNS, TASKER_CORE_FUNCTIONS, readFunctionShape } from '../fixtures/orchestrator/tasker-core-surface.ts'
-import { installPgmq } from '../fixtures/pgmq/install.ts'
+import { applyMigrations, installPgmq, QUEUE_CREATED_TRIGGER, readFunctionShape, TASKER_CORE_COLUMNS, TASKER_CORE_FUNCTIONS } from '../orchestrator/index.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 async function expectTaskerCoreShapes(client: pg.ClientBase | pg.Pool): Promise<void> {

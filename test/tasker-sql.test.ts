@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type pg from 'pg'
-import { applyMigrations } from '../fixtures/orchestrator/src/db/migrate.ts'
+import { applyMigrations } from '../orchestrator/index.ts'
 import { migrateTasker, usePostgres, type TestPostgres } from './support/postgres.ts'
 
 type Queryable = pg.Pool | pg.PoolClient

@@ -1,16 +1,16 @@
 /**
  * Synthetic spans → phases, waits, the critical-path latency budget and its remainder
- * (setup/traces/breakdown.ts, aggregate.ts, report.ts), for the reference orchestrator's span
+ * (harness/bench/traces/breakdown.ts, aggregate.ts, report.ts), for the reference orchestrator's span
  * names (tasker-core's: test/traces-tasker-core.test.ts).
  */
 import { describe, expect, it } from 'vitest'
-import { analyseTask, type TaskBreakdown } from '../setup/traces/breakdown.ts'
-import { aggregateBreakdowns } from '../setup/traces/aggregate.ts'
-import { formatBreakdown } from '../setup/traces/format.ts'
-import { reportBreakdown } from '../setup/traces/report.ts'
-import type { TraceQuery } from '../setup/traces/query.ts'
-import { taskerMeta } from '../setup/results/meta.ts'
-import type { NormalisedSpan, SpanEvent } from '../setup/traces/types.ts'
+import { analyseTask, type TaskBreakdown } from '../harness/bench/traces/breakdown.ts'
+import { aggregateBreakdowns } from '../harness/bench/traces/aggregate.ts'
+import { formatBreakdown } from '../harness/bench/traces/format.ts'
+import { reportBreakdown } from '../harness/bench/traces/report.ts'
+import type { TraceQuery } from '../harness/bench/traces/query.ts'
+import { taskerMeta } from '../harness/results/meta.ts'
+import type { NormalisedSpan, SpanEvent } from '../harness/results/traces/types.ts'
 
 const BASE = 1_700_000_000_000
 let nextId = 1

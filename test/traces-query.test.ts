@@ -1,17 +1,17 @@
 /**
- * Choosing the trace mode (setup/traces/provide.ts) and reading a task's spans back
- * (setup/traces/query.ts): from the embedded receiver with late spans, and from Jaeger and Tempo
+ * Choosing the trace mode (harness/main/traces/provide.ts) and reading a task's spans back
+ * (harness/bench/traces/query.ts): from the embedded receiver with late spans, and from Jaeger and Tempo
  * as played by small fake servers that answer the way those APIs are documented to.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCleanups } from '../setup/cleanup.ts'
-import { ConfigError } from '../setup/config.ts'
-import { chooseTraceMode, exporterEnvironment, provideTraces } from '../setup/traces/provide.ts'
-import { createTraceQuery } from '../setup/traces/query.ts'
-import { startTraceReceiver, type TraceReceiver } from '../setup/traces/receiver.ts'
-import type { OtlpTraceRequest } from '../setup/traces/otlp-json.ts'
+import { runCleanups } from '../harness/main/cleanup.ts'
+import { ConfigError } from '../harness/config/settings.ts'
+import { chooseTraceMode, exporterEnvironment, provideTraces } from '../harness/main/traces/provide.ts'
+import { createTraceQuery } from '../harness/bench/traces/query.ts'
+import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
+import type { OtlpTraceRequest } from '../harness/bench/traces/otlp-json.ts'
 
 afterAll(async () => {
   await runCleanups() // receivers started through provideTraces register themselves there

@@ -1,5 +1,5 @@
 /**
- * The embedded OTLP/HTTP receiver (setup/traces/receiver.ts): JSON, protobuf and gzip bodies of
+ * The embedded OTLP/HTTP receiver (harness/main/traces/receiver.ts): JSON, protobuf and gzip bodies of
  * the same spans decode to the same normalised spans; the query API joins by correlation id; the
  * span bound holds; malformed requests get OTLP's error answers. The protobuf bodies come from a
  * tiny encoder below, written from the opentelemetry-proto field numbers, and from the real
@@ -11,9 +11,9 @@ import { trace, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/ap
 import { TracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
-import { startTraceReceiver, type TraceReceiver } from '../setup/traces/receiver.ts'
-import type { NormalisedSpan } from '../setup/traces/types.ts'
-import type { OtlpAnyValue, OtlpKeyValue, OtlpTraceRequest } from '../setup/traces/otlp-json.ts'
+import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
+import type { NormalisedSpan } from '../harness/results/traces/types.ts'
+import type { OtlpAnyValue, OtlpKeyValue, OtlpTraceRequest } from '../harness/bench/traces/otlp-json.ts'
 
 // ---- a tiny protobuf encoder for the ExportTraceServiceRequest subset -------------------------
 

@@ -1,6 +1,6 @@
 /**
  * tasker-core's spans, shaped as its sources emit them at c8733f95 (names and attributes: see the
- * citations in setup/traces/phases.ts): separate traces for the API call, each worker step and each
+ * citations in harness/results/traces/phases.ts): separate traces for the API call, each worker step and each
  * result; correlation_id only on creation, the worker's step execution and finalization; the
  * result handling names its step only; pgmq spans name a queue. The breakdown joins them by
  * correlation_id, task_uuid and step_uuid, leaves out another task's spans that overlap in time,
@@ -9,13 +9,13 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { aggregateBreakdowns } from '../setup/traces/aggregate.ts'
-import { analyseTask } from '../setup/traces/breakdown.ts'
-import { formatBreakdown } from '../setup/traces/format.ts'
-import { joinTaskSpans } from '../setup/traces/join.ts'
-import { PHASE_RULES } from '../setup/traces/phases.ts'
-import { createTraceQuery } from '../setup/traces/query.ts'
-import type { Attributes, NormalisedSpan } from '../setup/traces/types.ts'
+import { aggregateBreakdowns } from '../harness/bench/traces/aggregate.ts'
+import { analyseTask } from '../harness/bench/traces/breakdown.ts'
+import { formatBreakdown } from '../harness/bench/traces/format.ts'
+import { joinTaskSpans } from '../harness/bench/traces/join.ts'
+import { PHASE_RULES } from '../harness/results/traces/phases.ts'
+import { createTraceQuery } from '../harness/bench/traces/query.ts'
+import type { Attributes, NormalisedSpan } from '../harness/results/traces/types.ts'
 
 const BASE = 1_700_000_000_000
 let nextId = 1
@@ -95,7 +95,7 @@ const sum = (o: Record<string, number | undefined>): number => Object.values(o).
 describe('tasker-core spans', () => {
   it('every tasker-core name in the mapping cites its source location at c8733f95', async () => {
     const { readFileSync } = await import('node:fs')
-    const source = readFileSync(new URL('../setup/traces/phases.ts', import.meta.url), 'utf8').split('\n')
+    const source = readFileSync(new URL('../harness/results/traces/phases.ts', import.meta.url), 'utf8').split('\n')
     for (const rule of PHASE_RULES.filter((r) => r.flavour === 'tasker-core')) {
       const i = source.findIndex((l) => l.includes(`name: '${rule.name}'`))
       expect(i, rule.name).toBeGreaterThan(0)

@@ -1,6 +1,6 @@
 /**
  * No URL password in anything the suite prints or records. Every URL-typed setting of
- * setup/config.ts (found through urlVariables(), so a new one is covered without touching this
+ * harness/config/settings.ts (found through urlVariables(), so a new one is covered without touching this
  * file) is given a URL with user:password, and `vitest bench` runs the way a user runs it: once with
  * every such URL reachable, and once per variable with that one pointing at a closed port. The
  * passwords (and any URL password at all, such as the embedded PostgreSQL's) must appear nowhere in
@@ -13,8 +13,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { redactUrl, urlVariables } from '../setup/config.ts'
-import { redactCredentials } from '../setup/net/credentials.ts'
+import { redactUrl, urlVariables } from '../harness/config/settings.ts'
+import { redactCredentials } from '../harness/config/credentials.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
 

@@ -4,10 +4,8 @@
  * before every handler — what npm run bench:power injects to measure the regression check.
  */
 import { describe, expect, test } from 'vitest'
-import { ConfigError, loadWorkerConfig } from '../fixtures/orchestrator/src/config.ts'
-import { runHandler } from '../fixtures/orchestrator/src/worker/run-handler.ts'
-import type { StepInput } from '../fixtures/orchestrator/src/handlers/types.ts'
-import { loadSettings } from '../setup/config.ts'
+import { ConfigError, loadWorkerConfig, runHandler, type StepInput } from '../orchestrator/index.ts'
+import { loadSettings } from '../harness/config/settings.ts'
 
 const DB = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db' }
 const input: StepInput = { taskUuid: 't', stepUuid: 's', stepName: 'linear_step_1', namespace: 'n', context: {}, parents: {}, attempt: 1, initialization: {} } as StepInput

@@ -2,7 +2,7 @@
 # Builds the suite's container images locally, from Debian's packages, without any registry:
 #
 #   tasker-bench/postgres:15-local      Debian bookworm (debootstrap minbase) + postgresql-15, with
-#                                       fixtures/compose/postgres/entrypoint.sh (honours what
+#                                       scripts/container/postgres/entrypoint.sh (honours what
 #                                       Testcontainers' PostgreSqlContainer sets). No pgmq extension
 #                                       (Debian has none): the suite installs its pgmq-compatible SQL.
 #   tasker-bench/postgres:15-pgmq-local with PGMQ_SOURCE_DIR (a pgmq checkout, e.g. v1.5.1; the repo
@@ -11,7 +11,7 @@
 #                                       as its Makefile does; pure-SQL pgmq only). Use it with
 #                                       BENCH_POSTGRES=container BENCH_PG_IMAGE=tasker-bench/postgres:15-pgmq-local
 #   tasker-bench/orchestrator:local     the above + the project's Node 24 binary + the reference
-#                                       orchestrator (fixtures/) and its production packages only;
+#                                       orchestrator (orchestrator/) and its production packages only;
 #                                       entrypoint: orchestration | worker | migrate
 #
 #   scripts/container/build-images.sh [--rebuild] [postgres|orchestrator]…   (default: both)
@@ -117,17 +117,17 @@ drop_superseded() {
 
 # Hashes of what each image is built from (stored as its label; compared to skip or flag a build).
 postgres_inputs() {
-  { image_id "$BASE_IMAGE"; cat "$ROOT/fixtures/compose/postgres/Dockerfile" "$ROOT/fixtures/compose/postgres/entrypoint.sh"; } | sha256sum | cut -c1-16
+  { image_id "$BASE_IMAGE"; cat "$ROOT/scripts/container/postgres/Dockerfile" "$ROOT/scripts/container/postgres/entrypoint.sh"; } | sha256sum | cut -c1-16
 }
 pgmq_inputs() {
-  { image_id "$PG_IMAGE"; cat "$ROOT/fixtures/compose/postgres/pgmq.Dockerfile"; echo "$PGMQ_VERSION"
+  { image_id "$PG_IMAGE"; cat "$ROOT/scripts/container/postgres/pgmq.Dockerfile"; echo "$PGMQ_VERSION"
     (cd "$PGMQ_DIR" && shopt -s nullglob && sha256sum pgmq.control sql/pgmq.sql sql/pgmq--*--*.sql); } | sha256sum | cut -c1-16
 }
 orchestrator_inputs() {
-  # The base image, Node, the lock file, every fixture file (the orchestrator, templates, pgmq
-  # SQL, the compose files) and this script.
+  # The base image, Node, the lock file, every file of the orchestrator (its sources, migrations,
+  # pgmq SQL, Dockerfile and compose file), the task templates and this script.
   { image_id "$BASE_IMAGE"; "$ROOT/node_modules/.bin/node" --version; cat "$ROOT/package-lock.json" "$0"
-    (cd "$ROOT" && find fixtures -type f -not -path '*/node_modules/*' | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -c1-16
+    (cd "$ROOT" && find orchestrator fixtures/templates -type f -not -path '*/node_modules/*' | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -c1-16
 }
 
 # --check: is each image there and built from the current sources? (exit 3 when not)
@@ -211,7 +211,7 @@ build_base() {
 }
 
 build_postgres() {
-  local dir="$ROOT/fixtures/compose/postgres"
+  local dir="$ROOT/scripts/container/postgres"
   local inputs
   build_base
   inputs="$(postgres_inputs)"
@@ -233,7 +233,7 @@ build_postgres() {
 # The real pgmq extension from PGMQ_SOURCE_DIR, on top of the PostgreSQL image.
 build_postgres_pgmq() {
   if [[ -z "$PGMQ_DIR" ]]; then
-    say "no PGMQ_SOURCE_DIR: $PG_IMAGE has no pgmq extension, so the suite installs its pgmq-compatible layer (fixtures/pgmq/) in it"
+    say "no PGMQ_SOURCE_DIR: $PG_IMAGE has no pgmq extension, so the suite installs its pgmq-compatible layer (orchestrator/pgmq/) in it"
     return 0
   fi
   local inputs
@@ -254,7 +254,7 @@ build_postgres_pgmq() {
   cp "$PGMQ_DIR/sql/pgmq.sql" "$ctx/extension/pgmq--$PGMQ_VERSION.sql"
   for f in "$PGMQ_DIR"/sql/pgmq--*--*.sql; do [[ -f "$f" ]] && cp "$f" "$ctx/extension/"; done
   if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$PG_IMAGE" --build-arg "PGMQ_VERSION=$PGMQ_VERSION" \
-    -f "$ROOT/fixtures/compose/postgres/pgmq.Dockerfile" -t "$PG_PGMQ_IMAGE" "$ctx" >"$LOG_DIR/postgres-pgmq-build.log" 2>&1; then
+    -f "$ROOT/scripts/container/postgres/pgmq.Dockerfile" -t "$PG_PGMQ_IMAGE" "$ctx" >"$LOG_DIR/postgres-pgmq-build.log" 2>&1; then
     tail -n 10 "$LOG_DIR/postgres-pgmq-build.log" >&2
     rm -rf "$ctx"
     fail "docker build of $PG_PGMQ_IMAGE failed (log: $LOG_DIR/postgres-pgmq-build.log)"
@@ -265,12 +265,12 @@ build_postgres_pgmq() {
 }
 
 build_orchestrator() {
-  [[ -f "$ROOT/fixtures/orchestrator/src/orchestration/main.ts" && -f "$ROOT/fixtures/orchestrator/src/worker/main.ts" ]] ||
-    fail "the reference orchestrator is incomplete (fixtures/orchestrator/src/{orchestration,worker}/main.ts missing)"
+  [[ -f "$ROOT/orchestrator/src/orchestration/main.ts" && -f "$ROOT/orchestrator/src/worker/main.ts" ]] ||
+    fail "the reference orchestrator is incomplete (orchestrator/src/{orchestration,worker}/main.ts missing)"
   local node_bin
   node_bin="$(readlink -f "$ROOT/node_modules/.bin/node")"
   [[ -x "$node_bin" ]] || fail "the project's Node binary (node_modules/.bin/node) is missing: run npm ci"
-  # Inputs: the base image, Node, the lock file, every fixture file, the Dockerfile, this script.
+  # Inputs: the base image, Node, the lock file, the orchestrator, the templates, this script.
   local inputs
   build_base
   inputs="$(orchestrator_inputs)"
@@ -288,13 +288,13 @@ build_orchestrator() {
   # Hard links where possible: the 120 MB Node binary is not copied for every build.
   cp -l "$node_bin" "$ctx/node" 2>/dev/null || cp "$node_bin" "$ctx/node"
   local packages
-  packages="$(cd "$ROOT" && "$node_bin" scripts/container/runtime-packages.ts fixtures)"
+  packages="$(cd "$ROOT" && "$node_bin" scripts/container/runtime-packages.ts orchestrator)"
   (cd "$ROOT" && tar -cf - package.json $packages) | tar -C "$ctx/app" -xf -
-  (cd "$ROOT" && tar --exclude=node_modules -cf - fixtures) | tar -C "$ctx/app" -xf -
-  cp "$ROOT/fixtures/compose/orchestrator/entrypoint.sh" "$ctx/entrypoint.sh"
+  (cd "$ROOT" && tar --exclude=node_modules -cf - orchestrator fixtures/templates) | tar -C "$ctx/app" -xf -
+  cp "$ROOT/orchestrator/docker/entrypoint.sh" "$ctx/entrypoint.sh"
   say "building $ORCH_IMAGE ($(echo "$packages" | wc -l) packages, context $(du -sh "$ctx" | cut -f1))…"
   if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-    -f "$ROOT/fixtures/compose/orchestrator/Dockerfile" -t "$ORCH_IMAGE" "$ctx" >"$LOG_DIR/orchestrator-build.log" 2>&1; then
+    -f "$ROOT/orchestrator/docker/Dockerfile" -t "$ORCH_IMAGE" "$ctx" >"$LOG_DIR/orchestrator-build.log" 2>&1; then
     tail -n 10 "$LOG_DIR/orchestrator-build.log" >&2
     fail "docker build of $ORCH_IMAGE failed (log: $LOG_DIR/orchestrator-build.log)"
   fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Removes one run's containers and networks: those labelled tasker-bench.run=<run id>. The suite
-# puts that label on every container it starts (BENCH_RUN_ID; setup/postgres/container.ts for
-# Testcontainers, fixtures/compose/docker-compose.yml for the compose services and network), so
+# puts that label on every container it starts (BENCH_RUN_ID; harness/main/postgres/container.ts for
+# Testcontainers, orchestrator/docker/docker-compose.yml for the compose services and network), so
 # nothing else is touched: not another run's containers, not other Testcontainers containers.
 #
 #   scripts/container/remove-run.sh <run id>

@@ -5,7 +5,7 @@
  * upwards). build-images.sh copies exactly these into the orchestrator image, instead of the
  * whole node_modules (which holds vitest, typescript and PostgreSQL binaries the image has no use for).
  *
- *   node scripts/container/runtime-packages.ts [source dir…]   (default: fixtures)
+ *   node scripts/container/runtime-packages.ts [source dir…]   (default: orchestrator)
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
@@ -77,6 +77,6 @@ export function runtimePackageDirs(roots: Iterable<string>, from: string = root)
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dirs = process.argv.slice(2)
-  const sources = (dirs.length > 0 ? dirs : ['fixtures']).map((d) => path.resolve(root, d))
+  const sources = (dirs.length > 0 ? dirs : ['orchestrator']).map((d) => path.resolve(root, d))
   for (const line of runtimePackageDirs(bareImports(sources))) console.log(line)
 }

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
-import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../setup/orchestrator/embedded.ts'
+import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../harness/main/orchestrator/embedded.ts'
+import type { TaskRequest } from '../../harness/bench/tasker/api-client.ts'
 import { usePostgres, type TestPostgres } from './postgres.ts'
 
 export interface TestOrchestrator {
@@ -55,17 +56,6 @@ export function useOrchestrator(options: UseOrchestratorOptions = {}): TestOrche
   return handle
 }
 
-export interface TaskBody {
-  name: string
-  namespace: string
-  version: string
-  context: Record<string, unknown>
-  initiator: string
-  source_system: string
-  reason: string
-  [key: string]: unknown
-}
-
 const TEMPLATES: Record<string, [string, string]> = {
   linear: ['linear_workflow', 'mathematical_sequence'],
   diamond: ['diamond_workflow', 'diamond_pattern'],
@@ -76,7 +66,7 @@ const TEMPLATES: Record<string, [string, string]> = {
 let unique = 0
 
 /** A valid request for one of the four templates with a context unique to this call. */
-export function taskBody(template: keyof typeof TEMPLATES, context: Record<string, unknown> = {}): TaskBody {
+export function taskBody(template: keyof typeof TEMPLATES, context: Record<string, unknown> = {}): TaskRequest {
   const [namespace, name] = TEMPLATES[template]!
   return {
     name,
@@ -106,7 +96,7 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
 }
 
 /** Creates a task and returns its uuid; fails the test on anything but 201. */
-export async function createTask(baseUrl: string, body: TaskBody): Promise<string> {
+export async function createTask(baseUrl: string, body: TaskRequest): Promise<string> {
   const res = await postJson(`${baseUrl}/v1/tasks`, body)
   if (res.status !== 201) throw new Error(`POST /v1/tasks → ${res.status} ${JSON.stringify(res.body)}`)
   return res.body.task_uuid as string

@@ -1,7 +1,7 @@
-/** Asserts that a database's pgmq has pgmq 1.5.1's surface (fixtures/pgmq/pgmq-1.5.1-surface.ts). */
+/** Asserts that a database's pgmq has pgmq 1.5.1's surface (orchestrator/pgmq/pgmq-1.5.1-surface.ts). */
 import { expect } from 'vitest'
 import type pg from 'pg'
-import { PGMQ_ARCHIVE_TABLE, PGMQ_FUNCTIONS, PGMQ_QUEUE_TABLE, PGMQ_RELATIONS, readColumns, readPgmqFunctions } from '../../fixtures/pgmq/pgmq-1.5.1-surface.ts'
+import { PGMQ_ARCHIVE_TABLE, PGMQ_FUNCTIONS, PGMQ_QUEUE_TABLE, PGMQ_RELATIONS, readColumns, readPgmqFunctions } from '../../orchestrator/index.ts'
 
 /** `queue`: an existing queue's table name part (lower case), whose q_/a_ tables are checked. */
 export async function expectPgmq151Surface(client: pg.ClientBase | pg.Pool, queue: string): Promise<void> {

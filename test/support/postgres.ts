@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll } from 'vitest'
 import pg from 'pg'
-import { startEmbeddedPostgres } from '../../setup/postgres/embedded.ts'
-import type { StartedPostgres } from '../../setup/postgres/types.ts'
-import { applyMigrations } from '../../fixtures/orchestrator/src/db/migrate.ts'
+import { startEmbeddedPostgres } from '../../harness/main/postgres/embedded.ts'
+import type { StartedPostgres } from '../../harness/main/postgres/types.ts'
+import { applyMigrations } from '../../orchestrator/index.ts'
 
 export interface TestPostgres {
   server: StartedPostgres

@@ -1,0 +1,112 @@
+/**
+ * Scratch databases: where every write of a run goes. Named `tasker_bench_<run id>_<purpose>`,
+ * created on the server under test (SQL and NOTIFY timings are properties of the server), dropped
+ * when the bench is done, and dropped again by the main process's cleanup (dropRunScratchDatabases)
+ * so that Ctrl-C or a crashed bench worker leaves none behind.
+ *
+ * Creating a database on a server the run did not start is itself a write: callers check that the
+ * user allowed writes (RunInfo.writable) first.
+ */
+import { randomBytes } from 'node:crypto'
+import type pg from 'pg'
+import { redactUrl } from '../../config/settings.ts'
+import { withClient } from '../pg/with-client.ts'
+
+/** What a scratch database may be called: checked again right before it is created or dropped. */
+const SCRATCH_NAME = /^tasker_bench_[0-9a-f]{8}_[a-z]{1,20}$/
+const RUN_ID = /^[0-9a-f]{8}$/
+
+const ROLE_PRIVILEGES = `SELECT current_user AS role, rolsuper OR rolcreatedb AS can FROM pg_roles WHERE rolname = current_user`
+const CREATE_DATABASE = `SELECT format('CREATE DATABASE %I', $1::text) AS sql`
+// FORCE (PostgreSQL 13+) ends sessions still connected, e.g. a bench worker that died mid-bench.
+const DROP_DATABASE = `SELECT format('DROP DATABASE IF EXISTS %I', $1::text) || CASE WHEN current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' ELSE '' END AS sql`
+const RUN_DATABASES = `SELECT datname FROM pg_database WHERE starts_with(datname, $1::text) ORDER BY datname`
+
+export interface ScratchDatabase {
+  name: string
+  /** connection URL (print through redactUrl) */
+  url: string
+  /** drops it (closing its sessions first); safe to call twice */
+  drop(): Promise<void>
+}
+
+/** A new run id: 8 hex digits, part of every scratch database name of the run. */
+export function newRunId(): string {
+  return randomBytes(4).toString('hex')
+}
+
+export function scratchName(runId: string, purpose: string): string {
+  const name = `tasker_bench_${runId}_${purpose}`
+  if (!SCRATCH_NAME.test(name)) throw new Error(`invalid scratch database name "${name}": expected tasker_bench_<8 hex>_<a-z purpose>`)
+  return name
+}
+
+/** Creates `tasker_bench_<runId>_<purpose>` on the server of serverUrl. */
+export async function createScratchDatabase(serverUrl: string, runId: string, purpose: string): Promise<ScratchDatabase> {
+  const name = scratchName(runId, purpose)
+  await withClient(serverUrl, async (admin) => {
+    const { rows } = await admin.query<{ role: string; can: boolean }>(ROLE_PRIVILEGES)
+    if (!rows[0]?.can) {
+      throw new Error(
+        `the role ${rows[0]?.role ?? '?'} of ${redactUrl(serverUrl)} may not create databases, and the suite writes only into scratch databases: ` +
+          `grant it with ALTER ROLE ${rows[0]?.role ?? '<role>'} CREATEDB, or unset BENCH_SEED to run the read-only benches only`,
+      )
+    }
+    await admin.query(await statement(admin, DROP_DATABASE, name))
+    await admin.query(await statement(admin, CREATE_DATABASE, name))
+  })
+  let dropped = false
+  return {
+    name,
+    url: withDatabase(serverUrl, name),
+    async drop() {
+      if (dropped) return
+      dropped = true
+      await withClient(serverUrl, async (admin) => {
+        await admin.query(await statement(admin, DROP_DATABASE, name))
+      })
+    },
+  }
+}
+
+/** Drops every scratch database of a run that is still there; returns their names. */
+export async function dropRunScratchDatabases(serverUrl: string, runId: string): Promise<string[]> {
+  if (!RUN_ID.test(runId)) throw new Error(`invalid run id "${runId}": expected 8 hex digits`)
+  return withClient(serverUrl, async (admin) => {
+    const { rows } = await admin.query<{ datname: string }>(RUN_DATABASES, [`tasker_bench_${runId}_`])
+    const dropped: string[] = []
+    for (const { datname } of rows) {
+      if (!SCRATCH_NAME.test(datname)) continue
+      await admin.query(await statement(admin, DROP_DATABASE, datname))
+      dropped.push(datname)
+    }
+    return dropped
+  })
+}
+
+/** Tasks and steps a database holds (exact counts). */
+export async function countTaskerRows(client: pg.ClientBase): Promise<{ tasks: number; steps: number }> {
+  const { rows } = await client.query<{ tasks: string; steps: string }>(
+    'SELECT (SELECT count(*) FROM tasker.tasks) AS tasks, (SELECT count(*) FROM tasker.workflow_steps) AS steps',
+  )
+  return { tasks: Number(rows[0]!.tasks), steps: Number(rows[0]!.steps) }
+}
+
+export function databaseName(url: string): string {
+  const path = new URL(url).pathname.replace(/^\//, '')
+  return decodeURIComponent(path) || 'postgres'
+}
+
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url)
+  u.pathname = `/${encodeURIComponent(name)}`
+  return u.toString()
+}
+
+
+/** The server quotes the identifier; the name is checked against SCRATCH_NAME first. */
+async function statement(client: pg.ClientBase, template: string, name: string): Promise<string> {
+  if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to create or drop database "${name}": not a tasker_bench_<run id>_<purpose> scratch name`)
+  const { rows } = await client.query<{ sql: string }>(template, [name])
+  return rows[0]!.sql
+}

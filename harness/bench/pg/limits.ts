@@ -1,0 +1,138 @@
+/**
+ * Time limits on every PostgreSQL connection the suite opens, from the settings: statement_timeout
+ * and lock_timeout (server side), a connect timeout, and a client-side read timeout for a server
+ * that stops answering. A statement blocked on a lock, a runaway statement or a silent server
+ * becomes an error that says what it waited for, for how long, and which setting to change —
+ * never a run that hangs.
+ *
+ * Two ways in: applyPgDefaults() sets node-postgres' process-wide defaults (every connection
+ * opened afterwards without its own values gets the limits), and connectPg() opens a client with
+ * the limits whose errors name its purpose and statement. Set-up work that legitimately runs long
+ * (seeding 100K tasks) takes its own, larger limit: pgLimits(settings, 'setup').
+ */
+import pg from 'pg'
+import type { Settings } from '../../config/settings.ts'
+
+export interface PgLimits {
+  statementTimeoutMs: number
+  lockTimeoutMs: number
+  connectTimeoutMs: number
+  /** the setting that sets statementTimeoutMs, named in errors */
+  statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' | 'BENCH_SETUP_STATEMENT_TIMEOUT_MS'
+}
+
+type LimitSettings = Pick<Settings, 'BENCH_STATEMENT_TIMEOUT_MS' | 'BENCH_LOCK_TIMEOUT_MS' | 'BENCH_CONNECT_TIMEOUT_MS' | 'BENCH_SETUP_STATEMENT_TIMEOUT_MS'>
+
+/** The client waits this much longer than the server's own statement_timeout before giving up on it. */
+const READ_GRACE_MS = 30_000
+
+export function pgLimits(settings: LimitSettings, kind: 'bench' | 'setup' = 'bench'): PgLimits {
+  return kind === 'setup'
+    ? { statementTimeoutMs: settings.BENCH_SETUP_STATEMENT_TIMEOUT_MS, lockTimeoutMs: settings.BENCH_LOCK_TIMEOUT_MS, connectTimeoutMs: settings.BENCH_CONNECT_TIMEOUT_MS, statementVariable: 'BENCH_SETUP_STATEMENT_TIMEOUT_MS' }
+    : { statementTimeoutMs: settings.BENCH_STATEMENT_TIMEOUT_MS, lockTimeoutMs: settings.BENCH_LOCK_TIMEOUT_MS, connectTimeoutMs: settings.BENCH_CONNECT_TIMEOUT_MS, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' }
+}
+
+/** The node-postgres settings for these limits (for a pg.Client or pg.Pool config). */
+export function pgLimitConfig(limits: PgLimits): Pick<pg.ClientConfig, 'statement_timeout' | 'lock_timeout' | 'query_timeout' | 'connectionTimeoutMillis'> {
+  return {
+    statement_timeout: limits.statementTimeoutMs,
+    lock_timeout: limits.lockTimeoutMs,
+    query_timeout: limits.statementTimeoutMs + READ_GRACE_MS,
+    connectionTimeoutMillis: limits.connectTimeoutMs,
+  }
+}
+
+/**
+ * Process-wide defaults: every connection opened afterwards that does not set its own gets
+ * statement_timeout and lock_timeout (the connect timeout is per connection in node-postgres).
+ */
+export function applyPgDefaults(limits: PgLimits): void {
+  pg.defaults.statement_timeout = limits.statementTimeoutMs
+  pg.defaults.lock_timeout = limits.lockTimeoutMs
+}
+
+/** host:port of a connection string, for messages (never the password). */
+function endpoint(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`
+  } catch {
+    return 'the database'
+  }
+}
+
+function statementText(arg: unknown): string {
+  const text = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null ? String((arg as { text?: unknown }).text ?? '') : ''
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  return oneLine.length > 120 ? `${oneLine.slice(0, 117)}…` : oneLine
+}
+
+export class PgTimeoutError extends Error {
+  override name = 'PgTimeoutError'
+  readonly code: string | undefined
+  constructor(message: string, cause: Error & { code?: string }) {
+    super(message, { cause })
+    this.code = cause.code
+  }
+}
+
+/**
+ * The same error with a message naming what was waited for, when it is a time limit; any other
+ * error unchanged.
+ */
+export function explainPgError(err: unknown, context: { purpose: string; statement?: string; limits: PgLimits; url?: string }): unknown {
+  if (!(err instanceof Error)) return err
+  const e = err as Error & { code?: string; where?: string }
+  const { purpose, limits } = context
+  const statement = context.statement ? `; statement: ${context.statement}` : ''
+  const at = context.url ? ` at ${endpoint(context.url)}` : ''
+  if (e.code === '55P03' && /lock timeout/i.test(e.message)) {
+    const what = e.where ? ` (${e.where.split('\n')[0]})` : ''
+    return new PgTimeoutError(
+      `${purpose}: waited more than ${limits.lockTimeoutMs} ms for a lock${what}${at} held by another session, and gave up (lock_timeout, BENCH_LOCK_TIMEOUT_MS)${statement}. ` +
+        `Find the holder in pg_locks / pg_stat_activity.`,
+      e,
+    )
+  }
+  if (e.code === '57014' && /statement timeout/i.test(e.message)) {
+    return new PgTimeoutError(
+      `${purpose}: a statement ran longer than ${limits.statementTimeoutMs} ms${at} and was cancelled (statement_timeout, ${limits.statementVariable})${statement}`,
+      e,
+    )
+  }
+  if (/Query read timeout/.test(e.message)) {
+    return new PgTimeoutError(
+      `${purpose}: PostgreSQL${at} sent no answer within ${limits.statementTimeoutMs + READ_GRACE_MS} ms (${limits.statementVariable} + ${READ_GRACE_MS / 1000} s)${statement}`,
+      e,
+    )
+  }
+  if (/connection timeout|timeout expired/i.test(e.message)) {
+    return new PgTimeoutError(`${purpose}: could not connect to PostgreSQL${at} within ${limits.connectTimeoutMs} ms (BENCH_CONNECT_TIMEOUT_MS)`, e)
+  }
+  return err
+}
+
+/**
+ * A connected client with these limits whose failed queries name `purpose` and the statement when
+ * a limit ran out. An error on the idle connection (server stopped) is not thrown into the
+ * process: the next query fails instead.
+ */
+export async function connectPg(url: string, purpose: string, limits: PgLimits, config: pg.ClientConfig = {}): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: `tasker-bench ${purpose}`.slice(0, 63), ...pgLimitConfig(limits), ...config })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+  } catch (err) {
+    await client.end().catch(() => {})
+    throw explainPgError(err, { purpose, limits, url })
+  }
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args)
+    if (!(result instanceof Promise)) return result
+    return result.catch((err: unknown) => {
+      throw explainPgError(err, { purpose, statement: statementText(args[0]), limits, url })
+    })
+  }) as typeof client.query
+  return client
+}

@@ -1,0 +1,232 @@
+/**
+ * The markdown summary: fit for $GITHUB_STEP_SUMMARY and a pull-request comment (GitHub-flavoured
+ * tables, a collapsed section with the reasons, well under the 65 536-character comment limit).
+ * With a comparison: the gating benches first (their headline metric, verdict and the smallest
+ * slowdown the run could have detected), then the informational benches, collapsed, and one line per
+ * bench on why. Without one: the run's headline figures, then each workflow's phase breakdown (the
+ * trace phases of the end-to-end bench), collapsed. Either way the budget verdicts come right
+ * after the first line.
+ */
+import { formatDetectable, gateRegressed, type BenchComparison, type Comparison, type Verdict } from '../compare/compare-runs.ts'
+import type { RegressionPolicy } from '../compare/settings.ts'
+import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
+import { environmentDifferencesLine } from './environment-differences.ts'
+import { environmentLine } from './environment-lines.ts'
+import { escapeHtml } from './escape-html.ts'
+import { formatMs, formatPercent, shortCommit } from '../../results/format.ts'
+import { methodSentence, uncalibratedNote } from './method-text.ts'
+
+/** The first line of every summary: lets a workflow find and update its earlier PR comment. */
+export const COMMENT_MARKER = '<!-- tasker-bench-report -->'
+
+/** GitHub rejects comments over 65 536 characters; stay clear of it. */
+export const MAX_MARKDOWN_CHARS = 60_000
+
+export interface MarkdownInput {
+  current: ResultsDocument
+  comparison?: Comparison
+  policy?: RegressionPolicy
+  /** e.g. "HTML report: results/report.html (workflow artifact)" */
+  footer?: string
+}
+
+const BADGE: Record<Verdict, string> = {
+  regressed: '🔴 **regressed**',
+  improved: '🟢 improved',
+  unchanged: '⚪ unchanged',
+  'not comparable': '❔ not comparable',
+}
+
+const ORDER: Record<Verdict, number> = { regressed: 0, improved: 1, 'not comparable': 2, unchanged: 3 }
+
+export function renderMarkdown(input: MarkdownInput): string {
+  const lines = input.comparison ? comparisonMarkdown(input.comparison, input.policy ?? 'blocking') : runMarkdown(input.current)
+  const budgets = budgetLines(input.current.results)
+  // After the headline and its blank line: what a reader of the pull request looks for first.
+  if (budgets.length > 0) lines.splice(2, 0, ...budgets, '')
+  if (input.footer) lines.push('', input.footer)
+  let text = `${COMMENT_MARKER}\n${lines.join('\n')}\n`
+  if (text.length > MAX_MARKDOWN_CHARS) {
+    text = `${text.slice(0, MAX_MARKDOWN_CHARS - 200)}\n\n… (truncated: the full report is in the results directory)\n`
+  }
+  return text
+}
+
+function comparisonMarkdown(c: Comparison, policy: RegressionPolicy): string[] {
+  const { counts } = c
+  const gating = c.benches.filter((b) => b.gate)
+  const informing = c.benches.filter((b) => !b.gate)
+  const gateHeadline =
+    c.gating.regressed > 0
+      ? `❌ **${c.gating.regressed} gating regression${c.gating.regressed === 1 ? '' : 's'}**`
+      : gating.length > 0
+        ? `✅ no gating regression (${gating.length} gating bench${gating.length === 1 ? '' : 'es'})`
+        : 'no gating bench measured'
+  const informCounts = [
+    `${counts.regressed} regressed`,
+    `${counts.improved} improved`,
+    `${counts.unchanged} unchanged`,
+    ...(counts['not comparable'] > 0 ? [`${counts['not comparable']} not comparable`] : []),
+  ].join(' · ')
+  const lines = [`### tasker-bench: ${gateHeadline} · all benches: ${informCounts}`, '']
+  if (!c.environment.comparable) {
+    lines.push(`> [!WARNING]`, `> Not compared: the environments differ (${environmentDifferencesLine(c.environment.differences)}).`, '')
+  } else if (c.environment.ignored) {
+    lines.push(`> [!NOTE]`, `> Compared although the environments differ: ${environmentDifferencesLine(c.environment.differences)}.`, '')
+  }
+  if (c.gating.regressed > 0) {
+    lines.push(
+      policy === 'blocking'
+        ? '**Gating regressions fail this check** (set `BENCH_REGRESSION=informational` to only report them).'
+        : 'Gating regressions are reported only (`BENCH_REGRESSION=informational`).',
+      '',
+    )
+  }
+  const note = uncalibratedNote(c)
+  if (gating.length > 0) {
+    lines.push(
+      '#### Gating benches',
+      '',
+      `| bench | metric | ${escapeCell(c.labels.baseline)} | ${escapeCell(c.labels.current)} | change | verdict | detectable (90 %) |`,
+      '|---|---|--:|--:|--:|---|--:|',
+      ...[...gating].sort((a, b) => gateOrder(a) - gateOrder(b)).map(gatingRow),
+      '',
+      '"Detectable": the smallest slowdown this run would flag with 90 % probability at its margin, rounds and noise — "unchanged" means no change that large, not "proven equal".',
+      '',
+    )
+  }
+  if (note) lines.push(`> [!NOTE]`, `> ${note}.`, '')
+  const rows = [...informing].sort((a, b) => ORDER[a.verdict] - ORDER[b.verdict])
+  if (rows.length > 0) {
+    lines.push(
+      '<details><summary>Informational benches (do not gate): ' + informingCounts(rows) + '</summary>',
+      '',
+      `| bench | ${escapeCell(c.labels.baseline)} p50 · p95 | ${escapeCell(c.labels.current)} p50 · p95 | change p50 · p95 | verdict |`,
+      '|---|--:|--:|--:|---|',
+      ...rows.map(comparisonRow),
+      '',
+      '</details>',
+      '',
+    )
+  }
+  lines.push('<details><summary>Why each verdict</summary>', '')
+  for (const row of [...gating, ...rows]) lines.push(`- **${escapeCell(row.id)}**${row.gate ? ` (gates on ${row.gate})` : ''} — ${row.verdict}: ${escapeCell(row.reason)}`)
+  lines.push('', '</details>', '')
+  const baseEnv = c.environments.baseline
+  const curEnv = c.environments.current
+  lines.push(
+    `**Environment** ${environmentLine(curEnv)}`,
+    '',
+    `**Compared** ${escapeCell(c.labels.baseline)} \`${shortCommit(baseEnv.commit)}\` (${baseEnv.timestamp}) → ${escapeCell(c.labels.current)} \`${shortCommit(curEnv.commit)}\` (${curEnv.timestamp})` +
+      `${c.method.rounds ? ` · ${c.method.rounds} interleaved rounds` : ''} · ${escapeCell(methodSentence(c))}`,
+  )
+  return lines
+}
+
+function gateOrder(row: BenchComparison): number {
+  return gateRegressed(row) ? 0 : ORDER[row.verdict] + 1
+}
+
+function gatingRow(row: BenchComparison): string {
+  const m = row.metrics.find((x) => x.metric === row.gate)
+  if (!m || row.verdict === 'not comparable') return `| ${escapeCell(row.id)} | ${row.gate} | — | — | — | ${BADGE['not comparable']}: ${escapeCell(row.reason)} | — |`
+  const verdict = m.verdict === 'regressed' ? BADGE.regressed : m.verdict === 'improved' ? BADGE.improved : m.verdict === 'not compared' ? `— ${escapeCell(m.note)}` : BADGE.unchanged
+  return `| ${escapeCell(row.id)} | ${m.metric} | ${formatMs(m.baseline)} ms | ${formatMs(m.current)} ms | ${formatPercent(m.relative)} | ${verdict} | ${formatDetectable(m.detectable)} |`
+}
+
+function informingCounts(rows: readonly BenchComparison[]): string {
+  const by = (v: Verdict) => rows.filter((r) => r.verdict === v).length
+  return VERDICT_LIST.filter((v) => by(v) > 0).map((v) => `${by(v)} ${v}`).join(' · ')
+}
+
+function comparisonRow(row: BenchComparison): string {
+  const pair = (s: { p50: number; p95: number } | undefined) => (s ? `${formatMs(s.p50)} · ${formatMs(s.p95)} ms` : '—')
+  const p50 = row.metrics.find((m) => m.metric === 'p50')
+  const p95 = row.metrics.find((m) => m.metric === 'p95')
+  const change = p50 ? `${formatPercent(p50.relative)} · ${p95 && p95.verdict !== 'not compared' ? formatPercent(p95.relative) : '—'}` : '—'
+  const verdict = row.verdict === 'not comparable' ? `${BADGE[row.verdict]}: ${escapeCell(row.reason)}` : BADGE[row.verdict]
+  return `| ${escapeCell(row.id)} | ${pair(row.baseline)} | ${pair(row.current)} | ${change} | ${verdict} |`
+}
+
+const VERDICT_LIST: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
+
+function runMarkdown(doc: ResultsDocument): string[] {
+  const lines = [`### tasker-bench: ${doc.results.length} measurement${doc.results.length === 1 ? '' : 's'}`, '']
+  const phases = doc.results.filter(isPhase)
+  lines.push(...resultTable('bench', doc.results.filter((e) => !isPhase(e)), (e) => `${e.file} > ${e.bench}`))
+  lines.push('', 'Latencies in ms. * p99 from fewer than 100 samples: not meaningful.', '')
+  for (const [workflow, rows] of groupBy(phases, (e) => `${e.file} > ${e.bench.slice(0, e.bench.indexOf(': '))}`)) {
+    lines.push(
+      `<details><summary>${escapeHtml(workflow)}: phase breakdown (${rows.length} phase${rows.length === 1 ? '' : 's'}, from traces)</summary>`,
+      '',
+      ...resultTable('phase', rows, (e) => e.bench.slice(e.bench.indexOf(': ') + 2)),
+      '',
+      '</details>',
+      '',
+    )
+  }
+  lines.push(`**Environment** ${environmentLine(doc.environment)} · commit \`${shortCommit(doc.environment.commit)}\``)
+  return lines
+}
+
+/** A phase of a workflow's trace breakdown, recorded as `<workflow>: <phase>` (harness/bench/traces/report.ts). */
+function isPhase(e: ResultEntry): boolean {
+  return typeof e.extra?.phase === 'string' && e.bench.includes(': ')
+}
+
+function resultTable(first: string, rows: readonly ResultEntry[], name: (e: ResultEntry) => string): string[] {
+  const out = [`| ${first} | n | p50 | p95 | p99 | max | budgets |`, '|---|--:|--:|--:|--:|--:|---|']
+  for (const e of rows) {
+    const p99 = `${formatMs(e.p99)}${e.p99Meaningful ? '' : '*'}`
+    out.push(`| ${escapeCell(name(e))} | ${e.n} | ${formatMs(e.p50)} | ${formatMs(e.p95)} | ${p99} | ${formatMs(e.max)} | ${checksCell(e.budgets)} |`)
+  }
+  return out
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item])
+  return groups
+}
+
+/** Budget violations of the run (in every round, for a pooled interleaved run). */
+function budgetLines(results: readonly ResultEntry[]): string[] {
+  const violations: string[] = []
+  let checks = 0
+  for (const e of results) {
+    const byExpression = new Map<string, { operator: string; failed: number[]; total: number }>()
+    for (const b of e.budgets) {
+      if (b.target) continue
+      checks++
+      const seen = byExpression.get(b.expression) ?? { operator: b.operator, failed: [], total: 0 }
+      seen.total++
+      if (!b.passed) seen.failed.push(b.observed)
+      byExpression.set(b.expression, seen)
+    }
+    for (const [expression, s] of byExpression) {
+      if (s.failed.length === 0) continue
+      // the observation furthest on the wrong side of the limit
+      const worst = s.operator.startsWith('>') ? Math.min(...s.failed) : Math.max(...s.failed)
+      const rounds = s.total > 1 ? ` in ${s.failed.length} of ${s.total} rounds` : ''
+      violations.push(`- ${escapeCell(`${e.file} > ${e.bench}`)}: \`${expression}\` violated${rounds} (observed ${formatMs(worst)})`)
+    }
+  }
+  if (checks === 0) return []
+  return violations.length === 0 ? [`**Budgets** ✅ all ${checks} held.`] : [`**Budgets** ❌ ${violations.length} violated:`, ...violations]
+}
+
+/** `✅ 2 held`, `❌ 1 of 2 violated`, plus `🎯 1 of 2 targets met` when the bench has targets. */
+function checksCell(checks: ResultEntry['budgets']): string {
+  const budgets = checks.filter((b) => !b.target)
+  const targets = checks.filter((b) => b.target)
+  const parts: string[] = []
+  const failed = budgets.filter((b) => !b.passed).length
+  if (budgets.length > 0) parts.push(failed > 0 ? `❌ ${failed} of ${budgets.length} violated` : `✅ ${budgets.length} held`)
+  if (targets.length > 0) parts.push(`🎯 ${targets.filter((b) => b.passed).length} of ${targets.length} targets met`)
+  return parts.length > 0 ? parts.join(' · ') : '—'
+}
+
+/** Table cells: no pipes or line breaks. */
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+}

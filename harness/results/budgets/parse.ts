@@ -1,0 +1,94 @@
+/**
+ * The budget language, after k6's thresholds: `<metric><operator><limit>`, e.g. `p(95)<10`,
+ * `avg<5`, `max<100ms`, `med<=2`, `count>=1000`. Limits are milliseconds (an `ms` suffix is
+ * allowed) except for `count`, the number of samples. Operators: < <= > >= ==.
+ *
+ * `target <expression>` (e.g. `target p(50)<20`) is a target rather than a budget: checked,
+ * printed and recorded like one, but a missed target never fails the run, and it is never scaled.
+ * For design goals a system does not meet yet, next to the budgets that guard what it does.
+ */
+import type { LatencySummary } from '../percentiles.ts'
+
+export type BudgetOperator = '<' | '<=' | '>' | '>=' | '=='
+
+/** The summary fields a budget can read. */
+export type BudgetField = 'n' | 'mean' | 'min' | 'max' | 'p50' | 'p75' | 'p90' | 'p95' | 'p99' | 'p999'
+
+export interface BudgetExpression {
+  /** the expression as written (trimmed), for messages */
+  text: string
+  /** normalised metric name: p(95), avg, med, min, max, count */
+  metric: string
+  /** the LatencySummary field the metric reads */
+  field: BudgetField & keyof LatencySummary
+  operator: BudgetOperator
+  /** the limit to compare with, after scaling (see loadBudgets) */
+  limit: number
+  unit: 'ms' | 'samples'
+  /** the limit as written, before scaling */
+  writtenLimit: number
+  /** the budget scale applied to it (1 when unscaled) */
+  scale: number
+  /** where the expression was defined, e.g. `fixtures/budgets.yaml event-propagation > *` */
+  where: string
+  /** written `target …`: reported, never fails the run */
+  target: boolean
+}
+
+/** Percentiles the summary computes; a budget on any other one could not be evaluated. */
+const PERCENTILE_FIELDS: ReadonlyMap<number, BudgetField> = new Map([
+  [50, 'p50'],
+  [75, 'p75'],
+  [90, 'p90'],
+  [95, 'p95'],
+  [99, 'p99'],
+  [99.9, 'p999'],
+])
+
+const NAMED_FIELDS: Readonly<Record<string, BudgetField>> = { avg: 'mean', med: 'p50', min: 'min', max: 'max', count: 'n' }
+
+const SYNTAX = /^(p\(\s*(\d+(?:\.\d+)?)\s*\)|avg|med|min|max|count)\s*(<=|>=|==|<|>)\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms)?$/
+
+export class BudgetSyntaxError extends Error {
+  override name = 'BudgetSyntaxError'
+}
+
+const TARGET = /^target\s+/
+
+export function parseBudgetExpression(expr: string, where: string): BudgetExpression {
+  const text = String(expr).trim()
+  const target = TARGET.test(text)
+  const m = SYNTAX.exec(text.replace(TARGET, ''))
+  if (!m) {
+    throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, or target p(50)<20)`)
+  }
+  const [, metricText, percentileText, operator, limitText, msSuffix] = m as unknown as [
+    string,
+    string,
+    string | undefined,
+    BudgetOperator,
+    string,
+    string | undefined,
+  ]
+  let metric: string
+  let field: BudgetField
+  if (percentileText !== undefined) {
+    const p = Number(percentileText)
+    const known = PERCENTILE_FIELDS.get(p)
+    if (!known) {
+      const choices = [...PERCENTILE_FIELDS.keys()].map((k) => `p(${k})`).join(', ')
+      throw new BudgetSyntaxError(`budget ${where}: "${text}": p(${percentileText}) is not computed; use one of ${choices}`)
+    }
+    metric = `p(${p})`
+    field = known
+  } else {
+    metric = metricText
+    field = NAMED_FIELDS[metricText]!
+  }
+  const unit = field === 'n' ? 'samples' : 'ms'
+  if (unit === 'samples' && msSuffix) {
+    throw new BudgetSyntaxError(`budget ${where}: "${text}": count is a number of samples, drop the "ms" (e.g. count>=1000)`)
+  }
+  const limit = Number(limitText)
+  return { text, metric, field, operator, limit, unit, writtenLimit: limit, scale: 1, where, target }
+}

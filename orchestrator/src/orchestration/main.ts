@@ -1,0 +1,99 @@
+/**
+ * The orchestration service: applies migrations, registers the templates, serves the REST API,
+ * processes step results, schedules retries and recovers lost sends. One process.
+ *
+ *   DATABASE_URL=postgres://… node orchestrator/src/orchestration/main.ts
+ *
+ * Environment: see ../config.ts (TASKER_PORT, TASKER_BIND_HOST, TASKER_POLL_INTERVAL_MS, …).
+ */
+import pg from 'pg'
+import { loadOrchestrationConfig } from '../config.ts'
+import { applyMigrations } from '../db/migrate.ts'
+import { createPool, limitConfig } from '../db/pool.ts'
+import { KNOWN_CALLABLES } from '../handlers/registry.ts'
+import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
+import { createLogger } from '../log.ts'
+import { NotificationListener } from '../queues/listener.ts'
+import { readyChannel } from '../queues/names.ts'
+import { initTelemetry } from '../telemetry/tracer.ts'
+import { loadTemplates, TemplateRegistry } from '../templates/load-templates.ts'
+import { startApiServer } from './http/server.ts'
+import { LostStepRecovery } from './lost-step-recovery.ts'
+import { registerTemplates } from './register-templates.ts'
+import { ResultProcessor } from './result-processor.ts'
+import { RetryScheduler } from './retry-scheduler.ts'
+import { StepEnqueuer } from './step-enqueuer.ts'
+import { TaskLocks } from './task-locks.ts'
+
+async function main(): Promise<void> {
+  let log = createLogger('orchestration')
+  const config = (() => {
+    try {
+      return loadOrchestrationConfig()
+    } catch (err) {
+      return failStartup(log, err)
+    }
+  })()
+  log = createLogger('orchestration', config.logLevel)
+  const telemetry = await initTelemetry('tasker-orchestration', (l) => log.warn(l))
+
+  const migrator = new pg.Client({ connectionString: config.databaseUrl, application_name: 'tasker-migrate', ...limitConfig(config.limits, config.limits.migrationTimeoutMs) })
+  await migrator.connect()
+  try {
+    const { applied, pgmq } = await applyMigrations(migrator)
+    log.info(`schema ready (${applied.length} migration(s) applied; pgmq ${pgmq.kind} ${pgmq.version})`)
+  } finally {
+    await migrator.end()
+  }
+
+  const registry = new TemplateRegistry(loadTemplates(config.templatesDir, KNOWN_CALLABLES))
+  const pool = createPool(config.databaseUrl, config.poolSize, 'tasker-orchestration', config.limits)
+  const registered = await registerTemplates(pool, registry)
+
+  const enqueuer = new StepEnqueuer(pool, telemetry, log)
+  const locks = new TaskLocks()
+  const retries = new RetryScheduler(pool, enqueuer, locks, log, config.pollIntervalMs)
+  const results = new ResultProcessor({
+    pool,
+    templates: registry,
+    enqueuer,
+    retries,
+    locks,
+    telemetry,
+    log,
+    visibilityTimeoutS: config.visibilityTimeoutS,
+    concurrency: config.resultBatches,
+    maxBatch: config.resultBatchSize,
+  })
+  const listener = new NotificationListener({
+    connectionString: config.databaseUrl,
+    channels: [readyChannel('orchestration')],
+    limits: config.limits,
+    onNotification: (_channel, payload) => results.notified(payload),
+    onConnected: () => results.trigger(),
+    log,
+  })
+  await listener.start()
+  const poll = setInterval(() => results.trigger(), config.pollIntervalMs)
+  retries.start()
+  const recovery = new LostStepRecovery(pool, registry.namespaces(), config.staleEnqueuedS, log)
+  recovery.start()
+
+  const server = await startApiServer({ pool, registered, enqueuer, telemetry, log }, config.bindHost, config.port)
+
+  onShutdown(log, async () => {
+    await server.close()
+    clearInterval(poll)
+    await listener.stop()
+    await Promise.all([results.stop(), retries.stop(), recovery.stop()])
+    await pool.end()
+    await telemetry.shutdown()
+  })
+  reportReady(log, `orchestration listening on ${server.url}`, {
+    url: server.url,
+    templates: registry.templates.map((t) => `${t.namespace}/${t.name}@${t.version}`),
+    telemetry: telemetry.enabled,
+  })
+}
+
+main().catch((err) => failStartup(createLogger('orchestration'), err))

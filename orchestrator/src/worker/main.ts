@@ -1,0 +1,102 @@
+/**
+ * A worker process: serves the worker_<namespace>_queue of each namespace (all templates' by
+ * default, or TASKER_NAMESPACES), woken by `pgmq_message_ready.<namespace>` with a fallback
+ * poll. Run several; each needs a distinct TASKER_WORKER_ID (generated when unset).
+ *
+ *   DATABASE_URL=postgres://… TASKER_WORKER_ID=w1 node orchestrator/src/worker/main.ts
+ */
+import { loadWorkerConfig } from '../config.ts'
+import { createPool } from '../db/pool.ts'
+import { claimSteps, type ClaimedMessage } from '../db/sql/claim-steps.ts'
+import { KNOWN_CALLABLES } from '../handlers/registry.ts'
+import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
+import { createLogger } from '../log.ts'
+import { QueueDrainer } from '../queues/drainer.ts'
+import { ensureQueues } from '../queues/ensure-queues.ts'
+import { NotificationListener } from '../queues/listener.ts'
+import { readyChannel, workerQueue } from '../queues/names.ts'
+import { initTelemetry, nowMs } from '../telemetry/tracer.ts'
+import { loadTemplates, TemplateRegistry } from '../templates/load-templates.ts'
+import { ResultSubmitter } from './result-submitter.ts'
+import { StepRunner } from './step-runner.ts'
+
+interface Claimed {
+  message: ClaimedMessage
+  started: number
+  ended: number
+}
+
+async function main(): Promise<void> {
+  let log = createLogger('worker')
+  const config = (() => {
+    try {
+      return loadWorkerConfig()
+    } catch (err) {
+      return failStartup(log, err)
+    }
+  })()
+  log = createLogger(`worker ${config.workerId}`, config.logLevel)
+  const telemetry = await initTelemetry('tasker-worker', (l) => log.warn(l), config.workerId)
+  const registry = new TemplateRegistry(loadTemplates(config.templatesDir, KNOWN_CALLABLES))
+  const namespaces = config.namespaces ?? registry.namespaces()
+  for (const ns of namespaces) {
+    if (!registry.namespaces().includes(ns)) log.warn(`namespace ${ns} has no template in ${config.templatesDir}; its steps will fail`)
+  }
+
+  const pool = createPool(config.databaseUrl, config.poolSize, `tasker-worker-${config.workerId}`, config.limits)
+  const { rows } = await pool.query<{ ok: boolean }>(`SELECT to_regprocedure('tasker.transition_step(uuid,text[],text,jsonb)') IS NOT NULL AS ok`)
+  if (!rows[0]!.ok) throw new Error('the tasker schema is missing from DATABASE_URL: start the orchestration service first (it applies the migrations)')
+  await ensureQueues(pool, namespaces.map(workerQueue))
+
+  const submitter = new ResultSubmitter(pool)
+  const runner = new StepRunner({ pool, templates: registry, telemetry, log, submitter, workerId: config.workerId, visibilityTimeoutS: config.visibilityTimeoutS, stepDelayMs: config.stepDelayMs })
+  // One drainer per namespace, each with the full concurrency: a step holds a connection only to
+  // claim and to submit, not while its handler runs.
+  const drainers = new Map(
+    namespaces.map((ns) => {
+      const queue = workerQueue(ns)
+      const drainer = new QueueDrainer<Claimed>({
+        concurrency: config.concurrency,
+        read: async (max) => {
+          const started = nowMs()
+          const claimed = await claimSteps(pool, queue, config.visibilityTimeoutS, max, config.workerId)
+          const ended = nowMs()
+          return claimed.map((message) => ({ message, started, ended }))
+        },
+        handle: (c) => runner.run(c.message, queue, c.started, c.ended),
+        key: (c) => c.message.msg_id,
+        onError: (err, phase) => log.error(`${queue}: ${phase} failed: ${(err as Error).message}`),
+      })
+      return [ns, drainer] as const
+    }),
+  )
+  const triggerAll = () => {
+    for (const d of drainers.values()) d.trigger()
+  }
+  const channelToNamespace = new Map(namespaces.map((ns) => [readyChannel(ns), ns]))
+  const listener = new NotificationListener({
+    connectionString: config.databaseUrl,
+    channels: [...channelToNamespace.keys()],
+    limits: config.limits,
+    onNotification: (channel) => {
+      const ns = channelToNamespace.get(channel)
+      if (ns) drainers.get(ns)?.trigger()
+    },
+    onConnected: triggerAll,
+    log,
+  })
+  await listener.start()
+  const poll = setInterval(triggerAll, config.pollIntervalMs)
+
+  onShutdown(log, async () => {
+    clearInterval(poll)
+    await listener.stop()
+    await Promise.all([...drainers.values()].map((d) => d.stop()))
+    await pool.end()
+    await telemetry.shutdown()
+  })
+  if (config.stepDelayMs > 0) log.warn(`experiment knob TASKER_WORKER_STEP_DELAY_MS=${config.stepDelayMs}: every step waits ${config.stepDelayMs} ms before its handler`)
+  reportReady(log, `worker ${config.workerId} ready`, { workerId: config.workerId, namespaces, telemetry: telemetry.enabled })
+}
+
+main().catch((err) => failStartup(createLogger('worker'), err))
