@@ -5,15 +5,19 @@
  * between jobs and within one: base and head of a round run back to back, so the machine's phase
  * hits both alike, and the rounds show how much the pairs still disagree.
  *
- *   node scripts/bench-ab.ts --base <ref> [--head <ref>] [--rounds 3] [--out <dir>]
+ *   node scripts/bench-ab.ts --base <ref> [--head <ref>] [--rounds 3] [--gate-rounds 9] [--out <dir>]
  *                            [--margins <file>] [--informational] [--timeout-minutes 45]
  *                            [<vitest bench filters or files>…]
  *
  * --base / --head  commits, branches or tags (head default HEAD); each is checked out into a
  *                  temporary git worktree, node_modules linked from this checkout when
  *                  package-lock.json is identical, else installed with npm ci
- * --rounds         1..10 rounds; each runs base and head once, the order alternating per round
- *                  (base head, head base, …). More rounds: fairer and slower.
+ * --rounds         1..20 rounds of every bench asked for; each runs base and head once, the order
+ *                  alternating per round (base head, head base, …). More rounds: fairer and slower.
+ * --gate-rounds    rounds in all for the gating benches (default 9, at least --rounds): the rounds
+ *                  after --rounds run only the files that hold a gating bench, with traces off and
+ *                  the SQL dataset at 100K tasks only (BENCH_TRACES=off, BENCH_SQL_SCALES=100000,
+ *                  unless set), the conditions bench:power measured the check's power under.
  * --out            default <BENCH_RESULTS_DIR>/ab: per run round-<r>-<side>/ and its log, the
  *                  pooled base.json and head.json, and the reports (summary.md, report.html,
  *                  bmf.json, benchmark-action.json, comparison.json)
@@ -34,7 +38,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadSettings } from '../harness/config/settings.ts'
-import { interleavedPlan, type Side } from '../harness/offline/compare/ab-plan.ts'
+import { DEFAULT_GATE_ROUNDS, DEFAULT_ROUNDS, interleavedPlan, MAX_ROUNDS, type Side } from '../harness/offline/compare/ab-plan.ts'
+import { gatingModules } from '../harness/offline/compare/gating.ts'
 import { logTail, runBenchChild, type BenchChildResult } from '../harness/offline/compare/bench-child.ts'
 import { compareRuns, hasRegression, type Comparison } from '../harness/offline/compare/compare-runs.ts'
 import { loadMargins, MarginBook, PAIRED_MARGINS } from '../harness/offline/compare/margins.ts'
@@ -47,7 +52,7 @@ import type { ResultsDocument } from '../harness/results/schema.ts'
 import { shortCommit } from '../harness/results/format.ts'
 import { comparisonLines, shownPath } from '../harness/offline/report/terminal.ts'
 import { writeReports } from '../harness/offline/report/write-reports.ts'
-import { runCommand } from '../harness/offline/compare/command-line.ts'
+import { runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
 
 const OUT_MARKER = '.bench-ab'
 
@@ -56,7 +61,8 @@ async function main(): Promise<number> {
     options: {
       base: { type: 'string' },
       head: { type: 'string', default: 'HEAD' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: String(DEFAULT_ROUNDS) },
+      'gate-rounds': { type: 'string' },
       out: { type: 'string' },
       margins: { type: 'string' },
       informational: { type: 'boolean' },
@@ -67,14 +73,16 @@ async function main(): Promise<number> {
     allowPositionals: true,
   })
   if (values.help || !values.base) {
-    console.log('usage: node scripts/bench-ab.ts --base <ref> [--head HEAD] [--rounds 3] [--out dir] [--margins file] [--informational] [--timeout-minutes 45] [filters…]')
+    console.log('usage: node scripts/bench-ab.ts --base <ref> [--head HEAD] [--rounds 3] [--gate-rounds 9] [--out dir] [--margins file] [--informational] [--timeout-minutes 45] [filters…]')
     return values.help ? 0 : 2
   }
-  const plan = interleavedPlan(Number(values.rounds))
+  const rounds = wholeNumber(values.rounds, '--rounds', 1, MAX_ROUNDS)
+  const gateRounds = values['gate-rounds'] === undefined ? Math.max(rounds, DEFAULT_GATE_ROUNDS) : wholeNumber(values['gate-rounds'], '--gate-rounds', rounds, MAX_ROUNDS)
+  const plan = interleavedPlan(rounds, gateRounds)
   const timeoutMinutes = Number(values['timeout-minutes'])
   if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1 || timeoutMinutes > 24 * 60) throw new Error(`--timeout-minutes ${values['timeout-minutes']}: expected a whole number within 1..1440`)
 
-  if (plan.length === 2) {
+  if (rounds === 1 && gateRounds === 1) {
     console.error('bench-ab: warning: with 1 round the disagreement between pairs is not measured, so drift inside the pair can pass for a regression; use --rounds 3 or more for a check')
   }
   const repo = repositoryRoot(process.cwd())
@@ -108,18 +116,29 @@ async function main(): Promise<number> {
     const envFile = path.join(repo, '.env')
     const env: NodeJS.ProcessEnv = { ...process.env, ...(existsSync(envFile) && !process.env.BENCH_ENV_FILE ? { BENCH_ENV_FILE: envFile } : {}) }
     const runs: Record<Side, Array<{ round: number; result: BenchChildResult; doc?: ResultsDocument }>> = { base: [], head: [] }
+    // the gate rounds' files: those of the first rounds' results that hold a gating bench
+    let gatingFiles: string[] | undefined
     for (const [i, step] of plan.entries()) {
       if (interrupted) break
+      if (step.scope === 'gating' && gatingFiles === undefined) {
+        gatingFiles = gatingModules([...runs.base, ...runs.head].flatMap((r) => r.doc?.results ?? []), compare.gates)
+        if (gatingFiles.length === 0) {
+          progress.step(`no gating bench among the benches run: the ${gateRounds - rounds} gate rounds are skipped`)
+          break
+        }
+        progress.step(`gate rounds ${rounds + 1}..${gateRounds}: only ${gatingFiles.join(' ')} (traces off, SQL at 100K)`)
+      }
       const tree = trees[step.side]!
-      const label = `round ${step.round}/${plan.length / 2} ${step.side} (${shortCommit(tree.commit)})`
-      progress.step(`${label}: vitest bench ${positionals.join(' ') || '(every bench)'} … [${i + 1}/${plan.length}]`)
+      const args = step.scope === 'gating' ? gatingFiles! : positionals
+      const label = `round ${step.round}/${gateRounds} ${step.side} (${shortCommit(tree.commit)})`
+      progress.step(`${label}: vitest bench ${args.join(' ') || '(every bench)'} … [${i + 1}/${plan.length}]`)
       const result = await runBenchChild({
         cwd: tree.dir,
-        args: positionals,
+        args,
         resultsDir: path.join(out, `round-${step.round}-${step.side}`),
         logFile: path.join(out, `round-${step.round}-${step.side}.log`),
         timeoutMs: timeoutMinutes * 60_000,
-        env,
+        env: step.scope === 'gating' ? { BENCH_TRACES: 'off', BENCH_SQL_SCALES: '100000', ...env } : env,
         echo: settings.BENCH_VERBOSE,
       })
       const doc = result.latest ? readResultsFile(result.latest) : undefined
@@ -163,7 +182,7 @@ async function main(): Promise<number> {
       })
     }
     const failedNote = headFailed.length > 0 ? `\n\n**Head runs failed** (violated budgets or errors) in round ${headFailed.map((r) => r.round).join(', ')}: see \`round-<r>-head.log\`.` : ''
-    const footer = `Interleaved A/B: base \`${values.base}\` ${shortCommit(trees.base!.commit)}, head \`${values.head}\` ${shortCommit(trees.head!.commit)}, ${Math.min(baseDocs.length, headDocs.length)} rounds. Charts: report.html in the workflow's artifacts.${failedNote}`
+    const footer = `Interleaved A/B: base \`${values.base}\` ${shortCommit(trees.base!.commit)}, head \`${values.head}\` ${shortCommit(trees.head!.commit)}, ${Math.min(baseDocs.length, headDocs.length)} rounds${gatingFiles && gatingFiles.length > 0 ? ` (the last ${Math.min(baseDocs.length, headDocs.length) - rounds} of them only ${gatingFiles.map((f) => `\`${path.basename(f)}\``).join(', ')})` : ''}. Charts: report.html in the workflow's artifacts.${failedNote}`
     const paths = writeReports(out, { current: head, ...(base ? { baseline: base } : {}), ...(comparison ? { comparison, policy } : {}), footer })
 
     if (comparison) for (const line of comparisonLines(comparison, `base ${shortCommit(trees.base!.commit)}`)) console.log(line)

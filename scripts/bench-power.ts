@@ -2,15 +2,16 @@
  * How well does the pull-request check catch a real regression, and how often does it cry wolf?
  * Measured on REAL reruns on this machine, never on simulated samples:
  *
- *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3]
+ *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 9]
  *                          [--max-minutes 50] [--out results/power] [--analyse <dir>[,<dir>…]] [filters…]
  *
  * 1. Slowdowns: X % is injected as a worker delay before every handler (BENCH_WORKER_STEP_DELAY_MS,
  *    the experiment knob of the reference orchestrator) of X % × p50 / steps, so a linear task of
- *    3 steps is X % slower. p50 is that of the most recent run of the unchanged code (one reference
- *    run starts the experiment): on a shared machine the p50 itself swings several-fold with the
- *    neighbours' load, and a delay sized once would be a shrinking fraction of a loaded run. The
- *    realised effect (head / base of each pair) is measured and printed next to the nominal one.
+ *    3 steps is X % slower. p50 is the median p50 of the last (up to) 7 runs of the unchanged code
+ *    (one reference run starts the experiment): it follows a machine whose speed changes over the
+ *    experiment, but one lucky or unlucky run (single runs differ by ~13 % here) does not resize
+ *    the slowdown — sizing by the latest run alone added that run's luck to the realised effect.
+ *    The realised effect (head / base of each pair) is measured and printed next to the nominal one.
  * 2. Cycles: each cycle runs one adjacent base/head pair per condition — identical code (0 %) and
  *    every slowdown — the order within a pair alternating and the conditions rotating between
  *    cycles (harness/offline/compare/power-plan.ts). Every run is a real `vitest bench --run` child process
@@ -37,7 +38,8 @@ import { parseArgs } from 'node:util'
 import { loadSettings } from '../harness/config/settings.ts'
 import { logTail, runBenchChild } from '../harness/offline/compare/bench-child.ts'
 import { analysePower, formatPowerTable, type PowerManifest, type PowerRunRecord } from '../harness/offline/compare/power.ts'
-import { powerPlan, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
+import { powerPlan, sizingP50, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
+import { DEFAULT_GATE_ROUNDS, MAX_ROUNDS } from '../harness/offline/compare/ab-plan.ts'
 import { createProgress, formatDuration } from '../harness/offline/compare/progress.ts'
 import { readResultsFile } from '../harness/results/read.ts'
 import { shownPath } from '../harness/offline/report/terminal.ts'
@@ -53,7 +55,7 @@ async function main(): Promise<number> {
       cycles: { type: 'string', default: '10' },
       effects: { type: 'string', default: '10,20,30,40' },
       samples: { type: 'string', default: '200' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: String(DEFAULT_GATE_ROUNDS) },
       'max-minutes': { type: 'string', default: '50' },
       out: { type: 'string' },
       analyse: { type: 'string' },
@@ -64,10 +66,10 @@ async function main(): Promise<number> {
     allowPositionals: true,
   })
   if (values.help) {
-    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [filters…]')
+    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 9] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [filters…]')
     return 0
   }
-  const rounds = wholeNumber(values.rounds, '--rounds', 1, 10)
+  const rounds = wholeNumber(values.rounds, '--rounds', 1, MAX_ROUNDS)
   if (values.analyse) {
     const since = values.since === undefined ? undefined : Date.parse(values.since)
     if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since ${values.since}: expected a time such as 2026-12-04T17:28:00Z`)
@@ -134,7 +136,7 @@ async function main(): Promise<number> {
 
   // 1. the reference run: the first p50 that sizes the slowdowns
   progress.step(`reference: 1 run of the unchanged code (${filters.join(' ')}, ${samples} samples)`)
-  let latestP50 = 0
+  const identicalP50s: number[] = []
   const p50Of = (r: PowerRunRecord): number => {
     const entry = readResultsFile(path.join(out, r.file)).results.find((e) => `${e.file} > ${e.bench}` === values.bench)
     if (!entry) throw new UsageError(`the runs measured no "${values.bench}" (--bench names the measured bench as "<file> > <bench>")`)
@@ -143,10 +145,10 @@ async function main(): Promise<number> {
   }
   const reference = interrupted ? undefined : await runOnce(0, 0, 'base', 0)
   if (!reference) return 1
-  latestP50 = p50Of(reference)
-  manifest.reference.p50Ms = latestP50
+  identicalP50s.push(p50Of(reference))
+  manifest.reference.p50Ms = identicalP50s[0]!
   save()
-  progress.step(`reference p50 ${latestP50.toFixed(2)} ms over ${manifest.reference.steps} steps; each slowdown's delay follows the latest identical-code run`)
+  progress.step(`reference p50 ${manifest.reference.p50Ms.toFixed(2)} ms over ${manifest.reference.steps} steps; each slowdown's delay follows the median of the last 7 identical-code runs`)
 
   // 2. the cycles of adjacent pairs
   const plan = powerPlan(cycles, effects)
@@ -162,9 +164,9 @@ async function main(): Promise<number> {
       break
     }
     const t0 = Date.now()
-    const delay = (side: 'base' | 'head', effect: number) => (side === 'head' ? stepDelayFor(effect, latestP50, manifest.reference.steps) : 0)
+    const delay = (side: 'base' | 'head', effect: number) => (side === 'head' ? stepDelayFor(effect, sizingP50(identicalP50s), manifest.reference.steps) : 0)
     const track = (r: PowerRunRecord | undefined) => {
-      if (r && r.delayMs === 0) latestP50 = p50Of(r)
+      if (r && r.delayMs === 0) identicalP50s.push(p50Of(r))
       return r
     }
     const a = track(await runOnce(first.cycle, first.effect, first.side, delay(first.side, first.effect)))

@@ -91,10 +91,14 @@ describe('scripts/bench-ab.ts', () => {
     expect(readFileSync(path.join(foreign, 'keep.txt'), 'utf8')).toBe('mine')
   })
 
-  test('benches base and head interleaved, pools them, compares, writes the reports and removes its worktrees', async () => {
+  test('benches base and head interleaved, gate rounds only the gating files, pools them, compares, writes the reports and removes its worktrees', async () => {
     const out = path.join(tmp, 'ab')
-    const r = await script('bench-ab.ts', ['--base', 'HEAD~1', '--head', 'HEAD', '--rounds', '1', '--out', out, 'benchmarks/event-propagation.bench.ts'])
-    expect(r.stderr).toMatch(/round 1\/1 base \([0-9a-f]{7}\): vitest bench benchmarks\/event-propagation\.bench\.ts … \[1\/2\]/)
+    const r = await script('bench-ab.ts', ['--base', 'HEAD~1', '--head', 'HEAD', '--rounds', '1', '--gate-rounds', '2', '--out', out, 'benchmarks/event-propagation.bench.ts', 'benchmarks/handler-overhead.bench.ts'])
+    expect(r.stderr).toMatch(/round 1\/2 base \([0-9a-f]{7}\): vitest bench benchmarks\/event-propagation\.bench\.ts benchmarks\/handler-overhead\.bench\.ts … \[1\/4\]/)
+    // round 2 is a gate round: handler-overhead holds no gating bench, so only event-propagation runs
+    expect(r.stderr).toMatch(/gate rounds 2\.\.2: only benchmarks\/event-propagation\.bench\.ts \(traces off, SQL at 100K\)/)
+    expect(r.stderr).toMatch(/round 2\/2 head \([0-9a-f]{7}\): vitest bench benchmarks\/event-propagation\.bench\.ts … \[3\/4\]/)
+    expect(readResultsFile(path.join(out, 'round-2-head', 'latest.json')).results.map((e) => e.file)).not.toContain('handler-overhead')
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     expect(r.stdout).toMatch(/^comparison with base [0-9a-f]{7}: \d+ regressed, \d+ improved, \d+ unchanged, \d+ not comparable; gating: \d+ of 1 regressed\n {2}margins: built-in defaults for paired rounds \(p50 \d+ %, p95 \d+ %, p99 \d+ %\)/)
     expect(r.stdout).toMatch(/\nreports: .*report\.html, .*summary\.md, .*bmf\.json, .*benchmark-action\.json, .*comparison\.json\n/)
@@ -108,13 +112,15 @@ describe('scripts/bench-ab.ts', () => {
     expect(head.results.map((e) => e.bench)).toContain('notify small payload')
     expect(head.results.every((e) => e.samples && e.samples.length > 0)).toBe(true)
     const comparison = JSON.parse(readFileSync(path.join(out, 'comparison.json'), 'utf8'))
-    expect(comparison).toMatchObject({ labels: { baseline: 'base', current: 'head' }, method: { rounds: 1, margins: 'built-in paired margins' }, environment: { comparable: true } })
+    expect(comparison).toMatchObject({ labels: { baseline: 'base', current: 'head' }, method: { rounds: 2, margins: 'built-in paired margins' }, environment: { comparable: true } })
     // notify small payload gates on p95 (not compared on the smoke profile's 20 samples: said so);
     // its line names the paired estimate
     const notify = comparison.benches.find((b: { bench: string }) => b.bench === 'notify small payload')
     expect(notify.gate).toBe('p95')
-    expect(notify.reason).toMatch(/^p95 not compared: fewer than 100 samples on a side; p50 [+−±][\d.]+ % \([+−±][\d.]+ ms\) over 1 paired round \([+−]\d+ %\): /)
-    expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toMatch(/Interleaved A\/B: base `HEAD~1` [0-9a-f]{7}, head `HEAD` [0-9a-f]{7}, 1 rounds/)
+    expect(notify.reason).toMatch(/^p95 not compared: fewer than 100 samples on a side; p50 [+−±][\d.]+ % \([+−±][\d.]+ ms\) over 2 paired rounds \([+−]\d+ %, [+−]\d+ %\): /)
+    const overhead = comparison.benches.find((b: { file: string }) => b.file === 'handler-overhead')
+    expect(overhead.reason).toMatch(/over 1 paired round /)
+    expect(readFileSync(path.join(out, 'summary.md'), 'utf8')).toMatch(/Interleaved A\/B: base `HEAD~1` [0-9a-f]{7}, head `HEAD` [0-9a-f]{7}, 2 rounds \(the last 1 of them only `event-propagation\.bench\.ts`\)/)
     expect(git(repo, 'worktree', 'list').split('\n')).toHaveLength(1)
   }, 300_000)
 })

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { ConfigError } from '../harness/config/settings.ts'
 import { interleavedPlan } from '../harness/offline/compare/ab-plan.ts'
+import { gatingModules } from '../harness/offline/compare/gating.ts'
 import { proposeMargins } from '../harness/offline/compare/calibrate.ts'
 import { studentCdf, studentQuantile, twoSampleT } from '../harness/offline/compare/student-t.ts'
 import { BUILT_IN_MARGINS, loadMargins, MarginBook, PAIRED_MARGINS, parseMarginsFile } from '../harness/offline/compare/margins.ts'
@@ -212,7 +213,21 @@ describe('pooling rounds and the interleaving plan', () => {
 
   test('rounds alternate which side runs first (base head, head base, …)', () => {
     expect(interleavedPlan(3).map((r) => `${r.round}${r.side[0]}`)).toEqual(['1b', '1h', '2h', '2b', '3b', '3h'])
-    expect(() => interleavedPlan(0)).toThrow(/within 1\.\.10/)
-    expect(() => interleavedPlan(11)).toThrow(/within 1\.\.10/)
+    expect(() => interleavedPlan(0)).toThrow(/within 1\.\.20/)
+    expect(() => interleavedPlan(21)).toThrow(/within 1\.\.20/)
+  })
+
+  test('rounds after --rounds, up to --gate-rounds, run only the gating benches', () => {
+    const plan = interleavedPlan(2, 4)
+    expect(plan.map((r) => `${r.round}${r.side[0]}:${r.scope}`)).toEqual(['1b:all', '1h:all', '2h:all', '2b:all', '3b:gating', '3h:gating', '4h:gating', '4b:gating'])
+    expect(() => interleavedPlan(3, 2)).toThrow(/--gate-rounds 2 must be a whole number within 3 \(--rounds\)\.\.20/)
+    const entries = [
+      { file: 'e2e-latency', bench: 'e2e linear', module: 'benchmarks/e2e-latency.bench.ts' },
+      { file: 'e2e-latency', bench: 'e2e tree', module: 'benchmarks/e2e-latency.bench.ts' },
+      { file: 'handler-overhead', bench: 'no-op direct', module: 'benchmarks/handler-overhead.bench.ts' },
+      { file: 'sql-functions', bench: 'get_next_ready_tasks(1) @100K', module: 'benchmarks/sql-functions.bench.ts' },
+    ]
+    expect(gatingModules(entries, HEADLINE_GATES)).toEqual(['benchmarks/e2e-latency.bench.ts', 'benchmarks/sql-functions.bench.ts'])
+    expect(gatingModules(entries.slice(2, 3), HEADLINE_GATES)).toEqual([])
   })
 })

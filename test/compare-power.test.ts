@@ -1,7 +1,7 @@
 /** The power experiment's bookkeeping: the run order and how trials are drawn from real pairs. */
 import { describe, expect, test } from 'vitest'
 import { combinations } from '../harness/offline/compare/power.ts'
-import { powerPlan, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
+import { powerPlan, sizingP50, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
 import { seededRandom } from '../harness/offline/compare/seeded-random.ts'
 
 describe('bench:power', () => {
@@ -15,6 +15,16 @@ describe('bench:power', () => {
     expect(pairs.slice(3).map(([a]) => a!.effect)).toEqual([0.2, 0.4, 0])
     expect(stepDelayFor(0.2, 30, 3)).toBe(2)
     expect(stepDelayFor(0, 30, 3)).toBe(0)
+  })
+
+  test('a slowdown is sized by the median of the recent identical-code runs, so one lucky run does not resize it', () => {
+    expect(sizingP50([20])).toBe(20)
+    expect(sizingP50([20, 40])).toBe(30)
+    // one run at 40 ms among runs near 20: the median stays near 20 (the latest run alone would say 40)
+    expect(sizingP50([19, 21, 20, 22, 18, 40])).toBe(20.5)
+    // only the last 7 count: an early slow phase is forgotten
+    expect(sizingP50([90, 90, 90, 20, 21, 22, 19, 20, 21, 22])).toBe(21)
+    expect(() => sizingP50([])).toThrow(/no identical-code run/)
   })
 
   test('trials: every combination of R pairs when few, else a seeded sample of distinct ones', () => {

@@ -9,6 +9,7 @@ import { expect, test } from 'vitest'
 import { parse } from 'yaml'
 import { COMMENT_MARKER } from '../harness/offline/report/markdown.ts'
 import { REPORT_FILES } from '../harness/offline/report/write-reports.ts'
+import { DEFAULT_GATE_ROUNDS } from '../harness/offline/compare/ab-plan.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const workflow = parse(readFileSync(path.join(ROOT, '.github/workflows/bench.yml'), 'utf8'))
@@ -31,7 +32,9 @@ test('installs with npm ci and benches base and head with scripts/bench-ab.ts in
   expect(steps.find((s) => s.uses?.startsWith('actions/checkout'))?.with).toMatchObject({ 'fetch-depth': 0 })
   expect(steps.some((s) => s.run?.trim() === 'npm ci --no-audit --no-fund')).toBe(true)
   const ab = steps.find((s) => s.run?.includes('scripts/bench-ab.ts'))!
-  expect(ab.run).toMatch(/node_modules\/\.bin\/node scripts\/bench-ab\.ts\s+\\\s*\n\s*--base "\$BASE_REF" --head HEAD --rounds "\$AB_ROUNDS" --out results\/ab/)
+  expect(ab.run).toMatch(/node_modules\/\.bin\/node scripts\/bench-ab\.ts\s+\\\s*\n\s*--base "\$BASE_REF" --head HEAD --rounds "\$AB_ROUNDS" --gate-rounds "\$AB_GATE_ROUNDS" \\\s*\n\s*--out results\/ab/)
+  // the gating benches' rounds default to what bench:power chose (harness/offline/compare/ab-plan.ts)
+  expect(workflow.jobs.compare.env.AB_GATE_ROUNDS).toBe(`\${{ vars.BENCH_AB_GATE_ROUNDS || '${DEFAULT_GATE_ROUNDS}' }}`)
   expect(existsSync(path.join(ROOT, 'scripts/bench-ab.ts'))).toBe(true)
   // regressions blocking or informational by a repository variable, blocking by default
   expect(workflow.jobs.compare.env.BENCH_REGRESSION).toBe("${{ vars.BENCH_REGRESSION || 'blocking' }}")

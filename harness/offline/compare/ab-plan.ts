@@ -3,6 +3,12 @@
  * (base, head | head, base | base, head …, an ABBA design): a steady drift of the machine during
  * the job — warming up, a neighbour's load fading — then weighs on both sides equally instead of
  * always favouring whichever side runs second.
+ *
+ * The first `rounds` rounds run every bench asked for; the rounds after them, up to `gateRounds`,
+ * run only the files of the gating benches. The gates need the rounds: on a 2-core machine two
+ * runs of identical code differ by about 13 % in `e2e linear` p50 (each run's processes keep their
+ * own luck for the whole run), so catching a 20 % slowdown 9 times in 10 takes about 9 pairs
+ * (README, "What the check catches"), while the informing benches are fine with a few.
  */
 export type Side = 'base' | 'head'
 
@@ -10,18 +16,27 @@ export interface PlannedRun {
   /** 1-based */
   round: number
   side: Side
+  /** every bench asked for, or only the gating benches' files */
+  scope: 'all' | 'gating'
 }
 
-export const MAX_ROUNDS = 10
+export const MAX_ROUNDS = 20
+/** rounds of every bench: enough to see how much the pairs disagree */
+export const DEFAULT_ROUNDS = 3
+/** rounds of the gating benches, chosen from npm run bench:power on a 2-core machine (README) */
+export const DEFAULT_GATE_ROUNDS = 9
 
-export function interleavedPlan(rounds: number): PlannedRun[] {
+export function interleavedPlan(rounds: number, gateRounds = rounds): PlannedRun[] {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > MAX_ROUNDS) {
     throw new RangeError(`--rounds ${rounds} must be a whole number within 1..${MAX_ROUNDS}`)
   }
+  if (!Number.isInteger(gateRounds) || gateRounds < rounds || gateRounds > MAX_ROUNDS) {
+    throw new RangeError(`--gate-rounds ${gateRounds} must be a whole number within ${rounds} (--rounds)..${MAX_ROUNDS}`)
+  }
   const plan: PlannedRun[] = []
-  for (let round = 1; round <= rounds; round++) {
+  for (let round = 1; round <= gateRounds; round++) {
     const order: Side[] = round % 2 === 1 ? ['base', 'head'] : ['head', 'base']
-    for (const side of order) plan.push({ round, side })
+    for (const side of order) plan.push({ round, side, scope: round <= rounds ? 'all' : 'gating' })
   }
   return plan
 }

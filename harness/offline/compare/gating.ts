@@ -53,3 +53,8 @@ function matches(pattern: string, name: string): boolean {
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
   return re.test(name)
 }
+
+/** The bench files (their `module` paths, sorted) that hold a gating bench among these results. */
+export function gatingModules(entries: ReadonlyArray<Pick<ResultEntry, 'file' | 'bench' | 'module'>>, gates: readonly Gate[]): string[] {
+  return [...new Set(entries.filter((e) => gateFor(e, gates) !== undefined).map((e) => e.module))].sort()
+}

@@ -35,3 +35,14 @@ export function stepDelayFor(effect: number, p50Ms: number, steps: number): numb
   if (effect === 0) return 0
   return Math.round(((effect * p50Ms) / steps) * 1000) / 1000
 }
+
+/** Runs of the unchanged code whose p50s size the slowdowns: recent enough to follow the machine. */
+export const SIZING_RUNS = 7
+
+/** The p50 that sizes the next slowdown: the median of the last SIZING_RUNS identical-code p50s. */
+export function sizingP50(identicalP50s: readonly number[]): number {
+  const recent = identicalP50s.slice(-SIZING_RUNS).filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b)
+  if (recent.length === 0) throw new RangeError('sizingP50: no identical-code run with a p50 yet')
+  const mid = recent.length >> 1
+  return recent.length % 2 === 1 ? recent[mid]! : (recent[mid - 1]! + recent[mid]!) / 2
+}

@@ -45,7 +45,7 @@ export interface PowerOptions {
   rounds: number
   /** "<file> > <bench>" */
   bench: string
-  /** other rounds to tabulate (default 2..5) */
+  /** other rounds to tabulate (default 3, 5, 7, 9, 11, 13; only those the pools of pairs can fill) */
   roundsSweep?: number[]
   /** relative p50 margins to tabulate for bench:ab (default 5, 10, 15, 25 %) */
   pairedMargins?: number[]
@@ -95,7 +95,7 @@ export interface PowerAnalysis {
 export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifest; dir: string }>, options: PowerOptions): PowerAnalysis {
   if (experiments.length === 0) throw new RangeError('analysePower: no experiment to analyse')
   const opts: Required<PowerOptions> = {
-    roundsSweep: [2, 3, 4, 5],
+    roundsSweep: [3, 5, 7, 9, 11, 13],
     pairedMargins: [0.05, 0.1, 0.15, 0.25],
     singleMargins: [0.15, 0.25, 0.5, 1],
     maxTrials: 2000,
@@ -128,7 +128,8 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
   }
   const ab: PowerCell[] = []
   const random = seededRandom(20261204)
-  for (const rounds of unique([opts.rounds, ...opts.roundsSweep])) {
+  const smallestPool = Math.min(...effects.map((e) => pairs.filter((p) => p.effect === e).length))
+  for (const rounds of unique([opts.rounds, ...opts.roundsSweep]).filter((r) => r <= smallestPool)) {
     for (const margin of opts.pairedMargins) {
       const margins = bookWith(PAIRED_MARGINS, margin)
       const byEffect = new Map<number, { trials: number; flagged: number }>()
