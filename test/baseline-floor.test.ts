@@ -9,16 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { installPgmq } from '../fixtures/pgmq/install.ts'
 import { usePostgres } from './support/postgres.ts'
-import { buildDag, expectedValues, joins, loadDags, SHAPES, sinks, type Dag } from '../harness/bench/baselines/dag.ts'
+import { buildDag, joins, loadDags, SHAPES } from '../harness/bench/baselines/dag.ts'
 import { installFloor, startFloor } from '../harness/bench/baselines/floor/start-floor.ts'
 import { runFloorStep } from '../harness/bench/baselines/floor/run-step.ts'
 import { QUEUE, READ } from '../harness/bench/baselines/floor/statements.ts'
 import type { Baseline } from '../harness/bench/baselines/baseline.ts'
-import type { TaskCompletion } from '../harness/bench/baselines/completion-listener.ts'
+import { expectCorrectRun, INPUT } from './support/baseline-run.ts'
 import type { Shape } from '../setup/tasker/workflows.ts'
 
 const TEMPLATES = new URL('../fixtures/templates/', import.meta.url).pathname
-const INPUT = 6
 const TASKS = 12
 
 const db = usePostgres(async (pool) => {
@@ -29,16 +28,6 @@ const db = usePostgres(async (pool) => {
     client.release()
   }
 })
-
-/** Every step once, each after all its parents; the sink's value as computed without a queue. */
-export function expectCorrectRun(dag: Dag, completion: TaskCompletion): void {
-  expect([...completion.tr].sort()).toEqual(dag.steps.map((s) => s.name).sort())
-  for (const step of dag.steps) {
-    for (const parent of step.parents) expect(completion.tr.indexOf(parent), `${parent} before ${step.name}`).toBeLessThan(completion.tr.indexOf(step.name))
-  }
-  const expected = expectedValues(dag, INPUT)
-  if (sinks(dag).length === 1) expect(completion.v).toEqual({ [sinks(dag)[0]!.name]: expected[sinks(dag)[0]!.name] })
-}
 
 describe('floor on the E2E shapes', () => {
   const dags = loadDags(TEMPLATES)

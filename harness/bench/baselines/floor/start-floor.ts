@@ -35,9 +35,10 @@ export async function installFloor(databaseUrl: string): Promise<void> {
 export async function startFloor(dags: Record<Shape, Dag>, options: BaselineOptions): Promise<Baseline> {
   await installFloor(options.databaseUrl)
   const input = options.input ?? TASK_INPUT
-  const starter = new pg.Client({ connectionString: options.databaseUrl, statement_timeout: options.statementTimeoutMs, connectionTimeoutMillis: 10_000 })
+  // A pool, so that tasks started together (the tests) each have a connection of their own.
+  const starter = new pg.Pool({ connectionString: options.databaseUrl, statement_timeout: options.statementTimeoutMs, connectionTimeoutMillis: 10_000, max: 4 })
   starter.on('error', () => {})
-  await starter.connect()
+  await starter.query('SELECT 1')
   const completions = await listenForCompletions(options.databaseUrl, DONE_CHANNEL, 'floor')
   const config: FloorWorkerConfig = {
     databaseUrl: options.databaseUrl,
