@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
-import { loadWorkflows, type Shape } from '../../../setup/tasker/workflows.ts'
+import { loadWorkflows, type Shape, type Workflow } from '../../../setup/tasker/workflows.ts'
 
 export interface DagStep {
   name: string
@@ -29,7 +29,7 @@ export function loadDags(templatesDir: string): Record<Shape, Dag> {
   for (const file of readdirSync(templatesDir).filter((f) => /\.ya?ml$/.test(f))) {
     const where = path.join(templatesDir, file)
     const doc = parse(readFileSync(where, 'utf8')) as { name?: string; namespace_name?: string; steps?: { name: string; dependencies?: string[] }[] }
-    const workflow = Object.values(workflows).find((w) => w.name === doc.name && w.namespace === doc.namespace_name)
+    const workflow = (Object.values(workflows) as Workflow[]).find((w) => w.name === doc.name && w.namespace === doc.namespace_name)
     if (!workflow || dags[workflow.shape]) continue
     dags[workflow.shape] = buildDag(workflow.shape, (doc.steps ?? []).map((s) => ({ name: s.name, dependencies: s.dependencies ?? [] })), where)
   }
@@ -37,7 +37,7 @@ export function loadDags(templatesDir: string): Record<Shape, Dag> {
 }
 
 /** Parents and children of every step; rejects unknown dependencies and cycles, naming the step. */
-export function buildDag(shape: Shape, steps: { name: string; dependencies: string[] }[], where = shape): Dag {
+export function buildDag(shape: Shape, steps: { name: string; dependencies: string[] }[], where: string = shape): Dag {
   const byName = new Map<string, DagStep>()
   for (const s of steps) {
     if (byName.has(s.name)) throw new Error(`${where}: step ${s.name} is listed twice`)

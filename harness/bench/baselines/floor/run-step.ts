@@ -2,11 +2,12 @@
  * One floor step, in one transaction: delete the message (the exactly-once guard), count down the
  * join children, send every child whose parents are all done (and NOTIFY the workers), and for
  * a task's last step NOTIFY its completion. Nothing else is written: no states, no results table.
+ * A step without join children is a single statement (RUN_SIMPLE_STEP): one round trip.
  */
 import type pg from 'pg'
 import { joins, sinks, stepOf, stepValue, type Dag } from '../dag.ts'
 import { mergeTrails, type FloorCompletion, type FloorMessage } from './messages.ts'
-import { ARRIVE_AT_JOINS, COMPLETION_JOIN, DELETE, DONE_CHANNEL, NOTIFY_DONE, QUEUE, SEND_AND_WAKE, WAKE_CHANNEL } from './statements.ts'
+import { ARRIVE_AT_JOINS, COMPLETION_JOIN, DELETE, DONE_CHANNEL, NOTIFY_DONE, QUEUE, RUN_SIMPLE_STEP, SEND_AND_WAKE, WAKE_CHANNEL } from './statements.ts'
 
 export type StepOutcome = 'ran' | 'already done'
 
@@ -23,6 +24,19 @@ export async function runFloorStep(client: pg.ClientBase, dag: Dag, msgId: strin
   const trail = [...message.tr, step.name]
   const isJoin = (name: string) => stepOf(dag, name).parents.length > 1
   const lastSinks = sinks(dag).length
+  if (!step.children.some(isJoin) && (step.children.length > 0 || lastSinks === 1)) {
+    const next = step.children.map((c): FloorMessage => ({ ...message, s: c, pv: [value], tr: trail }))
+    const completion: FloorCompletion | null = step.children.length === 0 ? { t: message.t, v: { [step.name]: value }, tr: trail } : null
+    const { rows } = await client.query<{ deleted: boolean }>(RUN_SIMPLE_STEP, [
+      QUEUE,
+      msgId,
+      next.map((m) => JSON.stringify(m)),
+      WAKE_CHANNEL,
+      completion && JSON.stringify(completion),
+      DONE_CHANNEL,
+    ])
+    return rows[0]?.deleted ? 'ran' : 'already done'
+  }
   await client.query('BEGIN')
   try {
     const deleted = await client.query<{ deleted: boolean }>(DELETE, [QUEUE, msgId])

@@ -34,6 +34,21 @@ export const READ = `SELECT msg_id, message FROM pgmq.read($1, $2, $3)`
  */
 export const DELETE = `SELECT pgmq.delete($1, $2::bigint) AS deleted`
 
+/**
+ * A step none of whose children is a join, in one statement (one round trip, one transaction):
+ * delete the message and, only when this runner deleted it, send the children with the wake-up
+ * and NOTIFY the completion ($5, null unless this is the task's last step). CASE evaluates a branch
+ * only when it is taken; the uncorrelated sub-select in it runs on first use, i.e. never for a
+ * runner that lost the message.
+ */
+export const RUN_SIMPLE_STEP = `
+WITH claimed AS MATERIALIZED (SELECT pgmq.delete($1, $2::bigint) AS deleted)
+SELECT deleted,
+       CASE WHEN deleted AND cardinality($3::jsonb[]) > 0 THEN (SELECT count(*)::int FROM pgmq.send_batch($1, $3::jsonb[])) END AS sent,
+       CASE WHEN deleted AND cardinality($3::jsonb[]) > 0 THEN pg_notify($4, '') END AS woke,
+       CASE WHEN deleted AND $5::text IS NOT NULL THEN pg_notify($6, $5::text) END AS announced
+  FROM claimed`
+
 /** This parent is done for these join children: count down, keep its value and trail. */
 export const ARRIVE_AT_JOINS = `
 UPDATE floor_baseline.joins

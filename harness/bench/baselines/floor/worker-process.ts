@@ -28,7 +28,10 @@ const connection = { connectionString: config.databaseUrl, statement_timeout: co
 const pool = new pg.Pool({ ...connection, max: config.concurrency })
 const reader = new pg.Client(connection)
 const listener = new pg.Client(connection)
-for (const c of [pool, reader, listener]) c.on('error', (err) => console.error(`[floor worker ${process.pid}] ${err.message}`))
+const logError = (err: Error) => console.error(`[floor worker ${process.pid}] ${err.message}`)
+pool.on('error', logError)
+reader.on('error', logError)
+listener.on('error', logError)
 
 let inFlight = 0
 let wanted = false
