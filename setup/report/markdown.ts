@@ -12,6 +12,7 @@ import { environmentDifferencesLine } from './environment-differences.ts'
 import { environmentLine } from './environment-lines.ts'
 import { formatMs, formatPercent, shortCommit } from './format.ts'
 import { methodSentence, uncalibratedNote } from './method-text.ts'
+import { efficiencyRows, efficiencyTable } from '../../harness/results/efficiency.ts'
 
 /** The first line of every summary: lets a workflow find and update its earlier PR comment. */
 export const COMMENT_MARKER = '<!-- tasker-bench-report -->'
@@ -38,6 +39,7 @@ const ORDER: Record<Verdict, number> = { regressed: 0, improved: 1, 'not compara
 
 export function renderMarkdown(input: MarkdownInput): string {
   const lines = input.comparison ? comparisonMarkdown(input.comparison, input.policy ?? 'blocking') : runMarkdown(input.current)
+  lines.push(...efficiencyLines(input.current.results))
   lines.push(...budgetLines(input.current.results))
   if (input.footer) lines.push('', input.footer)
   let text = `${COMMENT_MARKER}\n${lines.join('\n')}\n`
@@ -155,6 +157,13 @@ function runMarkdown(doc: ResultsDocument): string[] {
   }
   lines.push('', 'Latencies in ms. * p99 from fewer than 100 samples: not meaningful.', '', `**Environment** ${environmentLine(doc.environment)} · commit \`${shortCommit(doc.environment.commit)}\``)
   return lines
+}
+
+/** The baselines bench's efficiency table (E2E vs floor and peer, per workflow), when it ran. */
+function efficiencyLines(results: readonly ResultEntry[]): string[] {
+  const table = efficiencyTable(efficiencyRows(results))
+  if (table.length === 0) return []
+  return ['', '**Efficiency** (benchmarks/baselines: E2E, floor and peer interleaved in this run)', '', ...table]
 }
 
 /** Budget violations of the run (in every round, for a pooled interleaved run). */
