@@ -43,7 +43,7 @@ export interface RunInfo {
    * The suite's own embedded server for the floor and peer baselines, started only when the
    * server under test is not writable (else they run in scratch databases on that server).
    */
-  baselineServer?: { url: string; reason: string }
+  baselineServer?: { url: string; reason: string; pgmq: string }
 }
 
 declare module 'vitest' {

@@ -15,7 +15,7 @@ export interface Baselines {
   floor: Baseline
   peer: Baseline
   /** recorded with every result: where each ran and how */
-  description: { workers: number; concurrency: number; floor: string; peer: string; floorDatabase: string; peerDatabase: string; server: BaselineDatabase['server']; pgmq: string | undefined }
+  description: { workers: number; concurrency: number; floor: string; peer: string; floorDatabase: string; peerDatabase: string; server: BaselineDatabase['server']; pgmq: string }
   close(): Promise<void>
 }
 
