@@ -16,6 +16,7 @@ import { taskerMeta } from '../setup/results/meta.ts'
 import { lognormalSamples, simulatedDocument } from '../setup/compare/simulate.ts'
 import { seededRandom } from '../setup/compare/seeded-random.ts'
 import { renderMarkdown } from '../setup/report/markdown.ts'
+import { compareRuns } from '../setup/compare/compare-runs.ts'
 import { efficiencyName, efficiencyRows, efficiencyTable, ratioSummary } from '../harness/results/efficiency.ts'
 import { recordEfficiency } from '../harness/bench/baselines/record-efficiency.ts'
 import { interleave } from '../harness/bench/baselines/interleave.ts'
@@ -96,6 +97,19 @@ describe('efficiency figures', () => {
     expect(md).toContain('**Efficiency**')
     expect(md).toContain('| linear | 29.0 / 94.2 | 6.25 / 9.82 | 12.5 / 19.6 | 4.6× / 9.6× | 2.3× / 4.8× |')
   })
+})
+
+test('a comparison of two runs does not judge the ratios themselves, and says why', () => {
+  const doc = () => {
+    const d = simulatedDocument([{ file: 'baselines', bench: 'floor linear', samples: lognormalSamples(seededRandom(5), 50, 10, 0.3) }])
+    for (const m of taskerMeta(finishedTest()).measurements) d.results.push({ ...d.results[0]!, ...m.summary, bench: m.name, extra: m.extra ?? {}, budgets: [], samples: undefined })
+    return d
+  }
+  const rows = compareRuns(doc(), doc()).benches
+  const ratio = rows.find((r) => r.id.includes('efficiency linear e2e/floor'))
+  expect(ratio?.verdict).toBe('not comparable')
+  expect(ratio?.reason).toMatch(/efficiency ratio of two benches of the run/)
+  expect(rows.find((r) => r.id.includes('floor linear'))?.verdict).not.toBe('not comparable')
 })
 
 describe('interleaving', () => {
