@@ -21,6 +21,7 @@ import { provideTraces } from './traces/provide.ts'
 import { applyPgDefaults, pgLimits } from '../bench/pg/limits.ts'
 import type { RunInfo } from '../results/run-info.ts'
 import { redactCredentials, redactDeep } from '../config/credentials.ts'
+import { provideBaselineServer } from './baseline-server.ts'
 
 // Every line printed, and the environment recorded with the results, passes through the redaction
 // of URL passwords: the modules redact what they know to be a URL; this catches what a library
@@ -68,6 +69,7 @@ export default async function globalSetup(project: TestProject) {
     const traces = await provideTraces(settings, log, { orchestrator: orchestratorChoice.mode })
     const orchestrator = await provideOrchestrator({ settings, choice: orchestratorChoice, postgres, runId, resultsDir, otlpEndpoint: traces.otlpEndpoint, log })
     const functions = fingerprintRecord(database.functions)
+    const baselineServer = await provideBaselineServer(settings, { writable, orchestrator: orchestrator.url !== undefined }, log)
 
     const run: RunInfo = {
       profile: settings.BENCH_PROFILE,
@@ -83,6 +85,7 @@ export default async function globalSetup(project: TestProject) {
       pgmq: database.pgmq,
       orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir },
       traces,
+      ...(baselineServer ? { baselineServer } : {}),
       environment: redactDeep(collectEnvironment({
         profile: settings.BENCH_PROFILE,
         postgres: { mode: postgres.mode, version: database.serverVersion, reason: choice.reason },

@@ -38,6 +38,11 @@ export interface RunInfo {
   /** where spans are collected for the worker-level breakdown */
   traces: TraceSettings
   orchestrator: { mode: 'embedded' | 'compose' | 'external' | 'off'; reason: string; workers: number | undefined; logDir: string | undefined }
+  /**
+   * The suite's own embedded server for the floor and peer baselines, started only when the
+   * server under test is not writable (else they run in scratch databases on that server).
+   */
+  baselineServer?: { url: string; reason: string; pgmq: string }
 }
 
 declare module 'vitest' {

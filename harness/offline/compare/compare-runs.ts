@@ -230,6 +230,8 @@ function sideStats(e: ResultEntry): SideStats {
 }
 
 function notComparableSamples(b: ResultEntry, c: ResultEntry, minSamples: number): string | undefined {
+  // harness/results/efficiency.ts: a ratio of two benches of one run, with no samples of its own
+  if (c.extra?.unit === 'ratio') return 'an efficiency ratio of two benches of the run: its E2E and baseline benches are compared'
   if (!b.samples) return 'the baseline kept no samples (save a new baseline with this version)'
   if (!c.samples) return 'this run kept no samples'
   if (b.n < minSamples) return `only ${b.n} samples in the baseline, ${minSamples} needed`

@@ -15,6 +15,7 @@ import { environmentLine } from './environment-lines.ts'
 import { escapeHtml } from './escape-html.ts'
 import { formatMs, formatPercent, shortCommit } from '../../results/format.ts'
 import { methodSentence, uncalibratedNote } from './method-text.ts'
+import { efficiencyRows, efficiencyTable } from '../../results/efficiency.ts'
 
 /** The first line of every summary: lets a workflow find and update its earlier PR comment. */
 export const COMMENT_MARKER = '<!-- tasker-bench-report -->'
@@ -44,6 +45,9 @@ export function renderMarkdown(input: MarkdownInput): string {
   const budgets = budgetLines(input.current.results)
   // After the headline and its blank line: what a reader of the pull request looks for first.
   if (budgets.length > 0) lines.splice(2, 0, ...budgets, '')
+  // the efficiency figures are headline figures too: right after the budget verdicts
+  const efficiency = efficiencyLines(input.current.results)
+  if (efficiency.length > 0) lines.splice(budgets.length > 0 ? 2 + budgets.length + 1 : 2, 0, ...efficiency.slice(1), '')
   if (input.footer) lines.push('', input.footer)
   let text = `${COMMENT_MARKER}\n${lines.join('\n')}\n`
   if (text.length > MAX_MARKDOWN_CHARS) {
@@ -187,6 +191,13 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   const groups = new Map<string, T[]>()
   for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item])
   return groups
+}
+
+/** The baselines bench's efficiency table (E2E vs floor and peer, per workflow), when it ran. */
+function efficiencyLines(results: readonly ResultEntry[]): string[] {
+  const table = efficiencyTable(efficiencyRows(results))
+  if (table.length === 0) return []
+  return ['', '**Efficiency** (benchmarks/baselines: E2E, floor and peer interleaved in this run)', '', ...table]
 }
 
 /** Budget violations of the run (in every round, for a pooled interleaved run). */

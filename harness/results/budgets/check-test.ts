@@ -72,7 +72,9 @@ const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n 
 
 function summaryLine(file: string, m: Measurement): string {
   const s: LatencySummary = m.summary
-  let line = `[bench] ${file} > ${m.name}: n=${s.n} p50=${ms(s.p50)} p95=${ms(s.p95)} p99=${ms(s.p99)} max=${ms(s.max)} ms`
+  // efficiency figures (harness/results/efficiency.ts) are ratios, not milliseconds
+  const unit = m.extra?.unit === 'ratio' ? '× (ratio)' : 'ms'
+  let line = `[bench] ${file} > ${m.name}: n=${s.n} p50=${ms(s.p50)} p95=${ms(s.p95)} p99=${ms(s.p99)} max=${ms(s.max)} ${unit}`
   if (!s.p99Meaningful) line += ` (n < 100: p99 not meaningful)`
   const budgets = (m.budgets ?? []).filter((b) => !b.target)
   const targets = (m.budgets ?? []).filter((b) => b.target)

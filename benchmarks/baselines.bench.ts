@@ -1,0 +1,99 @@
+/**
+ * Efficiency: is the orchestrator's end-to-end latency good? Per workflow (linear, diamond, tree,
+ * mixed DAG) it is measured next to
+ * - the floor: the thinnest correct pgmq + LISTEN/NOTIFY execution of the same DAG (one message
+ *   per step claimed with SKIP LOCKED, children enqueued when all their parents are done, the
+ *   completion NOTIFYed; harness/bench/baselines/floor), and
+ * - the peer: graphile-worker running the same DAG, one job per step (harness/bench/baselines/peer),
+ * on the same PostgreSQL server (scratch databases; the suite's embedded server when the server
+ * under test may not be written to — the results say which), with as many worker processes as
+ * the orchestrator has (BENCH_WORKERS), and the E2E bench's sample count.
+ *
+ * Samples are interleaved — each iteration runs one E2E task, one floor task and one peer task,
+ * in a rotating order — so that all three see the same phase of the machine. Each sample is
+ * timed as in e2e-latency: t0 right before the task is created (POST /v1/tasks; the floor's and
+ * the peer's start statement), the end when its completion is observed (the completion NOTIFY).
+ *
+ * Recorded per workflow: `e2e <shape> (interleaved)`, `floor <shape>`, `peer <shape>`, and the
+ * efficiency figures `efficiency <shape> e2e/floor` and `… e2e/peer` (E2E p50 / baseline p50,
+ * p99 / p99, …), budgetable like any figure. The file ends with the efficiency table.
+ */
+import { afterAll, beforeAll, describe, inject, test } from 'vitest'
+import { annotateResult, recordSamples } from '../harness/bench/record.ts'
+import { profileValue, sampleCount } from '../harness/config/profile.ts'
+import { fixedCount } from '../harness/bench/bench-options.ts'
+import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
+import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { chooseCompletionMode, createCompletionWatcher } from '../harness/bench/tasker/completion-mode.ts'
+import type { CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { loadDags, SHAPES, type Dag } from '../harness/bench/baselines/dag.ts'
+import { startBaselines, type Baselines } from '../harness/bench/baselines/start-baselines.ts'
+import { interleave } from '../harness/bench/baselines/interleave.ts'
+import { recordEfficiency } from '../harness/bench/baselines/record-efficiency.ts'
+import { efficiencyRows, efficiencyTable, type EfficiencyRow } from '../harness/results/efficiency.ts'
+import { taskerMeta } from '../harness/results/meta.ts'
+
+const run = inject('run')
+const TASK_TIMEOUT_MS = 30_000
+const skip = skipReason('baselines', noOrchestrator(run))
+const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
+const options = fixedCount(samples, sampleCount(run, 10))
+const log = (line: string) => console.log(`[baselines] ${line}`)
+
+let api: TaskerClient
+let watcher: CompletionWatcher
+let workflows: Record<Shape, Workflow>
+let dags: Record<Shape, Dag>
+let baselines: Baselines | undefined
+const table: EfficiencyRow[] = []
+
+describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', () => {
+  const completion = chooseCompletionMode(run)
+
+  beforeAll(async () => {
+    api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
+    await api.health()
+    workflows = loadWorkflows(run.templatesDir)
+    dags = loadDags(run.templatesDir)
+    watcher = await createCompletionWatcher(run, api, completion)
+    baselines = await startBaselines(run, dags, log)
+    const d = baselines.description
+    log(`floor: ${d.floor}, pgmq ${d.pgmq} in ${d.floorDatabase}`)
+    log(`peer: ${d.peer} in ${d.peerDatabase}`)
+    log(`E2E completion: ${completion.mode} (${completion.reason}); ${samples} interleaved samples per workflow${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
+  })
+
+  waitForIdleBeforeFirstSample(run, 'baselines')
+
+  afterAll(async () => {
+    if (table.length > 0) console.log(['', `[baselines] efficiency (E2E ${completion.mode}; floor and peer on the ${baselines?.description.server ?? '?'}):`, ...efficiencyTable(table), ''].join('\n'))
+    await baselines?.close()
+    await watcher?.close()
+    await api?.close()
+  })
+
+  describe.each(SHAPES)('%s workflow', (shape) => {
+    test('E2E, floor and peer, interleaved', async ({ bench, task }) => {
+      const b = baselines!
+      const e2e = async () => {
+        const t0 = performance.now()
+        const created = await api.createTask(taskRequest(workflows[shape]))
+        const done = await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
+        return done.at - t0
+      }
+      const { fn, fnOpts, samples: taken } = interleave(e2e, {
+        floor: async () => (await b.floor.runTask(shape, TASK_TIMEOUT_MS)).ms,
+        peer: async () => (await b.peer.runTask(shape, TASK_TIMEOUT_MS)).ms,
+      })
+      await bench(`e2e ${shape} (interleaved)`, fnOpts, fn).run(options)
+      recordSamples(task, `floor ${shape}`, taken.floor!)
+      recordSamples(task, `peer ${shape}`, taken.peer!)
+      recordEfficiency(task, shape, taken.e2e!, { floor: taken.floor!, peer: taken.peer! })
+      annotateResult(task, { completion: completion.mode, pollIntervalMs: watcher.pollIntervalMs, steps: dags[shape].steps.length, baselines: b.description })
+      table.push(...efficiencyRows(taskerMeta(task).measurements))
+    })
+  })
+})
+

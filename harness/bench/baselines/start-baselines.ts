@@ -1,0 +1,48 @@
+/**
+ * The floor and the peer for a bench file: their databases (databases.ts), the same number of
+ * worker processes as the orchestrator under test (BENCH_WORKERS) and the reference worker's
+ * concurrency per process; close() stops the workers and drops the databases.
+ */
+import type { RunInfo } from '../../results/run-info.ts'
+import type { Shape } from '../tasker/workflows.ts'
+import { WORKER_CONCURRENCY, type Baseline } from './baseline.ts'
+import { openBaselineDatabase, type BaselineDatabase } from './databases.ts'
+import type { Dag } from './dag.ts'
+import { startFloor } from './floor/start-floor.ts'
+import { startPeer } from './peer/start-peer.ts'
+
+export interface Baselines {
+  floor: Baseline
+  peer: Baseline
+  /** recorded with every result: where each ran and how */
+  description: { workers: number; concurrency: number; floor: string; peer: string; floorDatabase: string; peerDatabase: string; server: BaselineDatabase['server']; pgmq: string }
+  close(): Promise<void>
+}
+
+export async function startBaselines(run: RunInfo, dags: Record<Shape, Dag>, log: (line: string) => void): Promise<Baselines> {
+  const workers = run.orchestrator.workers ?? run.settings.BENCH_WORKERS
+  const common = { workers, concurrency: WORKER_CONCURRENCY, statementTimeoutMs: run.settings.BENCH_STATEMENT_TIMEOUT_MS }
+  const opened: { close(): Promise<void> }[] = []
+  const close = async () => {
+    for (const item of opened.reverse()) await item.close().catch((err: Error) => log(`stopping a baseline: ${err.message}`))
+  }
+  try {
+    const floorDb = await openBaselineDatabase(run, 'floor', log)
+    opened.push(floorDb)
+    const peerDb = await openBaselineDatabase(run, 'peer', log)
+    opened.push(peerDb)
+    const floor = await startFloor(dags, { ...common, databaseUrl: floorDb.url })
+    opened.push(floor)
+    const peer = await startPeer(dags, { ...common, databaseUrl: peerDb.url })
+    opened.push(peer)
+    return {
+      floor,
+      peer,
+      description: { ...common, floor: floor.description, peer: peer.description, floorDatabase: floorDb.reason, peerDatabase: peerDb.reason, server: floorDb.server, pgmq: floorDb.pgmq },
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The floor baseline (harness/bench/baselines/floor) on a real embedded PostgreSQL with the
+ * suite's pgmq and two real worker processes: for every E2E shape, every step runs exactly once
+ * and after all its parents, each task completes exactly once with the right values, and nothing
+ * is left in the queue or the join counters. Plus the exactly-once guard itself: two runners of
+ * one message, one effect.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { installPgmq } from '../orchestrator/index.ts'
+import { usePostgres } from './support/postgres.ts'
+import { buildDag, joins, loadDags, SHAPES } from '../harness/bench/baselines/dag.ts'
+import { installFloor, startFloor } from '../harness/bench/baselines/floor/start-floor.ts'
+import { runFloorStep } from '../harness/bench/baselines/floor/run-step.ts'
+import { QUEUE, READ } from '../harness/bench/baselines/floor/statements.ts'
+import type { Baseline } from '../harness/bench/baselines/baseline.ts'
+import { expectCorrectRun, INPUT } from './support/baseline-run.ts'
+import type { Shape } from '../harness/bench/tasker/workflows.ts'
+
+const TEMPLATES = new URL('../fixtures/templates/', import.meta.url).pathname
+const TASKS = 12
+
+const db = usePostgres(async (pool) => {
+  const client = await pool.connect()
+  try {
+    await installPgmq(client)
+  } finally {
+    client.release()
+  }
+})
+
+describe('floor on the E2E shapes', () => {
+  const dags = loadDags(TEMPLATES)
+  // A fifth DAG with two sinks (the completion then waits for both), run under the tree's name.
+  const twoSinks = buildDag('tree', [
+    { name: 'a', dependencies: [] },
+    { name: 'b', dependencies: ['a'] },
+    { name: 'c', dependencies: ['a'] },
+  ])
+  let floor: Baseline
+  let twoSinkFloor: Baseline
+
+  beforeAll(async () => {
+    floor = await startFloor(dags, { databaseUrl: db.server.url, workers: 2, concurrency: 8, statementTimeoutMs: 30_000, input: INPUT })
+  }, 120_000)
+  afterAll(async () => {
+    await floor?.close()
+    await twoSinkFloor?.close()
+  }, 60_000)
+
+  it('reads the four shapes from the templates, with their joins', () => {
+    expect(dags.linear.steps.map((s) => s.parents.length)).toEqual([0, 1, 1])
+    expect(dags.diamond.steps.find((s) => s.name === 'diamond_end')?.parents.sort()).toEqual(['diamond_branch_b', 'diamond_branch_c'])
+    expect(dags.tree.steps.find((s) => s.name === 'tree_final_convergence')?.parents).toHaveLength(4)
+    expect(dags.mixed_dag.steps.find((s) => s.name === 'dag_finalize')?.parents).toHaveLength(3)
+  })
+
+  it.each(SHAPES)('%s: tasks one at a time and all at once, every step once and in dependency order', async (shape: Shape) => {
+    const dag = dags[shape]
+    for (let i = 0; i < 3; i++) {
+      const sample = await floor.runTask(shape, 30_000)
+      expect(sample.ms).toBeGreaterThan(0)
+      expectCorrectRun(dag, sample.completion)
+    }
+    const together = await Promise.all(Array.from({ length: TASKS }, () => floor.runTask(shape, 60_000)))
+    for (const sample of together) expectCorrectRun(dag, sample.completion)
+    expect(new Set(together.map((s) => s.completion.t)).size).toBe(TASKS)
+  }, 120_000)
+
+  it('leaves no message and no unfinished join counter behind', async () => {
+    const { rows } = await db.pool.query<{ queued: number; open: number; joins: number }>(
+      `SELECT (SELECT count(*)::int FROM pgmq.q_${QUEUE}) AS queued,
+              (SELECT count(*)::int FROM floor_baseline.joins WHERE remaining <> 0) AS open,
+              (SELECT count(*)::int FROM floor_baseline.joins) AS joins`,
+    )
+    const joinsPerRound = SHAPES.reduce((n, shape) => n + joins(dags[shape]).length, 0)
+    expect(rows[0]).toEqual({ queued: 0, open: 0, joins: (TASKS + 3) * joinsPerRound })
+  })
+
+  it('a task with two sinks completes once, after both', async () => {
+    await floor.close() // its workers would claim this floor's messages from the shared queue
+    twoSinkFloor = await startFloor({ ...dags, tree: twoSinks }, { databaseUrl: db.server.url, workers: 1, concurrency: 2, statementTimeoutMs: 30_000, input: INPUT })
+    const sample = await twoSinkFloor.runTask('tree', 30_000)
+    expectCorrectRun(twoSinks, sample.completion)
+  }, 120_000)
+})
+
+describe('the exactly-once guard', () => {
+  it('two runners of the same message: one runs it, the other finds it done', async () => {
+    await installFloor(db.server.url)
+    const dag = buildDag('linear', [
+      { name: 'one', dependencies: [] },
+      { name: 'two', dependencies: ['one'] },
+    ])
+    const message = { t: crypto.randomUUID(), d: 'linear', s: 'one', in: INPUT, pv: [], tr: [] }
+    const a = new pg.Client({ connectionString: db.server.url })
+    const b = new pg.Client({ connectionString: db.server.url })
+    await a.connect()
+    await b.connect()
+    try {
+      const { rows } = await a.query<{ id: string }>('SELECT pgmq.send($1, $2::jsonb) AS id', [QUEUE, JSON.stringify(message)])
+      const msgId = rows[0]!.id
+      const outcomes = await Promise.all([runFloorStep(a, dag, msgId, message as never), runFloorStep(b, dag, msgId, message as never)])
+      expect(outcomes.sort()).toEqual(['already done', 'ran'])
+      // Exactly one child message was sent for it.
+      const children = await a.query<{ message: { s: string; t: string } }>(READ, [QUEUE, 30, 10])
+      expect(children.rows.filter((r) => r.message.t === message.t).map((r) => r.message.s)).toEqual(['two'])
+    } finally {
+      await a.end()
+      await b.end()
+    }
+  })
+})
