@@ -4,16 +4,13 @@
  * message, claimed by pgmq.read (FOR UPDATE SKIP LOCKED) in a worker process, run in one
  * transaction (run-step.ts); the last step NOTIFYs the task's completion.
  */
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import type { Shape } from '../../tasker/workflows.ts'
 import { withClient } from '../../pg/with-client.ts'
 import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
-import { listenForCompletions } from '../completion-listener.ts'
 import { roots, type Dag } from '../dag.ts'
-import { startWorkerProcesses } from '../worker-processes.ts'
+import { runBaseline } from '../run-baseline.ts'
 import type { FloorMessage } from './messages.ts'
 import { initialCounters } from './run-step.ts'
 import { CREATE_QUEUE, DONE_CHANNEL, QUEUE, START_TASK, WAKE_CHANNEL } from './statements.ts'
@@ -35,11 +32,6 @@ export async function installFloor(databaseUrl: string): Promise<void> {
 export async function startFloor(dags: Record<Shape, Dag>, options: BaselineOptions): Promise<Baseline> {
   await installFloor(options.databaseUrl)
   const input = options.input ?? TASK_INPUT
-  // A pool, so that tasks started together (the tests) each have a connection of their own.
-  const starter = new pg.Pool({ connectionString: options.databaseUrl, statement_timeout: options.statementTimeoutMs, connectionTimeoutMillis: 10_000, max: 4 })
-  starter.on('error', () => {})
-  await starter.query('SELECT 1')
-  const completions = await listenForCompletions(options.databaseUrl, DONE_CHANNEL, 'floor')
   const config: FloorWorkerConfig = {
     databaseUrl: options.databaseUrl,
     dags: Object.values(dags),
@@ -47,35 +39,20 @@ export async function startFloor(dags: Record<Shape, Dag>, options: BaselineOpti
     visibilityTimeoutS: VISIBILITY_TIMEOUT_S,
     statementTimeoutMs: options.statementTimeoutMs,
   }
-  let workers
-  try {
-    workers = await startWorkerProcesses('floor', WORKER_ENTRY, options.workers, config)
-  } catch (err) {
-    await Promise.allSettled([completions.close(), starter.end()])
-    throw err
-  }
-  return {
-    name: 'floor',
-    description: `pgmq ${QUEUE} + LISTEN/NOTIFY, ${options.workers} worker process(es) × ${options.concurrency} concurrent steps`,
-    async runTask(shape, timeoutMs) {
-      const dag = dags[shape]
-      const t = randomUUID()
-      const counters = initialCounters(dag)
-      const messages = roots(dag).map((r): FloorMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
-      const done = completions.expect(t, timeoutMs)
-      const t0 = performance.now()
-      try {
-        await starter.query(START_TASK, [QUEUE, t, counters.steps, counters.remaining, messages.map((m) => JSON.stringify(m)), WAKE_CHANNEL])
-      } catch (err) {
-        done.catch(() => {}) // it can only time out now; the start's error says why
-        throw err
-      }
-      const { at, completion } = await done
-      return { ms: at - t0, completion }
+  return runBaseline(
+    {
+      name: 'floor',
+      description: `pgmq ${QUEUE} + LISTEN/NOTIFY, ${options.workers} worker process(es) × ${options.concurrency} concurrent steps`,
+      doneChannel: DONE_CHANNEL,
+      workerEntry: WORKER_ENTRY,
+      workerConfig: config,
+      start(starter, shape, t) {
+        const dag = dags[shape]
+        const counters = initialCounters(dag)
+        const messages = roots(dag).map((r): FloorMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
+        return starter.query(START_TASK, [QUEUE, t, counters.steps, counters.remaining, messages.map((m) => JSON.stringify(m)), WAKE_CHANNEL])
+      },
     },
-    async close() {
-      await workers.stop()
-      await Promise.allSettled([completions.close(), starter.end()])
-    },
-  }
+    options,
+  )
 }

@@ -4,18 +4,15 @@
  * Its schema (graphile_worker, and peer_baseline's join counters) goes only into the database
  * it is given, which the caller guarantees the run owns.
  */
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { Logger, runMigrations } from 'graphile-worker'
 import type { Shape } from '../../tasker/workflows.ts'
 import { withClient } from '../../pg/with-client.ts'
 import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
-import { listenForCompletions } from '../completion-listener.ts'
 import { joins, roots, sinks, type Dag } from '../dag.ts'
 import type { FloorMessage as StepMessage } from '../floor/messages.ts'
-import { startWorkerProcesses } from '../worker-processes.ts'
+import { runBaseline } from '../run-baseline.ts'
 import { DONE_CHANNEL, START_TASK, TASK_IDENTIFIER } from './statements.ts'
 import type { PeerWorkerConfig } from './worker-process.ts'
 
@@ -39,41 +36,21 @@ export async function startPeer(dags: Record<Shape, Dag>, options: BaselineOptio
   if (several) throw new Error(`peer: ${several.shape} has ${sinks(several).length} last steps; the peer runs DAGs that end in one step`)
   await installPeer(options.databaseUrl)
   const input = options.input ?? TASK_INPUT
-  // A pool, so that tasks started together (the tests) each have a connection of their own.
-  const starter = new pg.Pool({ connectionString: options.databaseUrl, statement_timeout: options.statementTimeoutMs, connectionTimeoutMillis: 10_000, max: 4 })
-  starter.on('error', () => {})
-  await starter.query('SELECT 1')
-  const completions = await listenForCompletions(options.databaseUrl, DONE_CHANNEL, 'peer')
   const config: PeerWorkerConfig = { databaseUrl: options.databaseUrl, dags: Object.values(dags), concurrency: options.concurrency }
-  let workers
-  try {
-    workers = await startWorkerProcesses('peer', WORKER_ENTRY, options.workers, config)
-  } catch (err) {
-    await Promise.allSettled([completions.close(), starter.end()])
-    throw err
-  }
-  return {
-    name: 'peer',
-    description: `graphile-worker, ${options.workers} worker process(es) × concurrency ${options.concurrency}`,
-    async runTask(shape, timeoutMs) {
-      const dag = dags[shape]
-      const t = randomUUID()
-      const counters = joins(dag)
-      const payloads = roots(dag).map((r): StepMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
-      const done = completions.expect(t, timeoutMs)
-      const t0 = performance.now()
-      try {
-        await starter.query(START_TASK, [t, counters.map((s) => s.name), counters.map((s) => s.parents.length), TASK_IDENTIFIER, payloads.map((p) => JSON.stringify(p))])
-      } catch (err) {
-        done.catch(() => {})
-        throw err
-      }
-      const { at, completion } = await done
-      return { ms: at - t0, completion }
+  return runBaseline(
+    {
+      name: 'peer',
+      description: `graphile-worker, ${options.workers} worker process(es) × concurrency ${options.concurrency}`,
+      doneChannel: DONE_CHANNEL,
+      workerEntry: WORKER_ENTRY,
+      workerConfig: config,
+      start(starter, shape, t) {
+        const dag = dags[shape]
+        const counters = joins(dag)
+        const payloads = roots(dag).map((r): StepMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
+        return starter.query(START_TASK, [t, counters.map((s) => s.name), counters.map((s) => s.parents.length), TASK_IDENTIFIER, payloads.map((p) => JSON.stringify(p))])
+      },
     },
-    async close() {
-      await workers.stop()
-      await Promise.allSettled([completions.close(), starter.end()])
-    },
-  }
+    options,
+  )
 }
