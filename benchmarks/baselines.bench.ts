@@ -32,7 +32,7 @@ import { loadDags, SHAPES, type Dag } from '../harness/bench/baselines/dag.ts'
 import { startBaselines, type Baselines } from '../harness/bench/baselines/start-baselines.ts'
 import { interleave } from '../harness/bench/baselines/interleave.ts'
 import { recordEfficiency } from '../harness/bench/baselines/record-efficiency.ts'
-import { efficiencyRows, efficiencyTable, type EfficiencyRow } from '../harness/results/efficiency.ts'
+import { baselineName, efficiencyRows, efficiencyTable, interleavedE2eName, type EfficiencyRow } from '../harness/results/efficiency.ts'
 import { taskerMeta } from '../harness/results/meta.ts'
 
 const run = inject('run')
@@ -87,9 +87,9 @@ describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', (
         floor: async () => (await b.floor.runTask(shape, TASK_TIMEOUT_MS)).ms,
         peer: async () => (await b.peer.runTask(shape, TASK_TIMEOUT_MS)).ms,
       })
-      await bench(`e2e ${shape} (interleaved)`, fnOpts, fn).run(options)
-      recordSamples(task, `floor ${shape}`, taken.floor!)
-      recordSamples(task, `peer ${shape}`, taken.peer!)
+      await bench(interleavedE2eName(shape), fnOpts, fn).run(options)
+      recordSamples(task, baselineName(shape, 'floor'), taken.floor!)
+      recordSamples(task, baselineName(shape, 'peer'), taken.peer!)
       recordEfficiency(task, shape, taken.e2e!, { floor: taken.floor!, peer: taken.peer! })
       annotateResult(task, { completion: completion.mode, pollIntervalMs: watcher.pollIntervalMs, steps: dags[shape].steps.length, baselines: b.description })
       table.push(...efficiencyRows(taskerMeta(task).measurements))

@@ -3,7 +3,14 @@
  * Measured on REAL reruns on this machine, never on simulated samples:
  *
  *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 9]
- *                          [--max-minutes 50] [--out results/power] [--analyse <dir>[,<dir>…]] [filters…]
+ *                          [--max-minutes 50] [--out results/power] [--analyse <dir>[,<dir>…]]
+ *                          [--bench <id>] [--judge <id>] [filters…]
+ *
+ * --bench names the bench whose p50 sizes the slowdowns (default "e2e-latency > e2e linear"),
+ * --judge the one whose verdicts are tabulated (default: --bench). The drift-normalized figure of
+ * single-run comparisons is measured with
+ *   --bench "baselines > e2e linear (interleaved)" --judge "baselines > efficiency linear e2e/floor"
+ *   benchmarks/baselines.bench.ts -t "linear workflow"
  *
  * 1. Slowdowns: X % is injected as a worker delay before every handler (BENCH_WORKER_STEP_DELAY_MS,
  *    the experiment knob of the reference orchestrator) of X % × p50 / steps, so a linear task of
@@ -61,12 +68,13 @@ async function main(): Promise<number> {
       analyse: { type: 'string' },
       since: { type: 'string' },
       bench: { type: 'string', default: BENCH_ID },
+      judge: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   })
   if (values.help) {
-    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 9] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [filters…]')
+    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 9] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [--judge id] [filters…]')
     return 0
   }
   const rounds = wholeNumber(values.rounds, '--rounds', 1, MAX_ROUNDS)
@@ -80,7 +88,8 @@ async function main(): Promise<number> {
       if (since !== undefined) manifest.runs = manifest.runs.filter((r) => Date.parse(r.at) - r.durationMs >= since)
       return { manifest, dir }
     })
-    for (const line of formatPowerTable(analysePower(experiments, { rounds, bench: values.bench! }))) console.log(line)
+    const judge = values.judge ?? experiments[0]!.manifest.judge ?? experiments[0]!.manifest.bench
+    for (const line of formatPowerTable(analysePower(experiments, { rounds, bench: judge }))) console.log(line)
     return 0
   }
   const cycles = wholeNumber(values.cycles, '--cycles', 1, 100)
@@ -102,7 +111,7 @@ async function main(): Promise<number> {
   const progress = createProgress('bench-power', { quiet: false })
   const started = Date.now()
   const deadline = started + maxMinutes * 60_000
-  const manifest: PowerManifest = { bench: values.bench!, filters, samples, startedAt: new Date(started).toISOString(), reference: { p50Ms: 0, steps: 0 }, runs: [] }
+  const manifest: PowerManifest = { bench: values.bench!, ...(values.judge ? { judge: values.judge } : {}), filters, samples, startedAt: new Date(started).toISOString(), reference: { p50Ms: 0, steps: 0 }, runs: [] }
   const save = () => writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
 
   let interrupted = false
@@ -176,7 +185,7 @@ async function main(): Promise<number> {
     progress.step(`pair ${pairs}/${plan.length / 2}: cycle ${first.cycle}, ${Math.round(first.effect * 100)} %, ${first.side} then ${second.side}${b ? '' : ' (incomplete)'} — ${formatDuration(Date.now() - started)} so far`)
   }
   save()
-  for (const line of formatPowerTable(analysePower([{ manifest, dir: out }], { rounds, bench: values.bench! }))) console.log(line)
+  for (const line of formatPowerTable(analysePower([{ manifest, dir: out }], { rounds, bench: values.judge ?? values.bench! }))) console.log(line)
   console.log(`runs and manifest: ${shownPath(out)} (re-judge with --analyse ${shownPath(out)})`)
   return 0
 }

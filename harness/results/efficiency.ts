@@ -18,6 +18,9 @@ import type { LatencySummary } from './percentiles.ts'
 export type BaselineName = 'floor' | 'peer'
 
 export const efficiencyName = (shape: string, baseline: BaselineName): string => `efficiency ${shape} e2e/${baseline}`
+/** The benches of the same file whose p50, p95 … the figure divides: named here so the bench that records them and the comparison that reads them agree. */
+export const interleavedE2eName = (shape: string): string => `e2e ${shape} (interleaved)`
+export const baselineName = (shape: string, baseline: BaselineName): string => `${baseline} ${shape}`
 
 /** What an efficiency measurement carries in its `extra`, besides the ratio summary. */
 export interface EfficiencyExtra {

@@ -28,13 +28,14 @@
 import type { EnvironmentFingerprint } from '../../results/environment.ts'
 import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { formatDeltaMs, formatMs, formatPercent } from '../../results/format.ts'
-import { entriesById } from './bench-id.ts'
+import { benchId, entriesById } from './bench-id.ts'
 import { environmentDifferences, type EnvironmentDifference } from './environment-match.ts'
-import { gateFor, HEADLINE_GATES, type Gate } from './gating.ts'
+import { findGate, HEADLINE_GATES, type Gate } from './gating.ts'
 import { COMPARED_METRICS, MarginBook, type ComparedMetric, type Margin } from './margins.ts'
 import { normalQuantile } from './normal.ts'
 import { pairedEffect, type PairedEffect } from './paired-effect.ts'
 import { runStatistic } from './run-statistic.ts'
+import { isNormalized, normalizedProblem, normalizedStatistic } from './normalized-statistic.ts'
 
 export type Verdict = 'regressed' | 'improved' | 'unchanged' | 'not comparable'
 export const VERDICTS: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
@@ -82,6 +83,10 @@ export interface BenchComparison {
   verdict: Verdict
   /** the metric whose regression fails the check; undefined: this bench only informs */
   gate?: ComparedMetric
+  /** two single runs: this headline bench informs, its drift-normalized figure (this id) gates instead */
+  gatedBy?: string
+  /** a drift-normalized figure (E2E / floor of the same run; normalized-statistic.ts) */
+  normalized?: boolean
   /** one line: why this verdict */
   reason: string
   baseline?: SideStats
@@ -166,12 +171,17 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
     current: rounds.current.map((d) => entriesById(d.results)),
   }
   const ids = [...after.keys(), ...[...before.keys()].filter((id) => !after.has(id))]
+  // two single runs: a gate with a drift-normalized figure on both sides is decided by that figure
+  const normalizedGates = roundEntries ? new Map<string, Gate>() : usableNormalizedGates(gates, before, after)
   const benches = ids.map((id): BenchComparison => {
     const b = before.get(id)
     const c = after.get(id)
     const { file, bench } = (c ?? b)!
-    const gate = gateFor({ file, bench }, gates)
-    const row: BenchComparison = { id, file, bench, verdict: 'not comparable', ...(gate ? { gate } : {}), reason: '', metrics: [] }
+    const normalized = isNormalized((c ?? b)!)
+    const ownGate = findGate({ file, bench }, gates)
+    const deferred = ownGate?.normalizedBy !== undefined && normalizedGates.has(ownGate.normalizedBy)
+    const gate = deferred ? undefined : (normalizedGates.get(id)?.metric ?? ownGate?.metric)
+    const row: BenchComparison = { id, file, bench, verdict: 'not comparable', ...(gate ? { gate } : {}), ...(deferred ? { gatedBy: ownGate!.normalizedBy! } : {}), ...(normalized ? { normalized: true } : {}), reason: '', metrics: [] }
     if (b) row.baseline = sideStats(b)
     if (c) row.current = sideStats(c)
     const problem = !comparable
@@ -180,18 +190,20 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
         ? 'new: no baseline entry'
         : !c
           ? 'not measured in this run'
-          : notComparableSamples(b, c, method.minSamples)
+          : normalized
+            ? notComparableNormalized(b, c, before, after, roundEntries, method.minSamples)
+            : notComparableSamples(b, c, method.minSamples)
     if (problem) {
       row.reason = problem
       return row
     }
-    const pairs = roundEntries ? roundPairs(roundEntries, id) : [{ base: b!, head: c! }]
+    const pairs = roundEntries ? roundPairs(roundEntries, id) : [{ base: b!, head: c!, baseRun: before, headRun: after }]
     const compared = COMPARED_METRICS.filter((m) => enoughFor(m, Math.min(b!.n, c!.n), method))
     for (const metric of COMPARED_METRICS) {
-      const margin = margins.for(file, bench)[metric]
+      const margin = margins.for(file, bench, normalized)[metric]
       row.metrics.push(
         compared.includes(metric)
-          ? compareMetric(metric, b!, c!, pairs, margin, method.alpha / compared.length, Boolean(roundEntries))
+          ? compareMetric(metric, b!, c!, pairs, margin, method.alpha / compared.length, Boolean(roundEntries), normalized)
           : notCompared(metric, b!, c!, margin, method),
       )
     }
@@ -230,8 +242,6 @@ function sideStats(e: ResultEntry): SideStats {
 }
 
 function notComparableSamples(b: ResultEntry, c: ResultEntry, minSamples: number): string | undefined {
-  // harness/results/efficiency.ts: a ratio of two benches of one run, with no samples of its own
-  if (c.extra?.unit === 'ratio') return 'an efficiency ratio of two benches of the run: its E2E and baseline benches are compared'
   if (!b.samples) return 'the baseline kept no samples (save a new baseline with this version)'
   if (!c.samples) return 'this run kept no samples'
   if (b.n < minSamples) return `only ${b.n} samples in the baseline, ${minSamples} needed`
@@ -266,15 +276,17 @@ function compareMetric(
   metric: ComparedMetric,
   b: ResultEntry,
   c: ResultEntry,
-  pairs: ReadonlyArray<{ base: ResultEntry; head: ResultEntry }>,
+  pairs: readonly RunPair[],
   margin: Margin,
   level: number,
   paired: boolean,
+  normalized: boolean,
 ): MetricComparison {
   const baseline = b[metric]
   const current = c[metric]
   const critical = round3(normalQuantile(1 - level / 2))
-  const effect = pairs.length > 0 ? tryPairedEffect(pairs.map((p) => ({ base: runStatistic(p.base, metric), head: runStatistic(p.head, metric) }))) : undefined
+  const stat = (entry: ResultEntry, run: ReadonlyMap<string, ResultEntry>) => (normalized ? normalizedStatistic(entry, run, metric) : runStatistic(entry, metric))
+  const effect = pairs.length > 0 ? tryPairedEffect(pairs.map((p) => ({ base: stat(p.base, p.baseRun), head: stat(p.head, p.headRun) }))) : undefined
   const relative = effect ? effect.relative : baseline > 0 ? current / baseline - 1 : 0
   const deltaMs = baseline * relative
   const exceedsMargin = Math.abs(deltaMs) > margin.absoluteMs && Math.abs(relative) > margin.relative
@@ -284,12 +296,14 @@ function compareMetric(
   const detectable = effect ? detectableSlowdown(margin, baseline, effect.logSe, critical) : Infinity
   const out: MetricComparison = { metric, baseline, current, deltaMs, relative, margin, exceedsMargin, critical, significant, detectable, verdict: 'unchanged', note: '', ...(effect ? { effect } : {}) }
 
-  const change = `${metric} ${formatPercent(relative)} (${formatDeltaMs(deltaMs)})`
+  const change = `${metric} ${formatPercent(relative)} (${normalized ? formatDeltaRatio(deltaMs) : formatDeltaMs(deltaMs)})`
   const basis = !effect
     ? 'no usable values'
     : paired
       ? `over ${effect.rounds} paired round${effect.rounds === 1 ? '' : 's'} (${effect.perRound.map(formatWholePercent).join(', ')})`
-      : 'run vs run'
+      : normalized
+        ? 'run vs run, each divided by its own floor'
+        : 'run vs run'
   const evidence = effect ? `z = ${formatZ(effect.z)}${beyondNoise ? ` > ${critical}` : `, ${critical} needed`}` : ''
   const detect = `detectable ≥ ${formatDetectable(detectable)}`
   if (significant && exceedsMargin) {
@@ -324,19 +338,66 @@ export function detectableSlowdown(margin: Margin, baselineMs: number, logSe: nu
   return Math.expm1(Math.max(marginLog, critical * logSe) + normalQuantile(DETECTION_POWER) * logSe)
 }
 
+/** One base/head pair of a bench, with the runs it came from (a normalized figure reads its components there). */
+interface RunPair {
+  base: ResultEntry
+  head: ResultEntry
+  baseRun: ReadonlyMap<string, ResultEntry>
+  headRun: ReadonlyMap<string, ResultEntry>
+}
+
 /** Base and head entries of the bench in each round, paired by round index. */
-function roundPairs(
-  rounds: { baseline: Map<string, ResultEntry>[]; current: Map<string, ResultEntry>[] },
-  id: string,
-): Array<{ base: ResultEntry; head: ResultEntry }> {
-  const out: Array<{ base: ResultEntry; head: ResultEntry }> = []
+function roundPairs(rounds: { baseline: Map<string, ResultEntry>[]; current: Map<string, ResultEntry>[] }, id: string): RunPair[] {
+  const out: RunPair[] = []
   const count = Math.min(rounds.baseline.length, rounds.current.length)
   for (let r = 0; r < count; r++) {
-    const base = rounds.baseline[r]!.get(id)
-    const head = rounds.current[r]!.get(id)
-    if (base && head) out.push({ base, head })
+    const baseRun = rounds.baseline[r]!
+    const headRun = rounds.current[r]!
+    const base = baseRun.get(id)
+    const head = headRun.get(id)
+    if (base && head) out.push({ base, head, baseRun, headRun })
   }
   return out
+}
+
+/**
+ * Gates whose drift-normalized figure can decide between two single runs: the figure is in both
+ * runs with what it divides. Keyed by the figure's id.
+ */
+function usableNormalizedGates(gates: readonly Gate[], before: ReadonlyMap<string, ResultEntry>, after: ReadonlyMap<string, ResultEntry>): Map<string, Gate> {
+  const out = new Map<string, Gate>()
+  for (const g of gates) {
+    if (!g.normalizedBy) continue
+    const b = before.get(g.normalizedBy)
+    const c = after.get(g.normalizedBy)
+    if (b && c && !normalizedProblem(b, before, 'baseline') && !normalizedProblem(c, after, 'current')) out.set(g.normalizedBy, g)
+  }
+  return out
+}
+
+function notComparableNormalized(
+  b: ResultEntry,
+  c: ResultEntry,
+  before: ReadonlyMap<string, ResultEntry>,
+  after: ReadonlyMap<string, ResultEntry>,
+  rounds: { baseline: Map<string, ResultEntry>[]; current: Map<string, ResultEntry>[] } | undefined,
+  minSamples: number,
+): string | undefined {
+  const problem = normalizedProblem(b, before, 'baseline') ?? normalizedProblem(c, after, 'current')
+  if (problem) return problem
+  for (const [r, run] of (rounds?.baseline ?? []).entries()) {
+    const entry = run.get(benchId(b))
+    const p = entry && normalizedProblem(entry, run, `baseline round ${r + 1}`)
+    if (p) return p
+  }
+  for (const [r, run] of (rounds?.current ?? []).entries()) {
+    const entry = run.get(benchId(c))
+    const p = entry && normalizedProblem(entry, run, `current round ${r + 1}`)
+    if (p) return p
+  }
+  if (b.n < minSamples) return `only ${b.n} samples in the baseline, ${minSamples} needed`
+  if (c.n < minSamples) return `only ${c.n} samples in this run, ${minSamples} needed`
+  return undefined
 }
 
 function benchVerdict(metrics: readonly MetricComparison[]): Verdict {
@@ -351,11 +412,13 @@ function benchReason(row: BenchComparison): string {
   const shown = decisive.length > 0 ? decisive : row.metrics.filter((m) => m.verdict !== 'not compared')
   const gate = row.metrics.find((m) => m.metric === row.gate)
   const ordered = gate ? [gate, ...shown.filter((m) => m !== gate)] : shown
-  return (ordered.length > 0 ? ordered : row.metrics).map((m) => m.note).join('; ')
+  const notes = (ordered.length > 0 ? ordered : row.metrics).map((m) => m.note).join('; ')
+  return row.gatedBy ? `${notes}; informs only: between single runs its drift-normalized figure "${row.gatedBy}" gates` : notes
 }
 
 const formatWholePercent = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(Math.round(x * 100))} %`
 const round3 = (x: number) => Math.round(x * 1000) / 1000
 const formatZ = (z: number): string => (Number.isFinite(z) ? z.toFixed(2).replace('-', '−') : z > 0 ? '∞' : '−∞')
-const formatMargin = (m: Margin): string => `${Number((m.relative * 100).toFixed(1))} % / ${formatMs(m.absoluteMs)} ms`
+const formatMargin = (m: Margin): string => `${Number((m.relative * 100).toFixed(1))} %${m.absoluteMs > 0 ? ` / ${formatMs(m.absoluteMs)} ms` : ''}`
+const formatDeltaRatio = (d: number): string => `${d > 0 ? '+' : d < 0 ? '−' : '±'}${Math.abs(d).toFixed(2)}×`
 export const formatDetectable = (d: number): string => (Number.isFinite(d) ? `+${Math.ceil(d * 100)} %` : '—')

@@ -7,6 +7,10 @@
  *
  * BENCH_GATE adds gates: `file/bench=metric` entries separated by `;`, where a `*` in the bench
  * name matches anything (e.g. `e2e-latency/e2e tree=p50; step-enqueueing/*=p95`).
+ *
+ * Comparing two single runs (bench:compare, BENCH_BASELINE), the E2E headline benches are decided by
+ * their drift-normalized figures (baselines.bench.ts: E2E / floor of the same run) whenever both
+ * runs hold them; without them the raw figure gates at the wide single-run margins.
  */
 import { ConfigError } from '../../config/settings.ts'
 import type { ResultEntry } from '../../results/schema.ts'
@@ -17,11 +21,17 @@ export interface Gate {
   /** bench name; `*` matches any run of characters */
   bench: string
   metric: ComparedMetric
+  /**
+   * The id of this bench's drift-normalized figure (normalized-statistic.ts). When two single runs
+   * both hold it, it gates on its p50 in this bench's place and this bench informs: between runs
+   * made at different times the raw figure moves with the machine, the ratio does not.
+   */
+  normalizedBy?: string
 }
 
 export const HEADLINE_GATES: readonly Gate[] = Object.freeze([
-  { file: 'e2e-latency', bench: 'e2e linear', metric: 'p50' },
-  { file: 'e2e-latency', bench: 'e2e diamond', metric: 'p50' },
+  { file: 'e2e-latency', bench: 'e2e linear', metric: 'p50', normalizedBy: 'baselines > efficiency linear e2e/floor' },
+  { file: 'e2e-latency', bench: 'e2e diamond', metric: 'p50', normalizedBy: 'baselines > efficiency diamond e2e/floor' },
   { file: 'task-initialization', bench: 'create linear task', metric: 'p99' },
   { file: 'task-initialization', bench: 'create diamond task', metric: 'p99' },
   { file: 'event-propagation', bench: 'notify small payload', metric: 'p95' },
@@ -45,7 +55,12 @@ export function parseGates(raw: string | undefined, name = 'BENCH_GATE'): Gate[]
 
 /** The metric that gates this bench, or undefined when it only informs. */
 export function gateFor(entry: Pick<ResultEntry, 'file' | 'bench'>, gates: readonly Gate[]): ComparedMetric | undefined {
-  return gates.find((g) => g.file === entry.file && matches(g.bench, entry.bench))?.metric
+  return findGate(entry, gates)?.metric
+}
+
+/** The first gate that names this bench. */
+export function findGate(entry: Pick<ResultEntry, 'file' | 'bench'>, gates: readonly Gate[]): Gate | undefined {
+  return gates.find((g) => g.file === entry.file && matches(g.bench, entry.bench))
 }
 
 function matches(pattern: string, name: string): boolean {

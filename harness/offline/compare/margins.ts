@@ -58,6 +58,19 @@ export const PAIRED_MARGINS: Readonly<MetricMargins> = Object.freeze({
   p99: Object.freeze({ relative: 0.25, absoluteMs: 0.2 }),
 })
 
+/**
+ * Drift-normalized figures (E2E / floor of the same run, normalized-statistic.ts), any comparison:
+ * the machine's drift cancels in the ratio, so single runs need no wide margin. From 10 + 7 real
+ * runs of the baselines bench here (README): the ratio's p50 spread 3 % between runs, so two runs
+ * differ by more than 12 % about once in 400 pairs, and a 30 % slower worker moves it by 25 %.
+ * absoluteMs is in the ratio's own unit here (0: the relative margin decides).
+ */
+export const NORMALIZED_MARGINS: Readonly<MetricMargins> = Object.freeze({
+  p50: Object.freeze({ relative: 0.12, absoluteMs: 0 }),
+  p95: Object.freeze({ relative: 0.2, absoluteMs: 0 }),
+  p99: Object.freeze({ relative: 0.4, absoluteMs: 0 }),
+})
+
 /** The defaults under a margins file: those for single runs. */
 export const BUILT_IN_MARGINS = BASELINE_MARGINS
 
@@ -79,10 +92,14 @@ export class MarginBook {
   /** the defaults under the file's levels */
   readonly builtIn: Readonly<MetricMargins>
 
-  constructor(spec: MarginsSpec = { defaults: {}, benches: {} }, source = 'built-in', builtIn: Readonly<MetricMargins> = BASELINE_MARGINS) {
+  /** the defaults for drift-normalized figures (ratios) */
+  readonly normalized: Readonly<MetricMargins>
+
+  constructor(spec: MarginsSpec = { defaults: {}, benches: {} }, source = 'built-in', builtIn: Readonly<MetricMargins> = BASELINE_MARGINS, normalized: Readonly<MetricMargins> = NORMALIZED_MARGINS) {
     this.spec = spec
     this.source = source
     this.builtIn = builtIn
+    this.normalized = normalized
   }
 
   /** true when nothing but the built-in defaults decides (no margins file, or an empty one) */
@@ -90,11 +107,16 @@ export class MarginBook {
     return Object.keys(this.spec.defaults).length === 0 && Object.keys(this.spec.benches).length === 0
   }
 
-  for(file: string, bench: string): MetricMargins {
-    const levels = [this.spec.defaults, this.spec.benches[file]?.[EVERY_BENCH], bench === EVERY_BENCH ? undefined : this.spec.benches[file]?.[bench]]
+  /**
+   * A drift-normalized figure takes the normalized defaults and only the margins the file gives
+   * that very bench: the file's defaults and `'*'` entries are milliseconds of raw figures.
+   */
+  for(file: string, bench: string, normalized = false): MetricMargins {
+    const own = bench === EVERY_BENCH ? undefined : this.spec.benches[file]?.[bench]
+    const levels = normalized ? [own] : [this.spec.defaults, this.spec.benches[file]?.[EVERY_BENCH], own]
     const out = {} as MetricMargins
     for (const metric of COMPARED_METRICS) {
-      out[metric] = { ...this.builtIn[metric] }
+      out[metric] = { ...(normalized ? this.normalized : this.builtIn)[metric] }
       for (const level of levels) Object.assign(out[metric], level?.[metric])
     }
     return out

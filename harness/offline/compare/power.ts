@@ -12,7 +12,8 @@ import path from 'node:path'
 import { entriesById } from './bench-id.ts'
 import { compareRuns, gateRegressed, type ComparisonOptions } from './compare-runs.ts'
 import type { Gate } from './gating.ts'
-import { BASELINE_MARGINS, MarginBook, PAIRED_MARGINS, type MetricMargins } from './margins.ts'
+import { BASELINE_MARGINS, MarginBook, NORMALIZED_MARGINS, PAIRED_MARGINS, type MetricMargins } from './margins.ts'
+import { isNormalized, normalizedComponents } from './normalized-statistic.ts'
 import { poolRounds } from './pool.ts'
 import { readResultsFile } from '../../results/read.ts'
 import type { ResultsDocument } from '../../results/schema.ts'
@@ -31,7 +32,10 @@ export interface PowerRunRecord {
 }
 
 export interface PowerManifest {
+  /** the bench whose p50 sizes the slowdowns */
   bench: string
+  /** the bench judged, when not `bench` (e.g. its drift-normalized figure) */
+  judge?: string
   filters: string[]
   samples: number
   startedAt: string
@@ -43,7 +47,7 @@ export interface PowerManifest {
 export interface PowerOptions {
   /** the workflow's default rounds: the row the defaults are read from */
   rounds: number
-  /** "<file> > <bench>" */
+  /** the bench judged: "<file> > <bench>" */
   bench: string
   /** other rounds to tabulate (default 3, 5, 7, 9, 11, 13; only those the pools of pairs can fill) */
   roundsSweep?: number[]
@@ -85,6 +89,8 @@ export interface PowerAnalysis {
   ab: PowerCell[]
   single: { margin: number; falseAlarm: { trials: number; flagged: number }; falseAlarmAll: { trials: number; flagged: number }; byEffect: Map<number, { trials: number; flagged: number }> }[]
   zeroRuns: number
+  /** the judged bench is a drift-normalized figure (its own default margins) */
+  normalized: boolean
   /** root-mean-square log ratio of the identical-code pairs: how far two adjacent runs land apart */
   pairSpread: number
   /** rounds a 20 % slowdown would need for 90 % power at this spread (z beyond 2.94, margin aside) */
@@ -97,7 +103,7 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
   const opts: Required<PowerOptions> = {
     roundsSweep: [3, 5, 7, 9, 11, 13],
     pairedMargins: [0.05, 0.1, 0.15, 0.25],
-    singleMargins: [0.15, 0.25, 0.5, 1],
+    singleMargins: [0.1, 0.12, 0.15, 0.25, 0.5, 1],
     maxTrials: 2000,
     ...options,
   }
@@ -106,9 +112,12 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
   const perDir = experiments.map(({ manifest, dir }) =>
     manifest.runs.map((record): Run => {
       const full = readResultsFile(path.join(dir, record.file))
-      const entry = entriesById(full.results).get(opts.bench)
+      const byId = entriesById(full.results)
+      const entry = byId.get(opts.bench)
       if (!entry) throw new Error(`${record.name}: no "${opts.bench}" in ${path.join(dir, record.file)}`)
-      return { record, doc: { ...full, results: [entry] }, p50: entry.p50 }
+      // a drift-normalized figure is judged with the two benches it divides
+      const parts = isNormalized(entry) ? Object.values(normalizedComponents(entry) ?? {}).flatMap((id) => byId.get(id) ?? []) : []
+      return { record, doc: { ...full, results: [entry, ...parts] }, p50: entry.p50 }
     }),
   )
   const runs = perDir.flat()
@@ -123,7 +132,7 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
   )
 
   const flagged = (base: ResultsDocument, head: ResultsDocument, o: ComparisonOptions) => {
-    const row = compareRuns(base, head, { ...o, gates, ignoreEnvironment: true }).benches[0]
+    const row = compareRuns(base, head, { ...o, gates, ignoreEnvironment: true }).benches.find((b) => b.id === opts.bench)
     return row !== undefined && gateRegressed(row)
   }
   const ab: PowerCell[] = []
@@ -167,7 +176,8 @@ export function analysePower(experiments: ReadonlyArray<{ manifest: PowerManifes
   const aa = pairs.filter((p) => p.effect === 0).map((p) => Math.log(p.head.p50 / p.base.p50))
   const pairSpread = aa.length > 0 ? Math.sqrt(aa.reduce((sum, d) => sum + d * d, 0) / aa.length) : NaN
   const roundsFor20 = Math.ceil((((2.94 + 1.2816) * pairSpread) / Math.log(1.2)) ** 2)
-  return { options: opts, manifest, effects, pairs: summary, ab, single, zeroRuns: zero.length, pairSpread, roundsFor20 }
+  const normalized = runs.length > 0 && isNormalized(runs[0]!.doc.results[0]!)
+  return { options: opts, manifest, effects, pairs: summary, ab, single, zeroRuns: zero.length, normalized, pairSpread, roundsFor20 }
 }
 
 export function formatPowerTable(a: PowerAnalysis): string[] {
@@ -176,7 +186,7 @@ export function formatPowerTable(a: PowerAnalysis): string[] {
   const slowdowns = a.effects.filter((e) => e > 0)
   const lines: string[] = []
   lines.push(
-    `power experiment: ${a.manifest.bench} p50, first run ${a.manifest.reference.p50Ms.toFixed(1)} ms over ${a.manifest.reference.steps} steps, ${a.manifest.samples} samples per run, ${a.manifest.runs.length} real runs`,
+    `power experiment: ${a.options.bench} p50${a.options.bench === a.manifest.bench ? '' : ` (slowdowns sized by ${a.manifest.bench})`}, first run ${a.manifest.reference.p50Ms.toFixed(1)} ms over ${a.manifest.reference.steps} steps, ${a.manifest.samples} samples per run, ${a.manifest.runs.length} real runs`,
     '',
     '| slowdown (nominal) | delay per step (median) | realised (median of pairs) | real pairs |',
     '|---|--:|--:|--:|',
@@ -199,7 +209,7 @@ export function formatPowerTable(a: PowerAnalysis): string[] {
   lines.push('', `bench:compare (one run against one run of unchanged code; ${a.zeroRuns} identical-code runs)`, '')
   lines.push(`| p50 margin | false alarms, first 10 runs, every ordered pair | false alarms, all pairs | ${slowdowns.map((e) => `+${pct(e)} vs every identical run`).join(' | ')} |`, `|--:|--:|--:|${slowdowns.map(() => '--:').join('|')}|`)
   for (const s of a.single) {
-    const mark = s.margin === BASELINE_MARGINS.p50.relative ? ' **(default)**' : ''
+    const mark = s.margin === (a.normalized ? NORMALIZED_MARGINS : BASELINE_MARGINS).p50.relative ? ' **(default)**' : ''
     lines.push(`| ${pct(s.margin)}${mark} | ${share(s.falseAlarm)} | ${share(s.falseAlarmAll)} | ${slowdowns.map((e) => share(s.byEffect.get(e))).join(' | ')} |`)
   }
   return lines
@@ -260,8 +270,10 @@ function binomial(n: number, k: number): number {
   return Math.round(r)
 }
 
+/** The built-in margins with another p50 margin, for raw and drift-normalized figures alike. */
 function bookWith(builtIn: Readonly<MetricMargins>, p50Relative: number): MarginBook {
-  return new MarginBook(undefined, `p50 margin ${Math.round(p50Relative * 100)} %`, { ...builtIn, p50: { ...builtIn.p50, relative: p50Relative } })
+  const withP50 = (m: Readonly<MetricMargins>) => ({ ...m, p50: { ...m.p50, relative: p50Relative } })
+  return new MarginBook(undefined, `p50 margin ${Math.round(p50Relative * 100)} %`, withP50(builtIn), withP50(NORMALIZED_MARGINS))
 }
 
 function splitId(id: string): [string, string] {
