@@ -209,6 +209,9 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
     }
     row.verdict = benchVerdict(row.metrics)
     row.reason = benchReason(row)
+    if (!roundEntries && gate && ownGate?.normalizedBy && !deferred) {
+      row.reason += `; judged raw between single runs at the wide margin: "${ownGate.normalizedBy}" is not in both runs (run benchmarks/baselines.bench.ts too for a drift-normalized verdict)`
+    }
     return row
   })
 
