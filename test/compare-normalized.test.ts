@@ -16,6 +16,7 @@ import { seededRandom, type Random } from '../harness/offline/compare/seeded-ran
 import { lognormalSamples, simulatedDocument, simulatedEntry } from '../harness/offline/compare/simulate.ts'
 import { baselineName, efficiencyExtra, efficiencyName, interleavedE2eName, ratioSummary } from '../harness/results/efficiency.ts'
 import { summarize } from '../harness/results/percentiles.ts'
+import { renderMarkdown } from '../harness/offline/report/markdown.ts'
 import type { ResultEntry, ResultsDocument } from '../harness/results/schema.ts'
 
 const EFFICIENCY = `baselines > ${efficiencyName('linear', 'floor')}`
@@ -72,6 +73,15 @@ describe('single runs: the E2E gate is decided by E2E / floor of the same run', 
     const ratio = row(c, EFFICIENCY)
     expect(ratio.verdict).toBe('regressed')
     expect(ratio.reason).toMatch(/^p50 \+\d+\.\d % \(\+\d\.\d\d×\) run vs run, each divided by its own floor: z = [\d.]+ > [\d.]+, beyond the 12 % margin/)
+  })
+
+  test('the PR summary shows the gating ratio as a ratio, and says it is drift-normalized', () => {
+    const random = seededRandom(10)
+    const base = singleRun(random, { e2e: 1, baselines: 1 })
+    const head = singleRun(random, { e2e: 1.2, baselines: 1.2 })
+    const md = renderMarkdown({ current: head, comparison: compareRuns(base, head) })
+    expect(md).toMatch(new RegExp(`\\| ${EFFICIENCY} \\| p50 \\| [\\d.]+× \\| [\\d.]+× \\|`))
+    expect(md).toContain('The E2E gates (efficiency linear e2e/floor) are drift-normalized and judged at 12 %')
   })
 
   test('without the baselines figures in both runs the raw E2E gates, at the wide single-run margins', () => {

@@ -35,7 +35,7 @@ import { COMPARED_METRICS, MarginBook, type ComparedMetric, type Margin } from '
 import { normalQuantile } from './normal.ts'
 import { pairedEffect, type PairedEffect } from './paired-effect.ts'
 import { runStatistic } from './run-statistic.ts'
-import { isNormalized, normalizedProblem, normalizedStatistic } from './normalized-statistic.ts'
+import { isNormalized, normalizedBaseline, normalizedProblem, normalizedStatistic } from './normalized-statistic.ts'
 
 export type Verdict = 'regressed' | 'improved' | 'unchanged' | 'not comparable'
 export const VERDICTS: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
@@ -305,7 +305,7 @@ function compareMetric(
     : paired
       ? `over ${effect.rounds} paired round${effect.rounds === 1 ? '' : 's'} (${effect.perRound.map(formatWholePercent).join(', ')})`
       : normalized
-        ? 'run vs run, each divided by its own floor'
+        ? `run vs run, each divided by its own ${normalizedBaseline(c)}`
         : 'run vs run'
   const evidence = effect ? `z = ${formatZ(effect.z)}${beyondNoise ? ` > ${critical}` : `, ${critical} needed`}` : ''
   const detect = `detectable ≥ ${formatDetectable(detectable)}`

@@ -22,6 +22,12 @@ export function isNormalized(entry: Pick<ResultEntry, 'extra'>): boolean {
   return entry.extra?.unit === 'ratio'
 }
 
+/** What the figure divides by: "floor" or "peer" (from its extra), "baseline" when it does not say. */
+export function normalizedBaseline(entry: Pick<ResultEntry, 'extra'>): string {
+  const b = (entry.extra as Partial<EfficiencyExtra> | undefined)?.efficiency?.baseline
+  return b === 'floor' || b === 'peer' ? b : 'baseline'
+}
+
 /** The ids of the two benches a ratio entry divides, or undefined when its extra does not say. */
 export function normalizedComponents(entry: ResultEntry): { e2e: string; base: string } | undefined {
   const e = (entry.extra as Partial<EfficiencyExtra> | undefined)?.efficiency

@@ -135,7 +135,8 @@ function gatingRow(row: BenchComparison): string {
   const m = row.metrics.find((x) => x.metric === row.gate)
   if (!m || row.verdict === 'not comparable') return `| ${escapeCell(row.id)} | ${row.gate} | — | — | — | ${BADGE['not comparable']}: ${escapeCell(row.reason)} | — |`
   const verdict = m.verdict === 'regressed' ? BADGE.regressed : m.verdict === 'improved' ? BADGE.improved : m.verdict === 'not compared' ? `— ${escapeCell(m.note)}` : BADGE.unchanged
-  return `| ${escapeCell(row.id)} | ${m.metric} | ${formatMs(m.baseline)} ms | ${formatMs(m.current)} ms | ${formatPercent(m.relative)} | ${verdict} | ${formatDetectable(m.detectable)} |`
+  const unit = row.normalized ? '×' : ' ms' // a drift-normalized figure is a ratio
+  return `| ${escapeCell(row.id)} | ${m.metric} | ${formatMs(m.baseline)}${unit} | ${formatMs(m.current)}${unit} | ${formatPercent(m.relative)} | ${verdict} | ${formatDetectable(m.detectable)} |`
 }
 
 function informingCounts(rows: readonly BenchComparison[]): string {
@@ -144,7 +145,8 @@ function informingCounts(rows: readonly BenchComparison[]): string {
 }
 
 function comparisonRow(row: BenchComparison): string {
-  const pair = (s: { p50: number; p95: number } | undefined) => (s ? `${formatMs(s.p50)} · ${formatMs(s.p95)} ms` : '—')
+  const unit = row.normalized ? '×' : ' ms'
+  const pair = (s: { p50: number; p95: number } | undefined) => (s ? `${formatMs(s.p50)} · ${formatMs(s.p95)}${unit}` : '—')
   const p50 = row.metrics.find((m) => m.metric === 'p50')
   const p95 = row.metrics.find((m) => m.metric === 'p95')
   const change = p50 ? `${formatPercent(p50.relative)} · ${p95 && p95.verdict !== 'not compared' ? formatPercent(p95.relative) : '—'}` : '—'
