@@ -8,6 +8,7 @@
 import { loadWorkerConfig } from '../config.ts'
 import { createPool } from '../db/pool.ts'
 import { claimSteps, type ClaimedMessage } from '../db/sql/claim-steps.ts'
+import { claimStepsById } from '../db/sql/claim-steps-by-id.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
 import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
 import { createLogger } from '../log.ts'
@@ -15,6 +16,7 @@ import { QueueDrainer } from '../queues/drainer.ts'
 import { ensureQueues } from '../queues/ensure-queues.ts'
 import { NotificationListener } from '../queues/listener.ts'
 import { readyChannel, workerQueue } from '../queues/names.ts'
+import { notifiedMsgIds } from '../queues/notified-msg-ids.ts'
 import { initTelemetry, nowMs } from '../telemetry/tracer.ts'
 import { loadTemplates, TemplateRegistry } from '../templates/load-templates.ts'
 import { ResultSubmitter } from './result-submitter.ts'
@@ -63,6 +65,12 @@ async function main(): Promise<void> {
           const ended = nowMs()
           return claimed.map((message) => ({ message, started, ended }))
         },
+        readIds: async (ids) => {
+          const started = nowMs()
+          const claimed = await claimStepsById(pool, queue, config.visibilityTimeoutS, ids, config.workerId)
+          const ended = nowMs()
+          return claimed.map((message) => ({ message, started, ended }))
+        },
         handle: (c) => runner.run(c.message, queue, c.started, c.ended),
         key: (c) => c.message.msg_id,
         onError: (err, phase) => log.error(`${queue}: ${phase} failed: ${(err as Error).message}`),
@@ -78,9 +86,14 @@ async function main(): Promise<void> {
     connectionString: config.databaseUrl,
     channels: [...channelToNamespace.keys()],
     limits: config.limits,
-    onNotification: (channel) => {
+    onNotification: (channel, payload) => {
       const ns = channelToNamespace.get(channel)
-      if (ns) drainers.get(ns)?.trigger()
+      const drainer = ns === undefined ? undefined : drainers.get(ns)
+      if (!drainer) return
+      // Claim the messages the notification names; read the queue when it names none of ours.
+      const ids = notifiedMsgIds(payload, workerQueue(ns!))
+      if (ids) drainer.offer(ids)
+      else drainer.trigger()
     },
     onConnected: triggerAll,
     log,
