@@ -7,6 +7,8 @@
  */
 import { loadWorkerConfig } from '../config.ts'
 import { createPool } from '../db/pool.ts'
+import { prewarmPool } from '../db/prewarm.ts'
+import { submitStepResult } from '../db/sql/submit-step-result.ts'
 import { claimSteps, type ClaimedMessage } from '../db/sql/claim-steps.ts'
 import { claimStepsById } from '../db/sql/claim-steps-by-id.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
@@ -21,6 +23,8 @@ import { initTelemetry, nowMs } from '../telemetry/tracer.ts'
 import { loadTemplates, TemplateRegistry } from '../templates/load-templates.ts'
 import { ResultSubmitter } from './result-submitter.ts'
 import { StepRunner } from './step-runner.ts'
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 
 interface Claimed {
   message: ClaimedMessage
@@ -49,6 +53,15 @@ async function main(): Promise<void> {
   const { rows } = await pool.query<{ ok: boolean }>(`SELECT to_regprocedure('tasker.transition_step(uuid,text[],text,jsonb)') IS NOT NULL AS ok`)
   if (!rows[0]!.ok) throw new Error('the tasker schema is missing from DATABASE_URL: start the orchestration service first (it applies the migrations)')
   await ensureQueues(pool, namespaces.map(workerQueue))
+  // Every connection open and the hot path prepared on it (db/prewarm.ts), matching nothing:
+  // msg_id 0 does not exist, LIMIT 0 reads nothing, the nil step has no row.
+  await prewarmPool(pool, config.poolSize, async (client) => {
+    for (const queue of namespaces.map(workerQueue)) {
+      await claimSteps(client, queue, config.visibilityTimeoutS, 0, config.workerId)
+      await claimStepsById(client, queue, config.visibilityTimeoutS, ['0'], config.workerId)
+      await submitStepResult(client, { stepUuid: NIL_UUID, outcome: 'success', results: null, metadata: {}, resultMessage: { task_uuid: NIL_UUID, step_uuid: NIL_UUID, correlation_id: NIL_UUID }, ownMessage: { queue, msgId: '0' } })
+    }
+  })
 
   const submitter = new ResultSubmitter(pool)
   const runner = new StepRunner({ pool, templates: registry, telemetry, log, submitter, workerId: config.workerId, visibilityTimeoutS: config.visibilityTimeoutS, stepDelayMs: config.stepDelayMs })
