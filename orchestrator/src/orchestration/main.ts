@@ -13,10 +13,8 @@ import { createPool, limitConfig } from '../db/pool.ts'
 import { prewarmPool } from '../db/prewarm.ts'
 import { completeSteps } from '../db/sql/complete-steps.ts'
 import { enqueueReadySteps } from '../db/sql/enqueue-ready-steps.ts'
-import { insertTask } from '../db/sql/insert-task.ts'
 import { prepareSendMessages } from '../queues/send-messages.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
-import { uuidv7 } from '../ids.ts'
 import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
 import { createLogger } from '../log.ts'
 import { NotificationListener } from '../queues/listener.ts'
@@ -55,28 +53,14 @@ async function main(): Promise<void> {
   const registry = new TemplateRegistry(loadTemplates(config.templatesDir, KNOWN_CALLABLES))
   const pool = createPool(config.databaseUrl, config.poolSize, 'tasker-orchestration', config.limits)
   const registered = await registerTemplates(pool, registry)
-  // Every connection open and the hot statements prepared on it (db/prewarm.ts), matching
-  // nothing: the nil task and step have no rows, msg_id 0 does not exist, an empty send sends
-  // nothing, and the task insert (of a task without steps) is rolled back.
+  // Every connection open and the result path prepared on it (db/prewarm.ts), matching nothing:
+  // the nil task and step have no rows, msg_id 0 does not exist, an empty send sends nothing.
   const nil = '00000000-0000-0000-0000-000000000000'
-  const anyTemplate = registered.values().next().value
-  const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
+  await prewarmPool(pool, config.poolSize, async (client) => {
     await completeSteps(client, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }])
     await enqueueReadySteps(client, [nil], {}, { msgIds: ['0'] })
     for (const ns of registry.namespaces()) await prepareSendMessages(client, workerQueue(ns))
-    if (!anyTemplate) return
-    await client.query('BEGIN')
-    try {
-      await insertTask(client, {
-        taskUuid: uuidv7(), namedTaskUuid: anyTemplate.namedTaskUuid, context: {}, identityHash: `prewarm-${uuidv7()}`, priority: 0,
-        correlationId: uuidv7(), parentCorrelationId: null, initiator: 'prewarm', sourceSystem: 'prewarm', reason: 'prewarm',
-        tags: [], traceparent: null, steps: [], edges: [], metadata: {},
-      })
-    } finally {
-      await client.query('ROLLBACK')
-    }
   })
-  if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
 
   const enqueuer = new StepEnqueuer(pool, telemetry, log)
   const locks = new TaskLocks()
