@@ -56,11 +56,12 @@ async function main(): Promise<void> {
   // Every connection open and the result path prepared on it (db/prewarm.ts), matching nothing:
   // the nil task and step have no rows, msg_id 0 does not exist, an empty send sends nothing.
   const nil = '00000000-0000-0000-0000-000000000000'
-  await prewarmPool(pool, config.poolSize, async (client) => {
+  const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
     await completeSteps(client, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }])
     await enqueueReadySteps(client, [nil], {}, { msgIds: ['0'] })
     for (const ns of registry.namespaces()) await prepareSendMessages(client, workerQueue(ns))
   })
+  if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
 
   const enqueuer = new StepEnqueuer(pool, telemetry, log)
   const locks = new TaskLocks()

@@ -55,13 +55,14 @@ async function main(): Promise<void> {
   await ensureQueues(pool, namespaces.map(workerQueue))
   // Every connection open and the hot path prepared on it (db/prewarm.ts), matching nothing:
   // msg_id 0 does not exist, LIMIT 0 reads nothing, the nil step has no row.
-  await prewarmPool(pool, config.poolSize, async (client) => {
+  const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
     for (const queue of namespaces.map(workerQueue)) {
       await claimSteps(client, queue, config.visibilityTimeoutS, 0, config.workerId)
       await claimStepsById(client, queue, config.visibilityTimeoutS, ['0'], config.workerId)
       await submitStepResult(client, { stepUuid: NIL_UUID, outcome: 'success', results: null, metadata: {}, resultMessage: { task_uuid: NIL_UUID, step_uuid: NIL_UUID, correlation_id: NIL_UUID }, ownMessage: { queue, msgId: '0' } })
     }
   })
+  if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
 
   const submitter = new ResultSubmitter(pool)
   const runner = new StepRunner({ pool, templates: registry, telemetry, log, submitter, workerId: config.workerId, visibilityTimeoutS: config.visibilityTimeoutS, stepDelayMs: config.stepDelayMs })
