@@ -113,15 +113,7 @@ async function main(): Promise<void> {
     log,
   })
   await listener.start()
-  // The fallback poll reads one namespace's queue per tick, in turn, so each is still read every
-  // poll interval: reading all of them on one tick was a burst of claims that delayed whatever
-  // step was running at that moment (the latency tail).
-  const polled = [...drainers.values()]
-  let nextPoll = 0
-  const poll = setInterval(() => {
-    polled[nextPoll]?.trigger()
-    nextPoll = (nextPoll + 1) % polled.length
-  }, Math.max(1, Math.floor(config.pollIntervalMs / Math.max(1, polled.length))))
+  const poll = setInterval(triggerAll, config.pollIntervalMs)
 
   onShutdown(log, async () => {
     clearInterval(poll)
