@@ -1,6 +1,6 @@
 /** The reference orchestrator's pure parts: handlers, bench knobs, planning, backoff, validation. */
 import { describe, expect, test } from 'vitest'
-import { applyBenchKnobs, backoffSeconds, BatchPipeline, canonicalJson, DEFAULT_RETRY, identityHash, isUuid, MODULUS, multiplyParents, planTaskTransitions, QueueDrainer, readBenchKnobs, square, StepError, type StepInput, type StepState, TaskLocks, uuidv7, validateTaskRequest } from '../orchestrator/index.ts'
+import { applyBenchKnobs, backoffSeconds, BatchPipeline, canonicalJson, DEFAULT_RETRY, identityHash, isUuid, MODULUS, multiplyParents, notifiedMsgIds, planTaskTransitions, QueueDrainer, readBenchKnobs, square, StepError, type StepInput, type StepState, TaskLocks, uuidv7, validateTaskRequest } from '../orchestrator/index.ts'
 
 const input = (over: Partial<StepInput>): StepInput => ({
   taskUuid: 't', stepUuid: 's', stepName: 'x', namespace: 'n', context: {}, parents: {}, attempt: 1, initialization: {}, ...over,
@@ -227,6 +227,7 @@ describe('QueueDrainer', () => {
     const drainer = new QueueDrainer<string>({
       concurrency: 1,
       read: async (max) => source.splice(0, max),
+      readIds: async () => [],
       handle: async (m) => {
         handled.push(m)
         if (m === 'a') await gate
@@ -245,5 +246,72 @@ describe('QueueDrainer', () => {
     await allDone
     await drainer.stop()
     expect(handled).toEqual(['a', 'b'])
+  })
+
+  test('named messages are claimed by id, not by a read of the queue; a trigger still reads', async () => {
+    const reads: string[] = []
+    const handled: string[] = []
+    const drainer = new QueueDrainer<string>({
+      concurrency: 2,
+      read: async () => {
+        reads.push('read')
+        return ['x']
+      },
+      readIds: async (ids) => {
+        reads.push(`ids ${ids.join(',')}`)
+        return ids.filter((id) => id !== '9') // 9: taken by another worker
+      },
+      handle: async (m) => {
+        handled.push(m)
+      },
+      key: (m) => m,
+      onError: (err) => {
+        throw err
+      },
+    })
+    drainer.offer(['1', '9'])
+    await new Promise((r) => setImmediate(r))
+    await drainer.stop().then(() => undefined)
+    expect(reads).toEqual(['ids 1,9'])
+    expect(handled).toEqual(['1'])
+    const second = new QueueDrainer<string>({
+      concurrency: 1,
+      read: async () => {
+        reads.push('read')
+        return []
+      },
+      readIds: async (ids) => {
+        reads.push(`ids ${ids.join(',')}`)
+        return []
+      },
+      handle: async () => {},
+      key: (m) => m,
+      onError: (err) => {
+        throw err
+      },
+    })
+    second.trigger()
+    second.offer(['3']) // named while the read ran, whose snapshot may predate it: claimed after
+    await new Promise((r) => setImmediate(r))
+    await second.stop()
+    expect(reads).toEqual(['ids 1,9', 'read', 'ids 3'])
+  })
+})
+
+describe('notifiedMsgIds', () => {
+  const q = 'worker_linear_workflow_queue'
+  test('the ids of a message, message_ready and batch_ready notification of the queue', () => {
+    expect(notifiedMsgIds(JSON.stringify({ event_type: 'message_with_payload', msg_id: 42, queue_name: q, message: {} }), q)).toEqual(['42'])
+    expect(notifiedMsgIds(JSON.stringify({ event_type: 'message_ready', msg_id: 7, queue_name: q, payload_omitted: true }), q)).toEqual(['7'])
+    expect(notifiedMsgIds(JSON.stringify({ event_type: 'batch_ready', msg_ids: [5, 6], queue_name: q }), q)).toEqual(['5', '6'])
+  })
+
+  test('nothing usable: the caller reads the queue', () => {
+    expect(notifiedMsgIds('not json', q)).toBeUndefined()
+    expect(notifiedMsgIds(JSON.stringify({ msg_id: 1, queue_name: 'other_queue' }), q)).toBeUndefined()
+    expect(notifiedMsgIds(JSON.stringify({ queue_name: q }), q)).toBeUndefined()
+    expect(notifiedMsgIds(JSON.stringify({ msg_ids: [], queue_name: q }), q)).toBeUndefined()
+    expect(notifiedMsgIds(JSON.stringify({ msg_id: 1.5, queue_name: q }), q)).toBeUndefined()
+    expect(notifiedMsgIds('null', q)).toBeUndefined()
   })
 })

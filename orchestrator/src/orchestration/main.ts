@@ -10,11 +10,15 @@ import pg from 'pg'
 import { loadOrchestrationConfig } from '../config.ts'
 import { applyMigrations } from '../db/migrate.ts'
 import { createPool, limitConfig } from '../db/pool.ts'
+import { prewarmPool } from '../db/prewarm.ts'
+import { completeSteps } from '../db/sql/complete-steps.ts'
+import { enqueueReadySteps } from '../db/sql/enqueue-ready-steps.ts'
+import { prepareSendMessages } from '../queues/send-messages.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
 import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
 import { createLogger } from '../log.ts'
 import { NotificationListener } from '../queues/listener.ts'
-import { readyChannel } from '../queues/names.ts'
+import { readyChannel, workerQueue } from '../queues/names.ts'
 import { initTelemetry } from '../telemetry/tracer.ts'
 import { loadTemplates, TemplateRegistry } from '../templates/load-templates.ts'
 import { startApiServer } from './http/server.ts'
@@ -49,6 +53,15 @@ async function main(): Promise<void> {
   const registry = new TemplateRegistry(loadTemplates(config.templatesDir, KNOWN_CALLABLES))
   const pool = createPool(config.databaseUrl, config.poolSize, 'tasker-orchestration', config.limits)
   const registered = await registerTemplates(pool, registry)
+  // Every connection open and the result path prepared on it (db/prewarm.ts), matching nothing:
+  // the nil task and step have no rows, msg_id 0 does not exist, an empty send sends nothing.
+  const nil = '00000000-0000-0000-0000-000000000000'
+  const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
+    await completeSteps(client, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }])
+    await enqueueReadySteps(client, [nil], {}, { msgIds: ['0'] })
+    for (const ns of registry.namespaces()) await prepareSendMessages(client, workerQueue(ns))
+  })
+  if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
 
   const enqueuer = new StepEnqueuer(pool, telemetry, log)
   const locks = new TaskLocks()

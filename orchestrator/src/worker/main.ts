@@ -7,7 +7,10 @@
  */
 import { loadWorkerConfig } from '../config.ts'
 import { createPool } from '../db/pool.ts'
+import { prewarmPool } from '../db/prewarm.ts'
+import { submitStepResult } from '../db/sql/submit-step-result.ts'
 import { claimSteps, type ClaimedMessage } from '../db/sql/claim-steps.ts'
+import { claimStepsById } from '../db/sql/claim-steps-by-id.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
 import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
 import { createLogger } from '../log.ts'
@@ -15,10 +18,13 @@ import { QueueDrainer } from '../queues/drainer.ts'
 import { ensureQueues } from '../queues/ensure-queues.ts'
 import { NotificationListener } from '../queues/listener.ts'
 import { readyChannel, workerQueue } from '../queues/names.ts'
+import { notifiedMsgIds } from '../queues/notified-msg-ids.ts'
 import { initTelemetry, nowMs } from '../telemetry/tracer.ts'
 import { loadTemplates, TemplateRegistry } from '../templates/load-templates.ts'
 import { ResultSubmitter } from './result-submitter.ts'
 import { StepRunner } from './step-runner.ts'
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 
 interface Claimed {
   message: ClaimedMessage
@@ -47,6 +53,16 @@ async function main(): Promise<void> {
   const { rows } = await pool.query<{ ok: boolean }>(`SELECT to_regprocedure('tasker.transition_step(uuid,text[],text,jsonb)') IS NOT NULL AS ok`)
   if (!rows[0]!.ok) throw new Error('the tasker schema is missing from DATABASE_URL: start the orchestration service first (it applies the migrations)')
   await ensureQueues(pool, namespaces.map(workerQueue))
+  // Every connection open and the hot path prepared on it (db/prewarm.ts), matching nothing:
+  // msg_id 0 does not exist, LIMIT 0 reads nothing, the nil step has no row.
+  const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
+    for (const queue of namespaces.map(workerQueue)) {
+      await claimSteps(client, queue, config.visibilityTimeoutS, 0, config.workerId)
+      await claimStepsById(client, queue, config.visibilityTimeoutS, ['0'], config.workerId)
+      await submitStepResult(client, { stepUuid: NIL_UUID, outcome: 'success', results: null, metadata: {}, resultMessage: { task_uuid: NIL_UUID, step_uuid: NIL_UUID, correlation_id: NIL_UUID }, ownMessage: { queue, msgId: '0' } })
+    }
+  })
+  if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
 
   const submitter = new ResultSubmitter(pool)
   const runner = new StepRunner({ pool, templates: registry, telemetry, log, submitter, workerId: config.workerId, visibilityTimeoutS: config.visibilityTimeoutS, stepDelayMs: config.stepDelayMs })
@@ -60,6 +76,12 @@ async function main(): Promise<void> {
         read: async (max) => {
           const started = nowMs()
           const claimed = await claimSteps(pool, queue, config.visibilityTimeoutS, max, config.workerId)
+          const ended = nowMs()
+          return claimed.map((message) => ({ message, started, ended }))
+        },
+        readIds: async (ids) => {
+          const started = nowMs()
+          const claimed = await claimStepsById(pool, queue, config.visibilityTimeoutS, ids, config.workerId)
           const ended = nowMs()
           return claimed.map((message) => ({ message, started, ended }))
         },
@@ -78,9 +100,14 @@ async function main(): Promise<void> {
     connectionString: config.databaseUrl,
     channels: [...channelToNamespace.keys()],
     limits: config.limits,
-    onNotification: (channel) => {
+    onNotification: (channel, payload) => {
       const ns = channelToNamespace.get(channel)
-      if (ns) drainers.get(ns)?.trigger()
+      const drainer = ns === undefined ? undefined : drainers.get(ns)
+      if (!drainer) return
+      // Claim the messages the notification names; read the queue when it names none of ours.
+      const ids = notifiedMsgIds(payload, workerQueue(ns!))
+      if (ids) drainer.offer(ids)
+      else drainer.trigger()
     },
     onConnected: triggerAll,
     log,
