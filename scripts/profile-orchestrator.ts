@@ -4,8 +4,11 @@
  *   1. runs --tasks linear tasks one after another (latency of an idle system), and
  *   2. creates --burst linear tasks at once and waits for all (throughput when saturated),
  * and prints for each phase the end-to-end figures, the PostgreSQL CPU time per task (from
- * /proc, all server processes) and the statements that took the most database time, per task —
- * top-level statements and the statements inside the orchestrator's SQL functions alike.
+ * /proc, all server processes), the CPU time per task of each group of processes (the services,
+ * their PostgreSQL backends by application name, this process), and the statements that took the
+ * most database time, per task — top-level statements and the statements inside the
+ * orchestrator's SQL functions alike. On a machine where a system call costs much (a virtual
+ * machine), the services' CPU goes largely to writing to their sockets: count round trips.
  *
  *   npm run orchestrator:profile -- [--tasks 200] [--burst 1000] [--workers 2] [--top 15]
  *
@@ -39,6 +42,81 @@ function count(name: string, raw: string | undefined, def: number, min: number, 
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} takes a whole number from ${min} to ${max} (got ${raw})`)
   return n
+}
+
+/** CPU milliseconds (user + system) of one process, from /proc; undefined once it has ended. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100 // USER_HZ is 100 on Linux
+  } catch {
+    return undefined
+  }
+}
+
+/** This process's child processes (the orchestrator's services), by the name of their entry's folder. */
+function serviceChildren(): Map<number, string> {
+  const children = new Map<number, string>()
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue
+      const entry = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('main.ts'))
+      if (entry) children.set(pid, `node: ${path.basename(path.dirname(entry))}`)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return children
+}
+
+/**
+ * Who burns the CPU: every process of the set-up (PostgreSQL backends by application name, the
+ * services, this process with its HTTP client and completion watcher), as pid → group.
+ */
+async function processGroups(db: pg.Client): Promise<Map<number, string>> {
+  const groups = serviceChildren()
+  const { rows } = await db.query<{ pid: number; name: string }>(
+    `SELECT pid, 'postgres: ' || CASE WHEN backend_type = 'client backend' THEN coalesce(nullif(application_name, ''), 'unnamed client')
+                                      ELSE backend_type END AS name
+     FROM pg_stat_activity`,
+  )
+  for (const r of rows) groups.set(r.pid, r.name)
+  return groups
+}
+
+interface CpuSnapshot {
+  groups: Map<number, string>
+  perPid: Map<number, number>
+  self: NodeJS.CpuUsage
+}
+
+async function cpuSnapshot(db: pg.Client): Promise<CpuSnapshot> {
+  const groups = await processGroups(db)
+  const perPid = new Map<number, number>()
+  for (const pid of groups.keys()) {
+    const ms = processCpuMs(pid)
+    if (ms !== undefined) perPid.set(pid, ms)
+  }
+  return { groups, perPid, self: process.cpuUsage() }
+}
+
+/** CPU milliseconds per group since `before` (processes that ended meanwhile are left out). */
+function cpuSince(before: CpuSnapshot): Map<string, { ms: number; processes: number }> {
+  const out = new Map<string, { ms: number; processes: number }>()
+  for (const [pid, ms0] of before.perPid) {
+    const ms = processCpuMs(pid)
+    if (ms === undefined) continue
+    const name = before.groups.get(pid)!
+    const g = out.get(name) ?? { ms: 0, processes: 0 }
+    g.ms += ms - ms0
+    g.processes++
+    out.set(name, g)
+  }
+  const self = process.cpuUsage(before.self)
+  out.set('node: this profile (HTTP client, completion watcher)', { ms: (self.user + self.system) / 1000, processes: 1 })
+  return out
 }
 
 /** CPU milliseconds (user + system) of every postgres process owned by `uid`, from /proc. */
@@ -96,13 +174,21 @@ async function main(): Promise<void> {
   const phase = async (title: string, n: number, run: () => Promise<string>) => {
     await db.query('SELECT pg_stat_statements_reset()')
     const cpu0 = postgresCpuMs(serverUid)
+    const processes0 = await cpuSnapshot(db)
     const t0 = performance.now()
     const extra = await run()
     const wall = performance.now() - t0
     const cpuPerTask = (postgresCpuMs(serverUid) - cpu0) / n
+    const byProcess = [...cpuSince(processes0)].sort((a, b) => b[1].ms - a[1].ms)
+    const totalPerTask = byProcess.reduce((sum, [, g]) => sum + g.ms, 0) / n
     const { rows } = await db.query<{ calls: string; total_ms: number; toplevel: boolean; query: string }>(TOP_STATEMENTS, [top])
     console.log(`\n${title}: ${n} linear tasks in ${(wall / 1000).toFixed(1)} s${extra}`)
-    console.log(`  PostgreSQL CPU per task: ${cpuPerTask.toFixed(2)} ms`)
+    console.log(`  PostgreSQL CPU per task: ${cpuPerTask.toFixed(2)} ms (all server processes)`)
+    console.log(`  CPU per task by process, ${totalPerTask.toFixed(2)} ms in all (${os.availableParallelism()} cores: wall time per task ${(wall / n).toFixed(2)} ms):`)
+    for (const [name, g] of byProcess) {
+      if (g.ms / n < 0.01) continue
+      console.log(`  ${(g.ms / n).toFixed(2).padStart(7)} ms  ${name}${g.processes > 1 ? ` (${g.processes} processes)` : ''}`)
+    }
     console.log(`  database time per task, by statement (T = sent by a service, else inside a function):`)
     for (const r of rows) {
       console.log(`  ${(r.total_ms / n).toFixed(2).padStart(7)} ms ${(Number(r.calls) / n).toFixed(1).padStart(5)}× ${r.toplevel ? 'T' : ' '} ${r.query}`)
