@@ -47,7 +47,6 @@ export { planTaskTransitions } from './src/orchestration/plan-task-transitions.t
 export { registerTemplates } from './src/orchestration/register-templates.ts'
 export { backoffSeconds } from './src/orchestration/retry-backoff.ts'
 export { StepEnqueuer } from './src/orchestration/step-enqueuer.ts'
-export { advanceTasks } from './src/orchestration/task-advancer.ts'
 export { TaskLocks } from './src/orchestration/task-locks.ts'
 export { BatchPipeline } from './src/queues/batch-pipeline.ts'
 export { QueueDrainer } from './src/queues/drainer.ts'

@@ -11,6 +11,7 @@ import { loadOrchestrationConfig } from '../config.ts'
 import { applyMigrations } from '../db/migrate.ts'
 import { createPool, limitConfig } from '../db/pool.ts'
 import { prewarmPool } from '../db/prewarm.ts'
+import { completeSteps } from '../db/sql/complete-steps.ts'
 import { enqueueReadySteps } from '../db/sql/enqueue-ready-steps.ts'
 import { prepareSendMessages } from '../queues/send-messages.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
@@ -56,7 +57,8 @@ async function main(): Promise<void> {
   // the nil task and step have no rows, msg_id 0 does not exist, an empty send sends nothing.
   const nil = '00000000-0000-0000-0000-000000000000'
   const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
-    await enqueueReadySteps(client, [nil], {}, { msgIds: ['0'] }, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }])
+    await completeSteps(client, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }])
+    await enqueueReadySteps(client, [nil], {}, { msgIds: ['0'] })
     for (const ns of registry.namespaces()) await prepareSendMessages(client, workerQueue(ns))
   })
   if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
