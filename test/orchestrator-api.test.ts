@@ -121,12 +121,17 @@ describe('REST API', () => {
     expect(res.body.error.message).toContain('linear_workflow/mathematical_sequence@9.9.9')
   })
 
-  test('the same named task and context twice → 409 CONFLICT; another context is fine', async () => {
+  test('the same named task and context twice → 409 CONFLICT, and nothing is sent; another context is fine', async () => {
     const body = taskBody('linear')
-    expect((await postJson(`${o.url}/v1/tasks`, body)).status).toBe(201)
+    const first = await postJson(`${o.url}/v1/tasks`, body)
+    expect(first.status).toBe(201)
+    await waitForTasks(o.db, [first.body.task_uuid])
+    const sent = `SELECT (SELECT count(*) FROM pgmq.q_worker_linear_workflow_queue) + (SELECT count(*) FROM pgmq.a_worker_linear_workflow_queue) AS n`
+    const before = (await o.db.pool.query<{ n: string }>(sent)).rows[0]!.n
     const again = await postJson(`${o.url}/v1/tasks`, { ...body, reason: 'a different reason' })
     expect(again.status).toBe(409)
     expect(again.body.error.code).toBe('CONFLICT')
+    expect((await o.db.pool.query<{ n: string }>(sent)).rows[0]!.n).toBe(before)
     const other = await postJson(`${o.url}/v1/tasks`, { ...body, context: { ...body.context, extra: 1 } })
     expect(other.status).toBe(201)
   })

@@ -151,6 +151,19 @@ describe('reference orchestrator flows', () => {
     expect(rows.length).toBe(250 * (3 + 4 + 8 + 7))
     const queues = await o.db.pool.query<{ n: number }>(`SELECT (SELECT count(*) FROM pgmq.q_orchestration_step_results)::int AS n`)
     expect(queues.rows[0]!.n).toBe(0)
+    // Each step was sent to its worker queue exactly once, and every message was archived.
+    const messages = await o.db.pool.query<{ step_uuid: string; sent: number; waiting: number }>(
+      `SELECT m.message->>'step_uuid' AS step_uuid, count(*)::int AS sent, count(*) FILTER (WHERE m.waiting)::int AS waiting
+       FROM (SELECT message, true AS waiting FROM pgmq.q_worker_linear_workflow_queue UNION ALL SELECT message, false FROM pgmq.a_worker_linear_workflow_queue
+             UNION ALL SELECT message, true FROM pgmq.q_worker_diamond_workflow_queue UNION ALL SELECT message, false FROM pgmq.a_worker_diamond_workflow_queue
+             UNION ALL SELECT message, true FROM pgmq.q_worker_tree_workflow_queue UNION ALL SELECT message, false FROM pgmq.a_worker_tree_workflow_queue
+             UNION ALL SELECT message, true FROM pgmq.q_worker_mixed_dag_workflow_queue UNION ALL SELECT message, false FROM pgmq.a_worker_mixed_dag_workflow_queue) m
+       WHERE m.message->>'task_uuid' = ANY ($1::text[])
+       GROUP BY 1`,
+      [ids],
+    )
+    expect(messages.rows.length).toBe(rows.length)
+    expect(messages.rows.filter((r) => r.sent !== 1 || r.waiting !== 0)).toEqual([])
   }, 420_000)
 
   test('the logs hold no error lines', () => {
