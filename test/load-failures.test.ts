@@ -35,6 +35,7 @@ describe('load bench, every task failing', () => {
     const run = await runBench(['benchmarks/load.bench.ts'], {
       BENCH_PROFILE: 'smoke',
       TASKER_ORCHESTRATION_URL: url,
+      BENCH_CREATE_TASKS: 'true',
       BENCH_TRACES: 'off',
       BENCH_LOAD_RATES: '5',
       BENCH_LOAD_SECONDS: '1',

@@ -7,8 +7,9 @@
 import type { RunInfo } from '../results/run-info.ts'
 
 /** Why this run has no orchestrator for the bench to call, or undefined when it has one. */
-export function noOrchestrator(run: Pick<RunInfo, 'orchestratorUrl'>): string | undefined {
-  return run.orchestratorUrl ? undefined : 'needs an orchestrator and the run has none (BENCH_ORCHESTRATOR=off; use embedded, compose or TASKER_ORCHESTRATION_URL)'
+export function noOrchestrator(run: Pick<RunInfo, 'orchestratorUrl' | 'orchestrator'>): string | undefined {
+  if (run.orchestratorUrl) return undefined
+  return run.orchestrator.tasksRefused ?? 'needs an orchestrator and the run has none (BENCH_ORCHESTRATOR=off; use embedded, compose or TASKER_ORCHESTRATION_URL)'
 }
 
 /** The first reason that applies, printed once as `[<bench>] skipped: <reason>`. */

@@ -122,6 +122,7 @@ export const VARIABLES = {
   BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, `how long each load rate is held (s) (${profileDefaultText('BENCH_LOAD_SECONDS')})`),
   BENCH_TEMPLATES_DIR: v(text, 'fixtures/templates', 'task templates the benches create tasks from (a deployment may name its own)'),
   BENCH_SEED: v(bool, false, 'allow scratch databases on the server of an external DATABASE_URL (the database itself is never changed)'),
+  BENCH_CREATE_TASKS: v(bool, false, 'allow the benches to create tasks through an external TASKER_ORCHESTRATION_URL (they run on the deployment and stay in its database)'),
   BENCH_BASELINE: v<string | undefined>(text, undefined, 'results file to compare each run with, e.g. benchmarks/baselines/main.json'),
   BENCH_REGRESSION: v(oneOf('blocking', 'informational'), 'blocking', 'blocking: a regression fails the run; informational: only report it'),
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),

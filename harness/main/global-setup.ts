@@ -83,7 +83,7 @@ export default async function globalSetup(project: TestProject) {
       templatesDir: orchestrator.templatesDir,
       postgres: { mode: postgres.mode, reason: choice.reason, version: database.serverVersion, owned: postgres.owned },
       pgmq: database.pgmq,
-      orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir },
+      orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir, ...(orchestrator.tasksRefused ? { tasksRefused: orchestrator.tasksRefused } : {}) },
       traces,
       ...(baselineServer ? { baselineServer } : {}),
       environment: redactDeep(collectEnvironment({

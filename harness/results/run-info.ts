@@ -29,7 +29,7 @@ export interface RunInfo {
    * next to an external orchestrator (then read-only). May hold a password.
    */
   databaseUrl: string
-  /** the orchestration API under test; undefined with BENCH_ORCHESTRATOR=off */
+  /** the orchestration API under test; undefined with BENCH_ORCHESTRATOR=off, and for an external one without BENCH_CREATE_TASKS=true */
   orchestratorUrl: string | undefined
   /** task templates the benches create tasks from */
   templatesDir: string
@@ -37,7 +37,14 @@ export interface RunInfo {
   pgmq: { kind: string; version: string }
   /** where spans are collected for the worker-level breakdown */
   traces: TraceSettings
-  orchestrator: { mode: 'embedded' | 'compose' | 'external' | 'off'; reason: string; workers: number | undefined; logDir: string | undefined }
+  orchestrator: {
+    mode: 'embedded' | 'compose' | 'external' | 'off'
+    reason: string
+    workers: number | undefined
+    logDir: string | undefined
+    /** why orchestratorUrl is withheld: an external orchestrator without BENCH_CREATE_TASKS=true */
+    tasksRefused?: string
+  }
   /**
    * The suite's own embedded server for the floor and peer baselines, started only when the
    * server under test is not writable (else they run in scratch databases on that server).

@@ -2,6 +2,7 @@
  * Chooses the orchestrator under test (BENCH_ORCHESTRATOR) and starts or checks it.
  * `auto`: TASKER_ORCHESTRATION_URL set → external; else embedded (the reference orchestrator as
  * child processes against the run's PostgreSQL). `off` starts nothing (SQL and NOTIFY benches only).
+ * An external orchestrator gets tasks only with BENCH_CREATE_TASKS=true (task-consent.ts).
  */
 import path from 'node:path'
 import { ConfigError, type Settings } from '../../config/settings.ts'
@@ -9,6 +10,7 @@ import { redactCredentials } from '../../config/credentials.ts'
 import type { StartedPostgres } from '../postgres/types.ts'
 import { startEmbeddedOrchestrator } from './embedded.ts'
 import { checkOrchestrator } from './external.ts'
+import { taskConsentLine, tasksRefused } from './task-consent.ts'
 import { startComposeOrchestrator } from './compose.ts'
 import { applyMigrations } from '../../../orchestrator/index.ts'
 import { createScratchDatabase } from '../../bench/database/scratch-database.ts'
@@ -29,6 +31,8 @@ export interface ProvidedOrchestrator extends OrchestratorChoice {
   logDir: string | undefined
   /** the database the orchestrator works on, when the suite started it there */
   databaseUrl?: string
+  /** why the benches get no URL: an external orchestrator without BENCH_CREATE_TASKS=true */
+  tasksRefused?: string
 }
 
 export function chooseOrchestratorMode(settings: Settings): OrchestratorChoice {
@@ -71,6 +75,9 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
       const url = settings.TASKER_ORCHESTRATION_URL!
       await checkOrchestrator(url)
       log(`orchestrator: external ${redactCredentials(url)} (${choice.reason})`)
+      log(taskConsentLine(settings, url, templatesDir))
+      // Without consent the benches get no URL to create tasks with: they skip, saying why.
+      if (!settings.BENCH_CREATE_TASKS) return { ...choice, ...none, tasksRefused: tasksRefused(settings, url, templatesDir) }
       return { ...choice, ...none, url }
     }
     case 'compose': {
