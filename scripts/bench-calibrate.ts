@@ -7,14 +7,14 @@
  *                                   [--timeout-minutes 60] [<vitest bench filters or files>…]
  *
  * Each run is a `vitest bench --run <filters>` child process with its own results directory
- * (<BENCH_RESULTS_DIR>/calibration/run-<i>, logs next to them). --runs is 2..20. The margins are
+ * (<BENCH_RESULTS_DIR>/calibration/run-<i>, logs next to them; the directory is replaced only when
+ * an earlier calibration made it, by its .tasker-bench-calibrate marker). --runs is 2..20. The margins are
  * written into the margins file (default BENCH_MARGINS_FILE, else fixtures/margins.yaml), keeping
  * other benches and comments; --dry-run only prints them. Calibrate on the machine class that
  * compares (a CI runner for CI), with the same profile. Progress goes to stderr (quiet in CI unless
  * BENCH_VERBOSE=true). Exit codes: 0 margins proposed, 1 fewer than two runs produced results,
  * 2 bad arguments.
  */
-import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadSettings } from '../harness/config/settings.ts'
@@ -28,6 +28,7 @@ import type { ResultsDocument } from '../harness/results/schema.ts'
 import { formatMs } from '../harness/results/format.ts'
 import { shownPath } from '../harness/offline/report/terminal.ts'
 import { UsageError, runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
+import { claimDirectory } from '../harness/offline/compare/owned-directory.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -56,7 +57,8 @@ async function main(): Promise<number> {
   const compare = loadCompareSettings({ root: ROOT })
   const out = values.out ? path.resolve(values.out) : compare.marginsFile
   const workDir = path.resolve(ROOT, settings.BENCH_RESULTS_DIR, 'calibration')
-  rmSync(workDir, { recursive: true, force: true }) // only our own earlier calibration runs
+  // Replaced only when an earlier bench-calibrate made it (its marker).
+  claimDirectory(workDir, 'bench-calibrate', 'the calibration directory (<BENCH_RESULTS_DIR>/calibration)')
   const progress = createProgress('bench-calibrate', { quiet: !compare.progress })
   const what = positionals.length > 0 ? positionals.join(' ') : 'every bench'
 

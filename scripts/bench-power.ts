@@ -36,10 +36,12 @@
  * Budgets are scaled out of the way (BENCH_BUDGET_SCALE=1000): this measures the comparison, not
  * the budgets. Traces are off unless BENCH_TRACES says otherwise: waiting for every task's trace
  * quadruples a run's time, and the phase rows they add only inform. The runs stay in --out with a manifest, so `--analyse <dir>` re-judges them (e.g.
- * with other rounds) without running anything. Progress goes to stderr; bounded by --max-minutes
+ * with other rounds) without running anything. A later run replaces --out only when it carries
+ * bench-power's marker (.tasker-bench-power, written when it made the directory); any other
+ * existing, non-empty directory is refused. Progress goes to stderr; bounded by --max-minutes
  * (no pair is started that would not finish in time, by the duration of the pairs so far).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadSettings } from '../harness/config/settings.ts'
@@ -51,6 +53,7 @@ import { createProgress, formatDuration } from '../harness/offline/compare/progr
 import { readResultsFile } from '../harness/results/read.ts'
 import { shownPath } from '../harness/offline/report/terminal.ts'
 import { UsageError, runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
+import { claimDirectory } from '../harness/offline/compare/owned-directory.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DEFAULT_FILTERS = ['benchmarks/e2e-latency.bench.ts', '-t', 'linear workflow']
@@ -102,11 +105,8 @@ async function main(): Promise<number> {
   })
   const settings = loadSettings({ root: ROOT })
   const out = path.resolve(values.out ?? path.join(ROOT, settings.BENCH_RESULTS_DIR, 'power'))
-  if (existsSync(out)) {
-    if (!existsSync(path.join(out, 'manifest.json'))) throw new UsageError(`--out ${out} exists and holds no power experiment; choose a new directory`)
-    rmSync(out, { recursive: true, force: true }) // our own earlier experiment
-  }
-  mkdirSync(out, { recursive: true })
+  // Replaced only when an earlier bench-power made it (its marker), never a directory of someone else's.
+  claimDirectory(out, 'bench-power', values.out === undefined ? '--out (default)' : '--out')
   const filters = positionals.length > 0 ? positionals : DEFAULT_FILTERS
   const progress = createProgress('bench-power', { quiet: false })
   const started = Date.now()

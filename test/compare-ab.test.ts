@@ -136,6 +136,6 @@ describe('scripts/bench-calibrate.ts', () => {
     const book = loadMargins(margins)
     expect(book.spec.benches['event-propagation']).toHaveProperty(['notify small payload', 'p50', 'relative'])
     expect(readFileSync(margins, 'utf8')).toMatch(/# calibrated \d{4}-\d\d-\d\d on .* × \d+, profile smoke, safety ×1; spread p50/)
-    expect(readdirSync(path.join(repo, 'results', 'calibration')).sort()).toEqual(['run-1', 'run-1.log', 'run-2', 'run-2.log'])
+    expect(readdirSync(path.join(repo, 'results', 'calibration')).sort()).toEqual(['.tasker-bench-calibrate', 'run-1', 'run-1.log', 'run-2', 'run-2.log'])
   }, 300_000)
 })

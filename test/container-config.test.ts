@@ -55,6 +55,13 @@ describe('orchestrator/docker/docker-compose.yml', () => {
     expect(raw.networks.default.labels['tasker-bench.run']).toBe('${TASKER_BENCH_RUN:-manual}')
   })
 
+  test('no well-known password: the PostgreSQL password and the URL the services use must be given (the suite makes one per run)', () => {
+    // `${VAR:?message}`: compose refuses to start without it, instead of falling back to a default.
+    expect(services.postgres!.environment!.POSTGRES_PASSWORD).toMatch(/^\$\{TASKER_PG_PASSWORD:\?[^}]+\}$/)
+    for (const name of ['orchestration', 'worker']) expect(services[name]!.environment!.DATABASE_URL, name).toMatch(/^\$\{DATABASE_URL:\?[^}]+\}$/)
+    expect(readFileSync(COMPOSE_FILE, 'utf8')).not.toMatch(/:-[^}]*tasker:tasker@|TASKER_PG_PASSWORD:-/)
+  })
+
   test('Jaeger is optional (profile tracing) and publishes on 127.0.0.1 only', () => {
     expect(services.jaeger!.profiles).toEqual(['tracing'])
     for (const s of Object.values(services)) {

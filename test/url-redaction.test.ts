@@ -112,6 +112,42 @@ function removeRun(r: BenchRun): void {
   for (const dir of [r.resultsDir, r.tmpDir]) rmSync(dir, { recursive: true, force: true })
 }
 
+describe('what the redaction hides, and what it keeps', () => {
+  // Cases of issue 21 §6: a `?password=` parameter, and a raw `@` inside the userinfo.
+  test('redactUrl: a password in the query is hidden, other parameters stay', () => {
+    const shown = redactUrl('postgres://db:5432/x?sslmode=require&password=hunter2&sslpassword=k3y')
+    expect(shown).not.toMatch(/hunter2|k3y/)
+    expect(shown).toBe('postgres://db:5432/x?sslmode=require&password=***&sslpassword=***')
+  })
+
+  test('redactUrl: a raw @ in the password or user hides everything up to the last @ before the host', () => {
+    expect(redactUrl('postgres://tasker:p@ss@db:5432/x')).toBe('postgres://tasker:***@db:5432/x')
+    // unparseable (a raw `/` ends the authority early): still nothing of the password is shown
+    const shown = redactUrl('postgres://tasker:se/cr@et@db:5432/x')
+    expect(shown).not.toMatch(/se\/cr|et@/)
+    expect(shown).toBe('postgres://tasker:***@db:5432/x')
+  })
+
+  test('redactCredentials: a raw @ in the password leaks nothing after it', () => {
+    expect(redactCredentials('connect to postgres://tasker:p@ss@db:5432/x failed')).toBe('connect to postgres://tasker:***@db:5432/x failed')
+    expect(redactCredentials('postgres://me@corp:hunter2@db/x')).toBe('postgres://me@corp:***@db/x')
+    expect(redactCredentials("'postgres://u:a@b:c@db/x' and http://v:w@h2/")).toBe("'postgres://u:***@db/x' and http://v:***@h2/")
+  })
+
+  test('redactCredentials: password parameters, in a URL or a keyword connection string, are hidden', () => {
+    expect(redactCredentials('postgres://db/x?sslmode=require&password=hunter2 refused')).toBe('postgres://db/x?sslmode=require&password=*** refused')
+    expect(redactCredentials('host=db user=u password=hunter2 dbname=x')).toBe('host=db user=u password=*** dbname=x')
+    expect(redactCredentials('http://127.0.0.1:9/api?access_token=abc&n=1')).toBe('http://127.0.0.1:9/api?access_token=***&n=1')
+  })
+
+  test('what is not a secret stays as it was', () => {
+    for (const text of ['http://127.0.0.1:8080/health', 'postgres://tasker@db:5432/x', 'mail bench@example.com at 10:30', 'postgres://db/x?sslmode=require', 'the password was wrong']) {
+      expect(redactCredentials(text)).toBe(text)
+    }
+    expect(redactUrl('postgres://tasker@db:5432/x?application_name=a')).toBe('postgres://tasker@db:5432/x?application_name=a')
+  })
+})
+
 const variables = urlVariables()
 
 describe('URL passwords are never printed or recorded', () => {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { profileDefaultText } from './profile.ts'
+import { redactUrl } from './credentials.ts'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -74,16 +75,8 @@ const intList = (min: number, max: number): Parser<number[]> => (raw, name) => {
   return parts.map((p) => integer(min, max)(p, name))
 }
 
-/** Never print a password: `postgres://user:***@host:5432/db`. */
-export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw)
-    if (u.password) u.password = '***'
-    return u.toString()
-  } catch {
-    return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
-  }
-}
+/** Never print a password (harness/config/credentials.ts); exported here too, where the URL settings are. */
+export { redactUrl }
 
 interface Variable<T> {
   parse: Parser<T>

@@ -11,6 +11,7 @@
  * nothing behind.
  */
 import { constants } from 'node:os'
+import { redactCredentials } from '../config/credentials.ts'
 
 type Cleanup = { label: string; stop: () => Promise<void> | void; stopSync?: () => void }
 
@@ -53,7 +54,8 @@ export function runCleanups(): Promise<void> {
       try {
         await c.stop()
       } catch (err) {
-        console.error(`[cleanup] ${c.label}: ${(err as Error).message}`)
+        // Every stop is tried, whichever failed before; a driver's message may quote a URL.
+        console.error(`[cleanup] ${c.label}: ${redactCredentials((err as Error).message)}`)
       }
       const i = cleanups.lastIndexOf(c)
       if (i >= 0) cleanups.splice(i, 1)

@@ -61,7 +61,7 @@ export default async function globalSetup(project: TestProject) {
         'scratch databases',
         async () => {
           const dropped = await dropRunScratchDatabases(postgres.url, runId)
-          if (dropped.length > 0) log(`dropped scratch database(s) left by the run: ${dropped.join(', ')}`)
+          if (dropped.length > 0) log(`dropped scratch database(s) left by run ${runId}: ${dropped.join(', ')}`)
         },
         () => dropRunScratchDatabasesSync(postgres.url, runId),
       )

@@ -21,6 +21,15 @@ const CREATE_DATABASE = `SELECT format('CREATE DATABASE %I', $1::text) AS sql`
 // FORCE (PostgreSQL 13+) ends sessions still connected, e.g. a bench worker that died mid-bench.
 const DROP_DATABASE = `SELECT format('DROP DATABASE IF EXISTS %I', $1::text) || CASE WHEN current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' ELSE '' END AS sql`
 const RUN_DATABASES = `SELECT datname FROM pg_database WHERE starts_with(datname, $1::text) ORDER BY datname`
+/**
+ * The sessions creating a run's scratch databases (named by their application_name): ended before
+ * the run's databases are listed, because a CREATE DATABASE still running is not yet in
+ * pg_database, and one whose session sits between its statements would still send its CREATE.
+ */
+const END_CREATORS = `SELECT pid, pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1::text AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'MEMBER')`
+const CREATORS_LEFT = `SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])`
+/** How long the cleanup waits for ended creator sessions to be gone (their CREATE undone). */
+const CREATORS_GONE_MS = 10_000
 
 export interface ScratchDatabase {
   name: string
@@ -41,10 +50,17 @@ export function scratchName(runId: string, purpose: string): string {
   return name
 }
 
+/** The application_name of the sessions that create the run's scratch databases. */
+export function creatorApplicationName(runId: string): string {
+  return `tasker-bench scratch ${runId}`
+}
+
 /** Creates `tasker_bench_<runId>_<purpose>` on the server of serverUrl. */
 export async function createScratchDatabase(serverUrl: string, runId: string, purpose: string): Promise<ScratchDatabase> {
   const name = scratchName(runId, purpose)
-  await withClient(serverUrl, async (admin) => {
+  const creator = new URL(serverUrl)
+  creator.searchParams.set('application_name', creatorApplicationName(runId))
+  await withClient(creator.toString(), async (admin) => {
     const { rows } = await admin.query<{ role: string; can: boolean }>(ROLE_PRIVILEGES)
     if (!rows[0]?.can) {
       throw new Error(
@@ -69,19 +85,54 @@ export async function createScratchDatabase(serverUrl: string, runId: string, pu
   }
 }
 
-/** Drops every scratch database of a run that is still there; returns their names. */
+/**
+ * Drops every scratch database of a run that is still there, including one whose CREATE was still
+ * running (its session is ended first); returns their names. Goes on past a database it cannot
+ * drop, and then throws one error naming the run, the server and each database left with its cause.
+ */
 export async function dropRunScratchDatabases(serverUrl: string, runId: string): Promise<string[]> {
   if (!RUN_ID.test(runId)) throw new Error(`invalid run id "${runId}": expected 8 hex digits`)
-  return withClient(serverUrl, async (admin) => {
-    const { rows } = await admin.query<{ datname: string }>(RUN_DATABASES, [`tasker_bench_${runId}_`])
-    const dropped: string[] = []
-    for (const { datname } of rows) {
-      if (!SCRATCH_NAME.test(datname)) continue
-      await admin.query(await statement(admin, DROP_DATABASE, datname))
-      dropped.push(datname)
-    }
-    return dropped
-  })
+  const left: string[] = []
+  const dropped: string[] = []
+  try {
+    await withClient(serverUrl, async (admin) => {
+      // Not ending them is reported, and what can be dropped still is.
+      const creating = await endCreators(admin, runId).catch((err: Error) => `could not be ended (${err.message})`)
+      if (typeof creating === 'string') left.push(`sessions creating its databases, which ${creating}`)
+      else if (creating.length > 0) left.push(`sessions creating its databases (pid ${creating.join(', ')}), still there ${CREATORS_GONE_MS / 1000} s after being ended`)
+      const { rows } = await admin.query<{ datname: string }>(RUN_DATABASES, [`tasker_bench_${runId}_`])
+      for (const { datname } of rows) {
+        if (!SCRATCH_NAME.test(datname)) continue
+        try {
+          await admin.query(await statement(admin, DROP_DATABASE, datname))
+          dropped.push(datname)
+        } catch (err) {
+          left.push(`${datname} (${(err as Error).message})`)
+        }
+      }
+    })
+  } catch (err) {
+    left.push(`whatever it had, as the cleanup could not finish (${(err as Error).message})`)
+  }
+  if (left.length > 0) {
+    throw new Error(
+      `run ${runId} on ${redactUrl(serverUrl)}: left ${left.join('; ')}${dropped.length > 0 ? `; dropped ${dropped.join(', ')}` : ''}; ` +
+        `drop what is left yourself (the databases named tasker_bench_${runId}_*)`,
+    )
+  }
+  return dropped
+}
+
+/** Ends the run's creator sessions and waits (bounded) until they are gone; returns the pids still there. */
+async function endCreators(admin: pg.ClientBase, runId: string): Promise<number[]> {
+  const { rows } = await admin.query<{ pid: number }>(END_CREATORS, [creatorApplicationName(runId)])
+  let pids = rows.map((r) => r.pid)
+  const deadline = Date.now() + CREATORS_GONE_MS
+  for (let i = 0; pids.length > 0 && i < 1_000 && Date.now() < deadline; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    pids = (await admin.query<{ pid: number }>(CREATORS_LEFT, [pids])).rows.map((r) => r.pid)
+  }
+  return pids
 }
 
 /** Tasks and steps a database holds (exact counts). */

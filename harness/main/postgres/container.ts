@@ -1,7 +1,12 @@
 /**
  * Container mode: Testcontainers' PostgreSqlContainer with a pgmq image. No registry may be
  * reachable, so a missing image is reported with what to do instead of a long pull timeout.
+ *
+ * The superuser's password is random per start (Testcontainers' default is the well-known
+ * "test"), and the server's port is published on 127.0.0.1 only (Docker publishes on every
+ * interface unless told otherwise, or unless its daemon was started with --ip 127.0.0.1).
  */
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { PostgreSqlContainer } from '@testcontainers/postgresql'
 import { getContainerRuntimeClient, ImageName } from 'testcontainers'
@@ -54,11 +59,20 @@ export async function startContainerPostgres(image: string, log: (line: string) 
     )
   }
   await disableRyukWithoutImage(log)
+  // The port is published on the engine host's 127.0.0.1: reachable only where that is this machine.
+  const host = (await getContainerRuntimeClient()).info.containerRuntime.host
+  if (!/^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/.test(host)) {
+    throw new Error(
+      `BENCH_POSTGRES=container: Testcontainers would reach the container at ${host}, but its port is published on 127.0.0.1 only; ` +
+        `run the engine on this machine and set TESTCONTAINERS_HOST_OVERRIDE=localhost, or use BENCH_POSTGRES=embedded`,
+    )
+  }
   const t0 = performance.now()
   // Registered before start(): a Ctrl-C while the container starts removes it by its start label.
   const startId = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
   const removeStarting = onCleanup(`container starting (${startId})`, () => removeLabelled(`${START_LABEL}=${startId}`))
-  const container = await new PostgreSqlContainer(image)
+  const container = await new LoopbackPostgreSqlContainer(image)
+    .withPassword(newSuperuserPassword())
     .withPullPolicy({ shouldPull: () => false })
     .withLabels({ [RUN_LABEL]: containerRunId(), [START_LABEL]: startId })
     .start()
@@ -83,6 +97,21 @@ export async function startContainerPostgres(image: string, log: (line: string) 
     async restart() {
       await container.restart()
     },
+  }
+}
+
+/** 24 random bytes, base64url: safe in the URL and in the image's health-check shell command. */
+export function newSuperuserPassword(): string {
+  return randomBytes(24).toString('base64url')
+}
+
+/** Publishes its ports on the loopback interface only (Testcontainers has no option for the host IP). */
+class LoopbackPostgreSqlContainer extends PostgreSqlContainer {
+  override async start() {
+    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
+      for (const binding of bindings as { HostIp?: string }[]) binding.HostIp = '127.0.0.1'
+    }
+    return super.start()
   }
 }
 
