@@ -306,6 +306,23 @@ describe('notifiedMsgIds', () => {
     expect(notifiedMsgIds(JSON.stringify({ event_type: 'batch_ready', msg_ids: [5, 6], queue_name: q }), q)).toEqual(['5', '6'])
   })
 
+  test('ids that can name no pgmq message are left out one by one, the rest kept and the left-out reported', () => {
+    const ignored: unknown[][] = []
+    const ids = notifiedMsgIds(
+      JSON.stringify({ event_type: 'batch_ready', msg_ids: [5, '9223372036854775807', '9223372036854775808', '9999999999999999999', 'abc', -1, 0, 1.5, 2 ** 63, null, '7'], queue_name: q }),
+      q,
+      (left) => ignored.push(left),
+    )
+    expect(ids).toEqual(['5', '9223372036854775807', '7'])
+    expect(ignored).toEqual([['9223372036854775808', '9999999999999999999', 'abc', -1, 0, 1.5, 2 ** 63, null]])
+    // only bad ids: nothing to claim by id, the caller reads the queue
+    expect(notifiedMsgIds(JSON.stringify({ msg_ids: ['99999999999999999999'], queue_name: q }), q, (left) => ignored.push(left))).toBeUndefined()
+    expect(ignored).toHaveLength(2)
+    // a good batch reports nothing
+    expect(notifiedMsgIds(JSON.stringify({ msg_ids: ['1', 2], queue_name: q }), q, (left) => ignored.push(left))).toEqual(['1', '2'])
+    expect(ignored).toHaveLength(2)
+  })
+
   test('nothing usable: the caller reads the queue', () => {
     expect(notifiedMsgIds('not json', q)).toBeUndefined()
     expect(notifiedMsgIds(JSON.stringify({ msg_id: 1, queue_name: 'other_queue' }), q)).toBeUndefined()
