@@ -131,6 +131,32 @@ describe('task request validation', () => {
     }
   })
 
+  test.each([
+    ['reason', { ...valid, reason: 'a\u0000b' }, 'U+0000'],
+    ['name', { ...valid, name: '\u0000' }, 'U+0000'],
+    ['initiator', { ...valid, initiator: 'x\ud800' }, 'surrogate'],
+    ['tags[1]', { ...valid, tags: ['ok', 'bad\u0000'] }, 'U+0000'],
+    ['context', { ...valid, context: { 'k\u0000': 1 } }, 'U+0000'],
+    ['context.a[1].b', { ...valid, context: { a: [1, { b: 'x\u0000' }] } }, 'U+0000'],
+    ['context.a', { ...valid, context: { a: '\ud800' } }, 'surrogate'],
+    ['context.a', { ...valid, context: { a: 'x\udc00y' } }, 'surrogate'],
+    ['context.a', { ...valid, context: { a: { '\udfff': 1 } } }, 'surrogate'],
+    ['context["odd key"][0]', { ...valid, context: { 'odd key': ['\ud83d'] } }, 'surrogate'],
+  ])('rejects text PostgreSQL cannot store, naming %s', (field, body, what) => {
+    const v = validateTaskRequest(body)
+    expect(v.ok).toBe(false)
+    if (!v.ok) {
+      expect(v.field).toBe(field)
+      expect(v.message).toContain(`field '${field}'`)
+      expect(v.message).toContain(what)
+    }
+  })
+
+  test('accepts what PostgreSQL stores: surrogate pairs, accents, escapes other than NUL', () => {
+    const v = validateTaskRequest({ ...valid, reason: 'caf\u00e9 \ud83d\ude00', tags: ['\u0001', '\u00e0'], context: { '\ud83d\ude00': ['\t\u001f', { x: '\ud83d\ude00' }] } })
+    expect(v.ok).toBe(true)
+  })
+
   test('a body that is not an object is rejected', () => {
     expect(validateTaskRequest([valid]).ok).toBe(false)
     expect(validateTaskRequest(null).ok).toBe(false)
