@@ -126,6 +126,7 @@ function fixedCases(): Array<Request & { expect?: number }> {
   post(JSON.stringify({ ...base, name: 'no_such_template' }), undefined, 404)
   // valid JSON whose text PostgreSQL cannot store: "\u0000" and lone surrogates, escaped as JSON.stringify writes them
   for (const body of unstorableBodies()) post(JSON.stringify(body), undefined, 400)
+  post(JSON.stringify({ ...base, context: { ...base.context, bench_cpu_work: { linear_step_1: 1e12 } } }), undefined, 400)
   for (const namespace of ['%00', 'a%00b']) get(`/v1/tasks?namespace=${namespace}`, 400)
   // huge: over the limit (413), just under it as one string; a client that leaves mid-body
   post('x'.repeat(2 * 1024 * 1024), undefined, 413)
