@@ -19,7 +19,7 @@ export { COMPATIBLE_SQL_PATH, detectPgmq, installPgmq } from './pgmq/install.ts'
 
 // ---- handlers and the handler runner (the worker's in-process part) -----------------------------
 export { MODULUS, multiplyParents, square } from './src/handlers/arithmetic.ts'
-export { applyBenchKnobs, readBenchKnobs } from './src/handlers/bench-knobs.ts'
+export { applyBenchKnobs, BENCH_KNOB_LIMITS, benchKnobProblem, readBenchKnobs } from './src/handlers/bench-knobs.ts'
 export { HANDLERS, KNOWN_CALLABLES } from './src/handlers/registry.ts'
 export { StepError, type StepHandler, type StepInput } from './src/handlers/types.ts'
 export { runHandler, type HandlerOutcome } from './src/worker/run-handler.ts'

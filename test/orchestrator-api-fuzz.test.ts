@@ -124,6 +124,10 @@ function fixedCases(): Array<Request & { expect?: number }> {
     post(JSON.stringify({ ...base, [field]: value }), undefined, 400)
   }
   post(JSON.stringify({ ...base, name: 'no_such_template' }), undefined, 404)
+  // valid JSON whose text PostgreSQL cannot store: "\u0000" and lone surrogates, escaped as JSON.stringify writes them
+  for (const body of unstorableBodies()) post(JSON.stringify(body), undefined, 400)
+  post(JSON.stringify({ ...base, context: { ...base.context, bench_cpu_work: { linear_step_1: 1e12 } } }), undefined, 400)
+  for (const namespace of ['%00', 'a%00b']) get(`/v1/tasks?namespace=${namespace}`, 400)
   // huge: over the limit (413), just under it as one string; a client that leaves mid-body
   post('x'.repeat(2 * 1024 * 1024), undefined, 413)
   post(JSON.stringify({ ...base, reason: 'r'.repeat(1024 * 1024 - 400) }), undefined, 400)
@@ -140,6 +144,23 @@ function fixedCases(): Array<Request & { expect?: number }> {
     cases.push({ method: '(raw)', target: '', raw: Buffer.from(raw, 'latin1') })
   }
   return cases
+}
+
+/** Requests with "\u0000" or a lone surrogate in each stored field: reason, tags, context keys and values at any depth. */
+function unstorableBodies() {
+  const base = taskBody('linear')
+  const ctx = (extra: Record<string, unknown>) => ({ ...base, context: { ...base.context, ...extra } })
+  return [
+    { ...base, reason: 'a\u0000b' },
+    { ...base, tags: ['ok', 't\u0000'] },
+    { ...base, initiator: '\ud800' },
+    ctx({ 'k\u0000': 1 }),
+    ctx({ k: 'v\u0000' }),
+    ctx({ deep: [{ v: ['\u0000'] }] }),
+    ctx({ k: '\ud800' }),
+    ctx({ '\udc00': 1 }),
+    ctx({ deep: { pair: '\ud83d\ude00', lone: 'x\ud83d' } }),
+  ]
 }
 
 const pick = <T,>(rnd: Random, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
@@ -169,7 +190,7 @@ function randomCase(rnd: Random): Request {
     else if (r < 0.7) body = nested(Math.floor(rnd() * 2000), pick(rnd, ['1', '[]', '"x"', 'null']))
     else {
       const chars = [...base]
-      for (let i = 0; i < 3; i++) chars[Math.floor(rnd() * chars.length)] = pick(rnd, ['{', '}', '"', '\\', ',', ':', '\u00e0', '\u0000'])
+      for (let i = 0; i < 3; i++) chars[Math.floor(rnd() * chars.length)] = pick(rnd, ['{', '}', '"', '\\', ',', ':', '\u00e0', '\u0000', '\\u0000', '\\ud800'])
       body = chars.join('')
     }
   }
@@ -195,6 +216,20 @@ describe('REST API under fuzzing', () => {
     expect(answer.status).toBe(400)
     expect(JSON.parse(answer.body)).toEqual({ error: { code: 'INVALID_UUID', message: expect.stringContaining('%E0') } })
   })
+
+  test('"\\u0000" or a lone surrogate in a stored field is a 400 naming the field, not a failed insert', async () => {
+    for (const body of unstorableBodies()) {
+      const answer = await send(port(), { method: 'POST', target: '/v1/tasks', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      expect(answer.status, answer.body).toBe(400)
+      const { error } = JSON.parse(answer.body) as { error: { code: string; message: string } }
+      expect(error.code).toBe('BAD_REQUEST')
+      expect(error.message).toMatch(/^field '(reason|tags\[1\]|initiator|context[^']*)' .*(U\+0000|lone UTF-16 surrogate)/)
+    }
+    const list = await send(port(), { method: 'GET', target: '/v1/tasks?namespace=%00' })
+    expect(list.status).toBe(400)
+    expect(JSON.parse(list.body).error.message).toMatch(/query parameter 'namespace' contains U\+0000/)
+    expect(errorLines(o.orchestrator.logDir)).toEqual([])
+  }, 60_000)
 
   test(`${RANDOM_CASES} seeded random requests: never a 5xx`, async () => {
     const rnd = seededRandom(20260412)

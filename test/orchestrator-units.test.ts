@@ -1,6 +1,7 @@
 /** The reference orchestrator's pure parts: handlers, bench knobs, planning, backoff, validation. */
+import { performance } from 'node:perf_hooks'
 import { describe, expect, test } from 'vitest'
-import { applyBenchKnobs, backoffSeconds, BatchPipeline, canonicalJson, DEFAULT_RETRY, identityHash, isUuid, MODULUS, multiplyParents, notifiedMsgIds, planTaskTransitions, QueueDrainer, readBenchKnobs, square, StepError, type StepInput, type StepState, TaskLocks, uuidv7, validateTaskRequest } from '../orchestrator/index.ts'
+import { applyBenchKnobs, BENCH_KNOB_LIMITS, benchKnobProblem, backoffSeconds, BatchPipeline, canonicalJson, DEFAULT_RETRY, identityHash, isUuid, MODULUS, multiplyParents, notifiedMsgIds, planTaskTransitions, QueueDrainer, readBenchKnobs, runHandler, square, StepError, type StepInput, type StepState, TaskLocks, uuidv7, validateTaskRequest } from '../orchestrator/index.ts'
 
 const input = (over: Partial<StepInput>): StepInput => ({
   taskUuid: 't', stepUuid: 's', stepName: 'x', namespace: 'n', context: {}, parents: {}, attempt: 1, initialization: {}, ...over,
@@ -40,6 +41,65 @@ describe('bench knobs', () => {
 
   test('a malformed knob names itself', () => {
     expect(() => readBenchKnobs({ bench_cpu_work: 'lots' }, 'a')).toThrow(/bench_cpu_work/)
+  })
+
+  test('each knob is bounded: its limit passes, beyond it the problem names the field and the limit', () => {
+    for (const [key, { max }] of Object.entries(BENCH_KNOB_LIMITS)) {
+      expect(benchKnobProblem({ [key]: max }), key).toBeUndefined()
+      expect(benchKnobProblem({ [key]: { a: max, b: 0 } }), key).toBeUndefined()
+      const over = benchKnobProblem({ [key]: max * 2 })
+      expect(over?.field).toBe(`context.${key}`)
+      expect(over?.message).toContain(`from 0 to ${max}`)
+      expect(benchKnobProblem({ [key]: { a: 1, linear_step_1: max + 1 } })?.field).toBe(`context.${key}.linear_step_1`)
+      for (const bad of [-1, 'lots', [1], true, { a: 'x' }]) expect(benchKnobProblem({ [key]: bad }), `${key}=${JSON.stringify(bad)}`).toBeDefined()
+    }
+    expect(BENCH_KNOB_LIMITS.bench_cpu_work.max).toBeLessThanOrEqual(1e10)
+    // the request of issue 21 §3, 2.5e9 iterations, is within the limit: the step timeout stops it
+    expect(benchKnobProblem({ bench_cpu_work: { linear_step_1: 2_500_000_000 } })).toBeUndefined()
+    expect(benchKnobProblem({ bench_cpu_work: 1.5 })?.message).toContain('whole number')
+    expect(benchKnobProblem({ bench_sleep_ms: 1.5, other: 'anything', bench_cpu_work: null })).toBeUndefined()
+  })
+
+  test('the worker refuses an out-of-range knob without retries, should one reach it', () => {
+    for (const context of [{ bench_cpu_work: { a: 1e11 } }, { bench_sleep_ms: 1e9 }, { bench_fail_times: 1e6 }]) {
+      try {
+        readBenchKnobs(context, 'a')
+        expect.unreachable(JSON.stringify(context))
+      } catch (err) {
+        expect(err).toBeInstanceOf(StepError)
+        expect((err as StepError).retryable).toBe(false)
+        expect((err as StepError).message).toMatch(/'context\.bench_[\w.]+' must be .* from 0 to \d+/)
+      }
+    }
+  })
+
+  test('CPU work stops at the step timeout and yields meanwhile: timers fire, the loop is free after', async () => {
+    // 5·10^9 iterations: seconds of one core on any machine, far beyond the 0.3 s timeout.
+    const ticks: number[] = []
+    const interval = setInterval(() => ticks.push(performance.now()), 25)
+    const started = performance.now()
+    const outcome = await runHandler(() => 'done', input({ stepName: 'a', context: { bench_cpu_work: { a: 5_000_000_000 } } }), 0.3)
+    const elapsed = performance.now() - started
+    clearInterval(interval)
+    expect(outcome).toEqual({ ok: false, error: { name: 'StepError', retryable: true, message: 'handler timed out after 0.3 s' } })
+    // generous for a loaded machine, yet far below the work's own length
+    expect(elapsed).toBeGreaterThanOrEqual(290)
+    expect(elapsed).toBeLessThan(3000)
+    // a heartbeat every 25 ms kept firing while the work ran (a blocked loop gives none)
+    expect(ticks.filter((t) => t < started + elapsed).length).toBeGreaterThanOrEqual(3)
+    // and the work stopped with the timeout: the event loop is idle afterwards
+    const before = performance.eventLoopUtilization()
+    await new Promise((r) => setTimeout(r, 300))
+    expect(performance.eventLoopUtilization(before).utilization).toBeLessThan(0.5)
+  }, 30_000)
+
+  test('a sleep knob stops at the step timeout: the handler does not run after it', async () => {
+    let ran = false
+    const outcome = await runHandler(() => (ran = true), input({ context: { bench_sleep_ms: 600 } }), 0.2)
+    expect(outcome.ok).toBe(false)
+    expect(!outcome.ok && outcome.error.message).toBe('handler timed out after 0.2 s')
+    await new Promise((r) => setTimeout(r, 900))
+    expect(ran).toBe(false)
   })
 
   test('bench_fail_times fails the first n attempts only', async () => {
@@ -129,6 +189,38 @@ describe('task request validation', () => {
       expect(v.field).toBe(field)
       expect(v.message).toContain(`'${field}'`)
     }
+  })
+
+  test.each([
+    ['reason', { ...valid, reason: 'a\u0000b' }, 'U+0000'],
+    ['name', { ...valid, name: '\u0000' }, 'U+0000'],
+    ['initiator', { ...valid, initiator: 'x\ud800' }, 'surrogate'],
+    ['tags[1]', { ...valid, tags: ['ok', 'bad\u0000'] }, 'U+0000'],
+    ['context', { ...valid, context: { 'k\u0000': 1 } }, 'U+0000'],
+    ['context.a[1].b', { ...valid, context: { a: [1, { b: 'x\u0000' }] } }, 'U+0000'],
+    ['context.a', { ...valid, context: { a: '\ud800' } }, 'surrogate'],
+    ['context.a', { ...valid, context: { a: 'x\udc00y' } }, 'surrogate'],
+    ['context.a', { ...valid, context: { a: { '\udfff': 1 } } }, 'surrogate'],
+    ['context["odd key"][0]', { ...valid, context: { 'odd key': ['\ud83d'] } }, 'surrogate'],
+  ])('rejects text PostgreSQL cannot store, naming %s', (field, body, what) => {
+    const v = validateTaskRequest(body)
+    expect(v.ok).toBe(false)
+    if (!v.ok) {
+      expect(v.field).toBe(field)
+      expect(v.message).toContain(`field '${field}'`)
+      expect(v.message).toContain(what)
+    }
+  })
+
+  test('accepts what PostgreSQL stores: surrogate pairs, accents, escapes other than NUL', () => {
+    const v = validateTaskRequest({ ...valid, reason: 'caf\u00e9 \ud83d\ude00', tags: ['\u0001', '\u00e0'], context: { '\ud83d\ude00': ['\t\u001f', { x: '\ud83d\ude00' }] } })
+    expect(v.ok).toBe(true)
+  })
+
+  test('an out-of-range bench knob is the client\'s mistake, named with its limit', () => {
+    const v = validateTaskRequest({ ...valid, context: { bench_cpu_work: { linear_step_1: 25_000_000_000 } } })
+    expect(v).toEqual({ ok: false, field: 'context.bench_cpu_work.linear_step_1', message: expect.stringContaining(`from 0 to ${BENCH_KNOB_LIMITS.bench_cpu_work.max}`) })
+    expect(validateTaskRequest({ ...valid, context: { bench_sleep_ms: { a: 20 }, bench_fail_times: 2 } }).ok).toBe(true)
   })
 
   test('a body that is not an object is rejected', () => {
@@ -304,6 +396,23 @@ describe('notifiedMsgIds', () => {
     expect(notifiedMsgIds(JSON.stringify({ event_type: 'message_with_payload', msg_id: 42, queue_name: q, message: {} }), q)).toEqual(['42'])
     expect(notifiedMsgIds(JSON.stringify({ event_type: 'message_ready', msg_id: 7, queue_name: q, payload_omitted: true }), q)).toEqual(['7'])
     expect(notifiedMsgIds(JSON.stringify({ event_type: 'batch_ready', msg_ids: [5, 6], queue_name: q }), q)).toEqual(['5', '6'])
+  })
+
+  test('ids that can name no pgmq message are left out one by one, the rest kept and the left-out reported', () => {
+    const ignored: unknown[][] = []
+    const ids = notifiedMsgIds(
+      JSON.stringify({ event_type: 'batch_ready', msg_ids: [5, '9223372036854775807', '9223372036854775808', '9999999999999999999', 'abc', -1, 0, 1.5, 2 ** 63, null, '7'], queue_name: q }),
+      q,
+      (left) => ignored.push(left),
+    )
+    expect(ids).toEqual(['5', '9223372036854775807', '7'])
+    expect(ignored).toEqual([['9223372036854775808', '9999999999999999999', 'abc', -1, 0, 1.5, 2 ** 63, null]])
+    // only bad ids: nothing to claim by id, the caller reads the queue
+    expect(notifiedMsgIds(JSON.stringify({ msg_ids: ['99999999999999999999'], queue_name: q }), q, (left) => ignored.push(left))).toBeUndefined()
+    expect(ignored).toHaveLength(2)
+    // a good batch reports nothing
+    expect(notifiedMsgIds(JSON.stringify({ msg_ids: ['1', 2], queue_name: q }), q, (left) => ignored.push(left))).toEqual(['1', '2'])
+    expect(ignored).toHaveLength(2)
   })
 
   test('nothing usable: the caller reads the queue', () => {

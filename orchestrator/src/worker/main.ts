@@ -95,6 +95,13 @@ async function main(): Promise<void> {
   const triggerAll = () => {
     for (const d of drainers.values()) d.trigger()
   }
+  // Anyone who can connect may NOTIFY: say once that ids were dropped, not once per notification.
+  let warnedIgnoredIds = false
+  const warnIgnoredIdsOnce = (ids: unknown[]) => {
+    if (warnedIgnoredIds) return
+    warnedIgnoredIds = true
+    log.warn(`ignored msg_ids that name no possible pgmq message (not an integer from 1 to 2^63-1), keeping the rest of the notification; further ones are ignored silently: ${JSON.stringify(ids).slice(0, 200)}`)
+  }
   const channelToNamespace = new Map(namespaces.map((ns) => [readyChannel(ns), ns]))
   const listener = new NotificationListener({
     connectionString: config.databaseUrl,
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
       const drainer = ns === undefined ? undefined : drainers.get(ns)
       if (!drainer) return
       // Claim the messages the notification names; read the queue when it names none of ours.
-      const ids = notifiedMsgIds(payload, workerQueue(ns!))
+      const ids = notifiedMsgIds(payload, workerQueue(ns!), warnIgnoredIdsOnce)
       if (ids) drainer.offer(ids)
       else drainer.trigger()
     },
