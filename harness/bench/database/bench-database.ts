@@ -7,10 +7,11 @@
  * - Writes not allowed: the measured database itself, read-only, for the benches that can work
  *   read-only; the others skip, with a line saying why.
  *
- * Sessions get `search_path = <schema of the Tasker functions>, public`, as tasker-core's
- * application runs with (its functions name their tables unqualified; tasker-core
+ * Sessions get `search_path = pg_catalog, <schema of the Tasker functions>, public`, as
+ * tasker-core's application runs with (its functions name their tables unqualified; tasker-core
  * docs/reference/table-management.md: "With search_path = tasker, public, queries use unqualified
- * table names").
+ * table names"), pg_catalog named first (where PostgreSQL otherwise puts it implicitly). The
+ * suite's own sessions that copy a target resolve names in pg_catalog only (withClient).
  */
 import { redactUrl } from '../../config/settings.ts'
 import { withClient } from '../pg/with-client.ts'
@@ -66,7 +67,11 @@ export async function openBenchDatabase(run: RunInfo, options: OpenOptions): Pro
   const scratch = await createScratchDatabase(run.targetDatabaseUrl, run.runId, options.purpose)
   try {
     const t0 = performance.now()
-    const report = await withClient(run.targetDatabaseUrl, (source) => withClient(scratch.url, (copy) => copySchema(source, copy)))
+    const report = await withClient(
+      run.targetDatabaseUrl,
+      (source) => withClient(scratch.url, (copy) => copySchema(source, copy), { purpose: `writing the copy into ${scratch.name}`, searchPath: 'catalog' }),
+      { purpose: `reading the schema of ${target}`, searchPath: 'catalog' },
+    )
     const counts = Object.entries(report.counts).map(([k, n]) => `${n} ${k}`).join(', ')
     log(`scratch database ${scratch.name}: schema of ${target} copied in ${(performance.now() - t0).toFixed(0)} ms (${counts})`)
     for (const line of report.skipped) log(`not copied: ${line}`)
@@ -86,15 +91,15 @@ export async function openBenchDatabase(run: RunInfo, options: OpenOptions): Pro
 
 /** The database's Tasker functions, and its URL with their schema first on the search_path. */
 async function withFunctions(url: string): Promise<{ url: string; functions: TaskerFunctions }> {
-  const functions = await withClient(url, findTaskerFunctions)
+  const functions = await withClient(url, findTaskerFunctions, { purpose: `finding the Tasker functions of ${databaseName(url)}` })
   const schema = functions.get_step_readiness_status?.schema ?? functions.pgmq_send_with_notify?.schema
   return { url: schema ? withSearchPath(url, schema) : url, functions }
 }
 
-/** Adds `options=-c search_path=<schema>,public` unless the URL sets its own options. */
+/** Adds `options=-c search_path=pg_catalog,<schema>,public` unless the URL sets its own options. */
 export function withSearchPath(url: string, schema: string): string {
   const u = new URL(url)
   if (u.searchParams.has('options') || !/^[a-z_][a-z0-9_]*$/.test(schema)) return url
-  u.searchParams.set('options', `-c search_path=${schema},public`)
+  u.searchParams.set('options', `-c search_path=pg_catalog,${schema},public`)
   return u.toString()
 }

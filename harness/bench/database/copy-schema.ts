@@ -19,6 +19,12 @@
  * Statements run in one transaction in the target, each under a savepoint, repeated until no
  * statement makes progress: the catalog gives no safe creation order between, say, a function
  * returning a table's row type and a table whose default calls a function.
+ *
+ * The copy grants no role anything it lacked in the source: every copied object is owned by the
+ * role that copies (the bench role), and PUBLIC keeps no privilege on any of them (no EXECUTE on
+ * functions, SECURITY DEFINER ones included; no USAGE on schemas and types), so only that role
+ * and superusers can use them. Both sessions resolve names in pg_catalog only: the copy calls
+ * none of the source's functions, and none of those it has just copied.
  */
 import type pg from 'pg'
 
@@ -165,6 +171,21 @@ const TRIGGERS = `
     AND (c.oid IN (SELECT oid FROM (${COPIED_TABLES}) t) OR NOT ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')})
   ORDER BY tg.oid`
 
+/** Taken from PUBLIC in the copy, in each of its own schemas (owned by the copying role). */
+const PRIVATE_SCHEMAS = `
+  SELECT pg_catalog.format(t.template, s.nspname) AS sql
+  FROM (${OWN_NAMESPACES}) s,
+       (VALUES ('REVOKE ALL ON SCHEMA %I FROM PUBLIC'), ('REVOKE ALL ON ALL ROUTINES IN SCHEMA %I FROM PUBLIC'),
+               ('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM PUBLIC'), ('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM PUBLIC')) t(template)
+  ORDER BY s.oid, t.template`
+
+/** Enum, domain, range and stand-alone composite types: USAGE is PUBLIC's by default. */
+const PRIVATE_TYPES = `
+  SELECT pg_catalog.format('REVOKE ALL ON TYPE %I.%I FROM PUBLIC', n.nspname, t.typname) AS sql
+  FROM pg_type t JOIN (${OWN_NAMESPACES}) n ON n.oid = t.typnamespace
+  WHERE t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+  ORDER BY t.oid`
+
 /** The database's search_path (tasker-core's functions resolve unqualified names through it). */
 const SEARCH_PATH = `
   SELECT substr(cfg, length('search_path=') + 1) AS value
@@ -184,16 +205,23 @@ export async function copySchema(source: pg.ClientBase, target: pg.ClientBase): 
 
   await target.query('BEGIN')
   try {
+    await target.query('SET LOCAL search_path = pg_catalog')
     // Function bodies refer to tables that may come later; the server checks them when called.
     await target.query('SET LOCAL check_function_bodies = off')
     await target.query('SET LOCAL client_min_messages = warning')
+    // What this role creates in the copy from now on (extension members and objects the benches
+    // create included) is not PUBLIC's either.
+    await target.query('ALTER DEFAULT PRIVILEGES REVOKE ALL ON FUNCTIONS FROM PUBLIC')
+    await target.query('ALTER DEFAULT PRIVILEGES REVOKE ALL ON TYPES FROM PUBLIC')
     const counts: Record<string, number> = {}
     await applyUntilDone(target, plan.first, counts)
     await applyUntilDone(target, plan.then, counts)
+    for (const query of [PRIVATE_SCHEMAS, PRIVATE_TYPES]) {
+      for (const { sql } of (await target.query<{ sql: string }>(query)).rows) await target.query(sql)
+    }
     if (plan.searchPath !== undefined) {
-      // The value comes from the source's catalog, where the server accepted it as a search_path.
-      const { rows } = await target.query<{ sql: string }>(`SELECT format('ALTER DATABASE %I SET search_path TO ', current_database()) AS sql`)
-      await target.query(rows[0]!.sql + plan.searchPath)
+      const { rows } = await target.query<{ sql: string }>(SET_SEARCH_PATH, [searchPathElements(plan.searchPath)])
+      await target.query(rows[0]!.sql)
       counts.setting = 1
     }
     await target.query('COMMIT')
@@ -201,6 +229,46 @@ export async function copySchema(source: pg.ClientBase, target: pg.ClientBase): 
   } catch (err) {
     await target.query('ROLLBACK').catch(() => {})
     throw err
+  }
+}
+
+/** Each element a string literal: the server quotes it back as an identifier where it needs to. */
+const SET_SEARCH_PATH = `
+  SELECT pg_catalog.format('ALTER DATABASE %I SET search_path TO %s', pg_catalog.current_database(),
+    (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e), ', ' ORDER BY i) FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY u(e, i))) AS sql`
+
+/**
+ * The schema names of a search_path as the catalog stores it: `tasker, public`, `"$user", public`,
+ * `""` (set to ''; as SQL a zero-length identifier, which the server refuses).
+ */
+export function searchPathElements(stored: string): string[] {
+  const elements: string[] = []
+  let i = 0
+  const skipSpace = () => {
+    while (i < stored.length && /\s/.test(stored[i]!)) i++
+  }
+  for (;;) {
+    skipSpace()
+    let name = ''
+    if (stored[i] === '"') {
+      for (i++; ; i++) {
+        if (i >= stored.length) throw new Error(`search_path ${JSON.stringify(stored)}: unterminated quoted name`)
+        if (stored[i] === '"') {
+          if (stored[i + 1] !== '"') break
+          i++
+        }
+        name += stored[i]
+      }
+      i++
+    } else {
+      while (i < stored.length && stored[i] !== ',' && !/\s/.test(stored[i]!)) name += stored[i++]
+      if (name === '') throw new Error(`search_path ${JSON.stringify(stored)}: empty name at position ${i}`)
+    }
+    elements.push(name)
+    skipSpace()
+    if (i >= stored.length) return elements
+    if (stored[i] !== ',') throw new Error(`search_path ${JSON.stringify(stored)}: expected a comma at position ${i}`)
+    i++
   }
 }
 

@@ -6,6 +6,12 @@
  *
  * Creating a database on a server the run did not start is itself a write: callers check that the
  * user allowed writes (RunInfo.writable) first.
+ *
+ * A scratch database is the bench role's alone: CONNECT and TEMPORARY, which CREATE DATABASE grants
+ * to PUBLIC, are revoked at once, so no other role of the server can reach what is copied into it.
+ * The sessions that create and drop it are connected to the database under test: they resolve
+ * names in pg_catalog only and call its functions qualified, so none of the deployment's code runs
+ * in them.
  */
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
@@ -16,20 +22,24 @@ import { withClient } from '../pg/with-client.ts'
 const SCRATCH_NAME = /^tasker_bench_[0-9a-f]{8}_[a-z]{1,20}$/
 const RUN_ID = /^[0-9a-f]{8}$/
 
-const ROLE_PRIVILEGES = `SELECT current_user AS role, rolsuper OR rolcreatedb AS can FROM pg_roles WHERE rolname = current_user`
-const CREATE_DATABASE = `SELECT format('CREATE DATABASE %I', $1::text) AS sql`
+const ROLE_PRIVILEGES = `SELECT current_user AS role, rolsuper OR rolcreatedb AS can FROM pg_catalog.pg_roles WHERE rolname = current_user`
+const CREATE_DATABASE = `SELECT pg_catalog.format('CREATE DATABASE %I', $1::text) AS sql`
+const PRIVATE_DATABASE = `SELECT pg_catalog.format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', $1::text) AS sql`
 // FORCE (PostgreSQL 13+) ends sessions still connected, e.g. a bench worker that died mid-bench.
-const DROP_DATABASE = `SELECT format('DROP DATABASE IF EXISTS %I', $1::text) || CASE WHEN current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' ELSE '' END AS sql`
-const RUN_DATABASES = `SELECT datname FROM pg_database WHERE starts_with(datname, $1::text) ORDER BY datname`
+const DROP_DATABASE = `SELECT pg_catalog.format('DROP DATABASE IF EXISTS %I', $1::text) OPERATOR(pg_catalog.||) CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 130000 THEN ' WITH (FORCE)' ELSE '' END AS sql`
+const RUN_DATABASES = `SELECT datname FROM pg_catalog.pg_database WHERE pg_catalog.starts_with(datname::text, $1::text) ORDER BY datname`
 /**
  * The sessions creating a run's scratch databases (named by their application_name): ended before
  * the run's databases are listed, because a CREATE DATABASE still running is not yet in
  * pg_database, and one whose session sits between its statements would still send its CREATE.
  */
-const END_CREATORS = `SELECT pid, pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1::text AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'MEMBER')`
-const CREATORS_LEFT = `SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])`
+const END_CREATORS = `SELECT pid, pg_catalog.pg_terminate_backend(pid) AS ended FROM pg_catalog.pg_stat_activity WHERE application_name OPERATOR(pg_catalog.=) $1::text AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() AND pg_catalog.pg_has_role(usesysid, 'MEMBER')`
+const CREATORS_LEFT = `SELECT pid FROM pg_catalog.pg_stat_activity WHERE pid OPERATOR(pg_catalog.=) ANY($1::int[])`
 /** How long the cleanup waits for ended creator sessions to be gone (their CREATE undone). */
 const CREATORS_GONE_MS = 10_000
+
+/** Sessions on the server under test that create and drop scratch databases. */
+const ADMIN = { purpose: 'scratch databases', searchPath: 'catalog' } as const
 
 export interface ScratchDatabase {
   name: string
@@ -70,7 +80,8 @@ export async function createScratchDatabase(serverUrl: string, runId: string, pu
     }
     await admin.query(await statement(admin, DROP_DATABASE, name))
     await admin.query(await statement(admin, CREATE_DATABASE, name))
-  })
+    await admin.query(await statement(admin, PRIVATE_DATABASE, name))
+  }, ADMIN)
   let dropped = false
   return {
     name,
@@ -80,7 +91,7 @@ export async function createScratchDatabase(serverUrl: string, runId: string, pu
       dropped = true
       await withClient(serverUrl, async (admin) => {
         await admin.query(await statement(admin, DROP_DATABASE, name))
-      })
+      }, ADMIN)
     },
   }
 }
@@ -110,7 +121,7 @@ export async function dropRunScratchDatabases(serverUrl: string, runId: string):
           left.push(`${datname} (${(err as Error).message})`)
         }
       }
-    })
+    }, ADMIN)
   } catch (err) {
     left.push(`whatever it had, as the cleanup could not finish (${(err as Error).message})`)
   }

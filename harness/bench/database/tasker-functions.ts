@@ -31,12 +31,14 @@ export type TaskerFunctions = Partial<Record<TaskerFunctionName, FunctionFingerp
 /** The schema the contract puts them in; preferred when a name exists in several schemas. */
 const PREFERRED_SCHEMA = 'tasker'
 
+// Read in sessions on the database's own search_path (the hashes depend on it): every function
+// and operator is named with its schema, so that none the database defines can stand in.
 const FIND = `
-  SELECT p.proname AS name, n.nspname AS schema, pg_get_function_identity_arguments(p.oid) AS arguments,
-         md5(pg_get_functiondef(p.oid)) AS hash
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-  WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  ORDER BY p.proname, n.nspname <> $2, n.nspname, p.oid`
+  SELECT p.proname AS name, n.nspname AS schema, pg_catalog.pg_get_function_identity_arguments(p.oid) AS arguments,
+         pg_catalog.md5(pg_catalog.pg_get_functiondef(p.oid)) AS hash
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+  WHERE p.proname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.name[]) AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema}'::pg_catalog.name[])
+  ORDER BY p.proname, n.nspname OPERATOR(pg_catalog.<>) $2::pg_catalog.name, n.nspname, p.oid`
 
 export async function findTaskerFunctions(client: pg.ClientBase): Promise<TaskerFunctions> {
   const { rows } = await client.query<{ name: TaskerFunctionName } & FunctionFingerprint>(FIND, [TASKER_FUNCTIONS, PREFERRED_SCHEMA])

@@ -11,7 +11,7 @@
  * (seeding 100K tasks) takes its own, larger limit: pgLimits(settings, 'setup').
  */
 import pg from 'pg'
-import type { Settings } from '../../config/settings.ts'
+import { VARIABLES, type Settings } from '../../config/settings.ts'
 
 export interface PgLimits {
   statementTimeoutMs: number
@@ -42,13 +42,29 @@ export function pgLimitConfig(limits: PgLimits): Pick<pg.ClientConfig, 'statemen
   }
 }
 
+/** A process that applied none (a script, a test): the settings' defaults for set-up work. */
+const UNAPPLIED: PgLimits = {
+  statementTimeoutMs: VARIABLES.BENCH_SETUP_STATEMENT_TIMEOUT_MS.default,
+  lockTimeoutMs: VARIABLES.BENCH_LOCK_TIMEOUT_MS.default,
+  connectTimeoutMs: VARIABLES.BENCH_CONNECT_TIMEOUT_MS.default,
+  statementVariable: 'BENCH_SETUP_STATEMENT_TIMEOUT_MS',
+}
+let applied: PgLimits | undefined
+
 /**
  * Process-wide defaults: every connection opened afterwards that does not set its own gets
- * statement_timeout and lock_timeout (the connect timeout is per connection in node-postgres).
+ * statement_timeout and lock_timeout (the connect timeout is per connection in node-postgres;
+ * withClient() takes all of them from processPgLimits()).
  */
 export function applyPgDefaults(limits: PgLimits): void {
   pg.defaults.statement_timeout = limits.statementTimeoutMs
   pg.defaults.lock_timeout = limits.lockTimeoutMs
+  applied = limits
+}
+
+/** The limits applyPgDefaults() set in this process, else the settings' defaults for set-up work. */
+export function processPgLimits(): PgLimits {
+  return applied ?? UNAPPLIED
 }
 
 /** host:port of a connection string, for messages (never the password). */

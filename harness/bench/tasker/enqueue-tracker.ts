@@ -3,9 +3,15 @@
  * of a task was announced. Notifications are timestamped in the LISTEN connection's event handler
  * and kept until asked for (they can arrive before the POST that caused them has answered). A
  * batch announcement names its msg_ids only: which task they belong to is looked up in the queue
- * (or its archive, once handled) on a second connection, after the fact.
+ * (or its archive, once handled) on a second connection, after the fact. Only the latest
+ * KEPT_ANNOUNCEMENTS are kept: a bench marks the stream right before each task, so it needs the
+ * few since; a run that announces millions does not grow the list with them.
  */
 import pg from 'pg'
+import { useCatalogSearchPath } from '../pg/with-client.ts'
+
+/** Announcements kept for waitForMessages; older ones are dropped. */
+export const KEPT_ANNOUNCEMENTS = 10_000
 
 /** pgmq queue names become table names (q_<name>, a_<name>): only these characters are quoted into SQL. */
 const QUEUE_NAME = /^[a-z0-9_]{1,47}$/
@@ -41,7 +47,20 @@ export async function createEnqueueTracker(databaseUrl: string, namespace: strin
   await Promise.all([listener.connect(), lookup.connect()])
   listener.on('error', () => {}) // the server stopping at teardown must not crash the worker
   lookup.on('error', () => {})
-  const seen: Announcement[] = []
+  // The database may be a deployment's: the lookups' operators are pg_catalog's.
+  await useCatalogSearchPath(lookup)
+  /** The latest announcements; seen[0] is at position `dropped` of the stream. */
+  let seen: Announcement[] = []
+  let dropped = 0
+  const keep = (a: Announcement) => {
+    seen.push(a)
+    if (seen.length > KEPT_ANNOUNCEMENTS + KEPT_ANNOUNCEMENTS / 10) {
+      // Trimmed a tenth at a time, not one entry per announcement.
+      const excess = seen.length - KEPT_ANNOUNCEMENTS
+      seen = seen.slice(excess)
+      dropped += excess
+    }
+  }
   let kinds: Record<string, number> = {}
   let wake: (() => void) | undefined
 
@@ -55,9 +74,9 @@ export async function createEnqueueTracker(databaseUrl: string, namespace: strin
     }
     const kind = body?.event_type ?? 'unknown'
     kinds[kind] = (kinds[kind] ?? 0) + 1
-    if (kind === 'message_with_payload') seen.push({ at, count: 1, taskUuid: body.message?.task_uuid, msgIds: [] })
-    else if (kind === 'batch_ready') seen.push({ at, count: body.message_count ?? body.msg_ids?.length ?? 0, taskUuid: undefined, msgIds: (body.msg_ids ?? []).map(String) })
-    else if (kind === 'message_ready') seen.push({ at, count: 1, taskUuid: undefined, msgIds: body.msg_id === undefined ? [] : [String(body.msg_id)] })
+    if (kind === 'message_with_payload') keep({ at, count: 1, taskUuid: body.message?.task_uuid, msgIds: [] })
+    else if (kind === 'batch_ready') keep({ at, count: body.message_count ?? body.msg_ids?.length ?? 0, taskUuid: undefined, msgIds: (body.msg_ids ?? []).map(String) })
+    else if (kind === 'message_ready') keep({ at, count: 1, taskUuid: undefined, msgIds: body.msg_id === undefined ? [] : [String(body.msg_id)] })
     wake?.()
   })
   await listener.query(`LISTEN "${channel}"`)
@@ -75,14 +94,19 @@ export async function createEnqueueTracker(databaseUrl: string, namespace: strin
   }
 
   return {
-    mark: () => seen.length,
+    mark: () => dropped + seen.length,
     async waitForMessages(taskUuid, n, from, timeoutMs) {
       const deadline = performance.now() + timeoutMs
       let counted = 0
       let next = from
       for (;;) {
-        while (next < seen.length) {
-          const a = seen[next++]!
+        while (next < dropped + seen.length) {
+          if (next < dropped) {
+            throw new Error(
+              `task ${taskUuid}: announcements on ${channel} from position ${next} on were dropped (only the latest ${KEPT_ANNOUNCEMENTS} are kept): mark the stream right before creating the task`,
+            )
+          }
+          const a = seen[next++ - dropped]!
           if (a.taskUuid !== undefined) counted += a.taskUuid === taskUuid ? a.count : 0
           else if (a.msgIds.length > 0) counted += (await resolve(a)).filter((t) => t === taskUuid).length
           // A batch too large to list its ids: the namespace is this bench's alone, so it is ours.

@@ -1,23 +1,24 @@
 /** External mode: a server the user runs, named by DATABASE_URL. Never prints the password. */
-import pg from 'pg'
 import { redactUrl } from '../../config/settings.ts'
+import { withClient } from '../../bench/pg/with-client.ts'
 import type { StartedPostgres } from './types.ts'
-
-const CONNECT_TIMEOUT_MS = 10_000
 
 export async function connectExternalPostgres(url: string, variable = 'DATABASE_URL'): Promise<StartedPostgres> {
   const { hostname, port } = new URL(url)
   const where = `${hostname}:${port || 5432}`
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
   try {
-    await client.connect()
-    const { rows } = await client.query<{ server_version: string }>('SHOW server_version')
+    // A database the run did not create: the session resolves names in pg_catalog only.
+    const serverVersion = await withClient(
+      url,
+      async (client) => (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version,
+      { purpose: `connecting to ${variable}`, searchPath: 'catalog' },
+    )
     return {
       mode: 'external',
       url,
       host: hostname,
       port: Number(port || 5432),
-      serverVersion: rows[0]!.server_version,
+      serverVersion,
       owned: false,
       async stop() {},
     }
@@ -27,7 +28,5 @@ export async function connectExternalPostgres(url: string, variable = 'DATABASE_
       `cannot reach PostgreSQL at ${where} (${variable}=${redactUrl(url)}): ${reason}. ` +
         `Check that the server runs and accepts connections, or unset ${variable} to use the embedded server.`,
     )
-  } finally {
-    await client.end().catch(() => {})
   }
 }
