@@ -32,6 +32,8 @@ export interface BenchWork {
   readonly databases: Promise<string[]>
   /** runs `body` (which returns the tasks it completed) inside a window and records its work as `name` */
   measure(task: Task, name: string, body: () => Promise<number>): Promise<WorkMeasurement | undefined>
+  /** the same for a body that returns something else: `tasks` says how many tasks it completed */
+  around<T>(task: Task, name: string, body: () => Promise<T>, tasks: (value: T) => number): Promise<T>
   /** the same for several systems in one window (baselines): body returns tasks per name */
   measureEach(task: Task, body: () => Promise<Record<string, { tasks: number; databases?: string[]; cpu?: CpuAttribution }>>): Promise<Record<string, WorkMeasurement>>
 }
@@ -79,21 +81,29 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
     }
     return m.start()
   }
+  async function around<T>(task: Task, name: string, body: () => Promise<T>, count: (value: T) => number, seen?: (w: WorkMeasurement) => void): Promise<T> {
+    const w = await window(task)
+    const value = await body()
+    const tasks = count(value)
+    if (!w) return value
+    const result = await w.stop()
+    if (!(tasks > 0)) return value
+    const work = result.measure(tasks, [orchestratorDb])
+    recordWork(task, name, work)
+    console.log(`[work] ${name}: ${workLine(work)}`)
+    seen?.(work)
+    return value
+  }
   return {
     get databases() {
       return databases()
     },
     async measure(task, name, body) {
-      const w = await window(task)
-      const tasks = await body()
-      if (!w) return undefined
-      const result = await w.stop()
-      if (!(tasks > 0)) return undefined
-      const work = result.measure(tasks, [orchestratorDb])
-      recordWork(task, name, work)
-      console.log(`[work] ${name}: ${workLine(work)}`)
+      let work: WorkMeasurement | undefined
+      await around(task, name, body, (n) => n, (w) => (work = w))
       return work
     },
+    around: (task, name, body, count) => around(task, name, body, count),
     async measureEach(task, body) {
       const w = await window(task)
       const systems = await body()

@@ -88,10 +88,11 @@ export function diffSnapshots(before: StatSnapshot, after: StatSnapshot): StatDe
 }
 
 /**
- * The window's statements minus what the idle window's statements would have done in the same
- * time: per query id, every figure less (window ms ÷ idle ms) × its idle figure, never below zero.
- * A statement that runs both on a timer and per task (a fallback poll with the same text as the
- * event-driven read) keeps the calls beyond its timer rate.
+ * The window's statements minus what ran on timers: per query id seen in the idle window, its idle
+ * call rate × the window's length is the share of the window's calls that were background, and
+ * that share of every figure goes (so a poll whose cost per call grows with the tables is removed
+ * at today's cost, not the idle window's). A statement that runs both on a timer and per task (a
+ * fallback poll with the same text as the event-driven read) keeps the calls beyond its timer rate.
  */
 export function subtractBackground(window: StatDelta, idle: StatDelta | undefined): StatDelta {
   if (!idle || idle.ms <= 0) return window
@@ -101,8 +102,11 @@ export function subtractBackground(window: StatDelta, idle: StatDelta | undefine
   for (const s of window.statements) {
     const bg = idleByKey.get(statKey(s))
     const d = { ...s }
-    if (bg) for (const f of STAT_FIELDS) d[f] = Math.max(0, s[f] - bg[f] * factor)
-    if (d.calls > 0) statements.push(d)
+    if (bg) {
+      const share = Math.min(1, (bg.calls * factor) / s.calls)
+      for (const f of STAT_FIELDS) d[f] = s[f] * (1 - share)
+    }
+    if (d.calls > 1e-9) statements.push(d)
   }
   const idleDb = new Map(idle.databases.map((d) => [d.datname, d]))
   const databases = window.databases.map((w) => {
