@@ -16,7 +16,8 @@
  *
  * Recorded per workflow: `e2e <shape> (interleaved)`, `floor <shape>`, `peer <shape>`, and the
  * efficiency figures `efficiency <shape> e2e/floor` and `… e2e/peer` (E2E p50 / baseline p50,
- * p99 / p99, …), budgetable like any figure. The file ends with the efficiency table.
+ * p99 / p99, …), budgetable like any figure, and the work per task of each (harness/bench/work/)
+ * with its ratios E2E ÷ floor and E2E ÷ peer. The file ends with the efficiency table.
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import { annotateResult, recordSamples } from '../harness/bench/record.ts'
@@ -31,7 +32,9 @@ import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { loadDags, SHAPES, type Dag } from '../harness/bench/baselines/dag.ts'
 import { startBaselines, type Baselines } from '../harness/bench/baselines/start-baselines.ts'
 import { interleave } from '../harness/bench/baselines/interleave.ts'
-import { recordEfficiency } from '../harness/bench/baselines/record-efficiency.ts'
+import { recordEfficiency, recordWorkRatios } from '../harness/bench/baselines/record-efficiency.ts'
+import { workPerTask } from '../harness/bench/work/bench-work.ts'
+import { baselineWork } from '../harness/bench/baselines/baseline-work.ts'
 import { baselineName, efficiencyRows, efficiencyTable, interleavedE2eName, type EfficiencyRow } from '../harness/results/efficiency.ts'
 import { taskerMeta } from '../harness/results/meta.ts'
 
@@ -48,6 +51,7 @@ let workflows: Record<Shape, Workflow>
 let dags: Record<Shape, Dag>
 let baselines: Baselines | undefined
 const table: EfficiencyRow[] = []
+const work = workPerTask(run, 'baselines', () => (baselines?.description.server === 'server under test' ? Object.values(baselines.databases) : []))
 
 describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', () => {
   const completion = chooseCompletionMode(run)
@@ -83,14 +87,15 @@ describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', (
         const done = await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
         return done.at - t0
       }
-      const { fn, fnOpts, samples: taken } = interleave(e2e, {
+      const { fn, fnOpts, samples: taken, iterations } = interleave(e2e, {
         floor: async () => (await b.floor.runTask(shape, TASK_TIMEOUT_MS)).ms,
         peer: async () => (await b.peer.runTask(shape, TASK_TIMEOUT_MS)).ms,
       })
-      await bench(interleavedE2eName(shape), fnOpts, fn).run(options)
+      const works = await work.measureEach(task, async () => (await bench(interleavedE2eName(shape), fnOpts, fn).run(options), baselineWork(shape, iterations(), b, await work.databases)))
       recordSamples(task, baselineName(shape, 'floor'), taken.floor!)
       recordSamples(task, baselineName(shape, 'peer'), taken.peer!)
       recordEfficiency(task, shape, taken.e2e!, { floor: taken.floor!, peer: taken.peer! })
+      recordWorkRatios(task, shape, works, { e2e: interleavedE2eName(shape), floor: baselineName(shape, 'floor'), peer: baselineName(shape, 'peer') })
       annotateResult(task, { completion: completion.mode, pollIntervalMs: watcher.pollIntervalMs, steps: dags[shape].steps.length, baselines: b.description })
       table.push(...efficiencyRows(taskerMeta(task).measurements))
     })

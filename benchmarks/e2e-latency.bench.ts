@@ -10,7 +10,9 @@
  * orchestrator's database; null with the reason where the suite cannot read it). Before the first
  * sample the file waits until the system is idle (harness/bench/tasker/idle.ts). After each workflow, the samples'
  * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
- * submit, result processing, orchestration gaps; which worker ran which step).
+ * submit, result processing, orchestration gaps; which worker ran which step). Each scenario's
+ * window (warm-up included) also counts the work per task: statements, round trips, rows, buffers,
+ * WAL, commits, pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/).
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import { annotateResult } from '../harness/bench/record.ts'
@@ -25,6 +27,7 @@ import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harnes
 import { serverDurations, type SampleRecord } from '../harness/bench/tasker/samples.ts'
 import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { reportBreakdown } from '../harness/bench/traces/report.ts'
+import { workPerTask } from '../harness/bench/work/bench-work.ts'
 
 const run = inject('run')
 const TASK_TIMEOUT_MS = 30_000
@@ -32,6 +35,7 @@ const skip = skipReason('e2e', noOrchestrator(run))
 const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
 const options = fixedCount(samples, sampleCount(run, 10))
 const completion = chooseCompletionMode(run)
+const work = workPerTask(run, 'e2e')
 
 let api: TaskerClient
 let watcher: CompletionWatcher
@@ -57,12 +61,14 @@ afterAll(async () => {
 /** Creates one task, waits for it; keeps its ids for the results file (run phase only). */
 function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => CompletionWatcher) {
   let phase: 'warmup' | 'run' = 'warmup'
+  let tasks = 0
   const fn = async () => {
     const request = taskRequest(workflow)
     const t0 = performance.now()
     const task = await api.createTask(request)
     const done = await waitFor().wait(task.task_uuid, TASK_TIMEOUT_MS)
     const ms = done.at - t0
+    tasks++
     if (phase === 'run') records.push({ task_uuid: task.task_uuid, correlation_id: task.correlation_id, ms })
     return { overriddenDuration: ms }
   }
@@ -71,14 +77,14 @@ function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => Com
       phase = mode === 'warmup' ? 'warmup' : 'run'
     },
   }
-  return { fn, fnOpts }
+  return { fn, fnOpts, tasks: () => tasks }
 }
 
 describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow', (shape) => {
   test.skipIf(skip !== undefined)(`one task at a time`, async ({ bench, task }) => {
     const records: SampleRecord[] = []
-    const { fn, fnOpts } = oneTask(workflows[shape], records, () => watcher)
-    await bench(`e2e ${shape}`, fnOpts, fn).run(options)
+    const { fn, fnOpts, tasks } = oneTask(workflows[shape], records, () => watcher)
+    await work.measure(task, `e2e ${shape}`, async () => (await bench(`e2e ${shape}`, fnOpts, fn).run(options), tasks()))
     annotateResult(task, {
       completion: completion.mode,
       pollIntervalMs: watcher.pollIntervalMs,
@@ -95,8 +101,8 @@ test.skipIf(skip !== undefined)('linear, polled every BENCH_POLL_INTERVAL_MS (ta
   const interval = run.settings.BENCH_POLL_INTERVAL_MS
   const poller = createPollWatcher(api, interval)
   const records: SampleRecord[] = []
-  const { fn, fnOpts } = oneTask(workflows.linear, records, () => poller)
-  await bench(`e2e linear (poll ${interval} ms)`, fnOpts, fn).run(options)
+  const { fn, fnOpts, tasks } = oneTask(workflows.linear, records, () => poller)
+  await work.measure(task, `e2e linear (poll ${interval} ms)`, async () => (await bench(`e2e linear (poll ${interval} ms)`, fnOpts, fn).run(options), tasks()))
   const serverDuration = await serverDurations(records, durationsFrom)
   annotateResult(task, { completion: 'poll', pollIntervalMs: interval, serverDuration, samples: records })
 })
@@ -104,18 +110,20 @@ test.skipIf(skip !== undefined)('linear, polled every BENCH_POLL_INTERVAL_MS (ta
 test.skipIf(skip !== undefined)('10 linear tasks started together, until the last completes', async ({ bench, task }) => {
   const K = 10
   const records: SampleRecord[] = []
-  await bench(`e2e linear x${K} concurrent`, async () => {
+  let tasks = 0
+  await work.measure(task, `e2e linear x${K} concurrent`, async () => (await bench(`e2e linear x${K} concurrent`, async () => {
     const requests = Array.from({ length: K }, () => taskRequest(workflows.linear))
     const t0 = performance.now()
     const finished = await Promise.all(
       requests.map(async (request) => {
         const created = await api.createTask(request)
         const done = await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
+        tasks++
         records.push({ task_uuid: created.task_uuid, correlation_id: created.correlation_id, ms: done.at - t0 })
         return done.at
       }),
     )
     return { overriddenDuration: Math.max(...finished) - t0 }
-  }).run({ ...options, iterations: Math.max(5, Math.ceil(options.iterations / K)) })
+  }).run({ ...options, iterations: Math.max(5, Math.ceil(options.iterations / K)) }), tasks))
   annotateResult(task, { completion: completion.mode, concurrency: K, tasks: records.length, completionWatcher: watcher.stats() })
 })

@@ -3,7 +3,8 @@
  * for BENCH_LOAD_SECONDS, independent of completions. Each task's latency runs from its intended
  * start to its observed completion (coordinated omission corrected), so a stall is not hidden.
  * Reported per rate: achieved throughput, p50/p95/p99/max, peak queue depth, failures; and the
- * rate at which latency breaks down. Loopback only; bounded in count (rate × seconds) and time.
+ * rate at which latency breaks down, and the work per completed task at each rate (harness/bench/work/).
+ * Loopback only; bounded in count (rate × seconds) and time.
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -18,9 +19,11 @@ import { chooseCompletionMode, createCompletionWatcher } from '../harness/bench/
 import { profileValue } from '../harness/config/profile.ts'
 import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
 import { loadWorkflows, taskRequest, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { workPerTask } from '../harness/bench/work/bench-work.ts'
 
 const run = inject('run')
 const skip = skipReason('load', noOrchestrator(run))
+const work = workPerTask(run, 'load')
 const rates = profileValue(run.settings, 'BENCH_LOAD_RATES')
 const seconds = profileValue(run.settings, 'BENCH_LOAD_SECONDS')
 /** Latency is "broken down" at a rate whose p99 exceeds this, or whose throughput falls behind. */
@@ -81,7 +84,7 @@ async function sampleQueueDepth(until: Promise<unknown>): Promise<{ t: number; d
 describe.each(rates)('%i linear tasks/s', (rate) => {
   test.skipIf(skip !== undefined)(`for ${seconds} s`, async ({ task }) => {
     const ids: { task_uuid: string; correlation_id: string }[] = []
-    const load = runOpenModel({
+    const start = () => runOpenModel({
       ratePerSecond: rate,
       durationMs: seconds * 1000,
       drainTimeoutMs: TASK_TIMEOUT_MS,
@@ -91,7 +94,11 @@ describe.each(rates)('%i linear tasks/s', (rate) => {
         return (await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)).at
       },
     })
-    const [result, queue] = await Promise.all([load, sampleQueueDepth(load)])
+    // the work window opens before the first arrival; the tasks that completed are the divisor
+    const [result, queue] = await work.around(task, `load linear @${rate}/s`, () => {
+      const load = start()
+      return Promise.all([load, sampleQueueDepth(load)])
+    }, ([r]) => correctedLatencies(r).length)
     const latencies = correctedLatencies(result)
     const failures = result.arrivals.filter((a) => a.error)
     const throughput = achievedThroughput(result)

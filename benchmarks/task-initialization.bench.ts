@@ -6,6 +6,7 @@
  * Each created task runs on: before the first sample the file waits until the system is idle,
  * and after each scenario it waits (bounded, untimed) until its own tasks are settled, so neither
  * the next scenario nor the next bench file measures this one's backlog. Both waits are recorded.
+ * Work per task counts the samples and the drain: creating and running each task.
  */
 import { afterAll, beforeAll, inject, test } from 'vitest'
 import { benchOptions } from '../harness/bench/bench-options.ts'
@@ -14,9 +15,11 @@ import { annotateResult } from '../harness/bench/record.ts'
 import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
 import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../harness/bench/tasker/idle.ts'
 import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { workPerTask } from '../harness/bench/work/bench-work.ts'
 
 const run = inject('run')
 const skip = skipReason('task-initialization', noOrchestrator(run))
+const work = workPerTask(run, 'task-initialization')
 let api: TaskerClient
 let workflows: Record<Shape, Workflow>
 
@@ -54,7 +57,8 @@ const options = benchOptions(run, 500, 20)
 
 test.skipIf(skip !== undefined).for(['linear', 'diamond'] as const)('create a %s task', async (shape, { bench, task: testTask }) => {
   const created: string[] = []
-  await bench(`create ${shape} task`, async () => {
+  let drained: Record<string, unknown> = {}
+  await work.measure(testTask, `create ${shape} task`, async () => (await bench(`create ${shape} task`, async () => {
     const request = taskRequest(workflows[shape])
     const t0 = performance.now()
     const task = await api.createTask(request)
@@ -62,6 +66,6 @@ test.skipIf(skip !== undefined).for(['linear', 'diamond'] as const)('create a %s
     if (!task.task_uuid) throw new Error(`POST /v1/tasks answered without a task_uuid: ${JSON.stringify(task).slice(0, 200)}`)
     created.push(task.task_uuid)
     return { overriddenDuration: ms }
-  }).run(options)
-  annotateResult(testTask, { drainAfterSamples: await drain(created) })
+  }).run(options), (drained = await drain(created)), created.length))
+  annotateResult(testTask, { drainAfterSamples: drained })
 })

@@ -17,6 +17,7 @@
  * for a CPU, so read them as shares, not as costs on an idle machine.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpuSince, cpuSnapshot, nodeServices, postgresBackends, type ProcessGroup } from '../harness/bench/work/process-cpu.ts'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -44,79 +45,13 @@ function count(name: string, raw: string | undefined, def: number, min: number, 
   return n
 }
 
-/** CPU milliseconds (user + system) of one process, from /proc; undefined once it has ended. */
-function processCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100 // USER_HZ is 100 on Linux
-  } catch {
-    return undefined
-  }
-}
-
-/** This process's child processes (the orchestrator's services), by the name of their entry's folder. */
-function serviceChildren(): Map<number, string> {
-  const children = new Map<number, string>()
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue
-      const entry = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('main.ts'))
-      if (entry) children.set(pid, `node: ${path.basename(path.dirname(entry))}`)
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return children
-}
-
 /**
  * Who burns the CPU: every process of the set-up (PostgreSQL backends by application name, the
- * services, this process with its HTTP client and completion watcher), as pid → group.
+ * services, this process with its HTTP client and completion watcher), as pid → group
+ * (harness/bench/work/process-cpu.ts, which the benches' work per task uses too).
  */
-async function processGroups(db: pg.Client): Promise<Map<number, string>> {
-  const groups = serviceChildren()
-  const { rows } = await db.query<{ pid: number; name: string }>(
-    `SELECT pid, 'postgres: ' || CASE WHEN backend_type = 'client backend' THEN coalesce(nullif(application_name, ''), 'unnamed client')
-                                      ELSE backend_type END AS name
-     FROM pg_stat_activity`,
-  )
-  for (const r of rows) groups.set(r.pid, r.name)
-  return groups
-}
-
-interface CpuSnapshot {
-  groups: Map<number, string>
-  perPid: Map<number, number>
-  self: NodeJS.CpuUsage
-}
-
-async function cpuSnapshot(db: pg.Client): Promise<CpuSnapshot> {
-  const groups = await processGroups(db)
-  const perPid = new Map<number, number>()
-  for (const pid of groups.keys()) {
-    const ms = processCpuMs(pid)
-    if (ms !== undefined) perPid.set(pid, ms)
-  }
-  return { groups, perPid, self: process.cpuUsage() }
-}
-
-/** CPU milliseconds per group since `before` (processes that ended meanwhile are left out). */
-function cpuSince(before: CpuSnapshot): Map<string, { ms: number; processes: number }> {
-  const out = new Map<string, { ms: number; processes: number }>()
-  for (const [pid, ms0] of before.perPid) {
-    const ms = processCpuMs(pid)
-    if (ms === undefined) continue
-    const name = before.groups.get(pid)!
-    const g = out.get(name) ?? { ms: 0, processes: 0 }
-    g.ms += ms - ms0
-    g.processes++
-    out.set(name, g)
-  }
-  const self = process.cpuUsage(before.self)
-  out.set('node: this profile (HTTP client, completion watcher)', { ms: (self.user + self.system) / 1000, processes: 1 })
-  return out
+async function processGroups(db: pg.Client): Promise<Map<number, ProcessGroup>> {
+  return new Map([...nodeServices(process.cwd()), ...(await postgresBackends(db))])
 }
 
 /** CPU milliseconds (user + system) of every postgres process owned by `uid`, from /proc. */
@@ -174,12 +109,12 @@ async function main(): Promise<void> {
   const phase = async (title: string, n: number, run: () => Promise<string>) => {
     await db.query('SELECT pg_stat_statements_reset()')
     const cpu0 = postgresCpuMs(serverUid)
-    const processes0 = await cpuSnapshot(db)
+    const processes0 = cpuSnapshot(await processGroups(db))
     const t0 = performance.now()
     const extra = await run()
     const wall = performance.now() - t0
     const cpuPerTask = (postgresCpuMs(serverUid) - cpu0) / n
-    const byProcess = [...cpuSince(processes0)].sort((a, b) => b[1].ms - a[1].ms)
+    const byProcess = [...cpuSince(processes0, 'node: this profile (HTTP client, completion watcher)')].sort((a, b) => b[1].ms - a[1].ms)
     const totalPerTask = byProcess.reduce((sum, [, g]) => sum + g.ms, 0) / n
     const { rows } = await db.query<{ calls: string; total_ms: number; toplevel: boolean; query: string }>(TOP_STATEMENTS, [top])
     console.log(`\n${title}: ${n} linear tasks in ${(wall / 1000).toFixed(1)} s${extra}`)

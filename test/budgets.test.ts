@@ -64,7 +64,7 @@ describe('parseBudgetExpression', () => {
     'rejects %j with the expected-format message',
     (expr) => {
       expect(() => parseBudgetExpression(expr, 'somewhere')).toThrow(
-        `budget somewhere: cannot parse "${expr.trim()}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, or target p(50)<20)`,
+        `budget somewhere: cannot parse "${expr.trim()}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, statements/task<40, or target p(50)<20)`,
       )
     },
   )
@@ -184,8 +184,8 @@ describe('loadBudgets', () => {
   test('the reference orchestrator overlay tightens its own targets and leaves the rest', () => {
     const settings = { root: path.resolve(import.meta.dirname, '..'), BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' as const }
     const book = loadBudgets(settings, { overlays: budgetOverlays('embedded') })
-    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<100', 'target p(50)<20', 'target p(99)<50'])
-    expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual(['p(99)<200'])
+    expect(book.for('e2e-latency', 'e2e linear').map((b) => b.text)).toEqual(['p(99)<100', 'target p(50)<20', 'target p(99)<50', 'statements/task<170', 'round_trips/task<20', 'wal_bytes/task<34000'])
+    expect(book.for('e2e-latency', 'e2e tree').map((b) => b.text)).toEqual(['p(99)<200', 'statements/task<400', 'round_trips/task<38', 'wal_bytes/task<82000'])
     expect(book.for('task-initialization', 'create linear task').map((b) => b.text)).toEqual(['p(99)<50', 'target p(99)<10'])
     expect(book.for('task-initialization', 'create diamond task').map((b) => b.text)).toEqual(['p(99)<75'])
     expect(book.for('load', 'load linear @200/s').map((b) => [b.text, b.target])).toEqual([['target p(99)<100', true]])

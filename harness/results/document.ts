@@ -32,6 +32,7 @@ export function buildResultsDocument(environment: EnvironmentFingerprint, tests:
         budgets: m.budgets ?? [],
         extra: { ...tasker.annotations, ...m.extra },
         ...(m.samples ? { samples: m.samples } : {}),
+        ...(m.work ? { work: m.work } : {}),
       })
     }
   }

@@ -14,6 +14,7 @@
  * Shared by the bench that records the figures, the reports that print them and the tests.
  */
 import type { LatencySummary } from './percentiles.ts'
+import type { WorkMeasurement, WorkRatios } from './work.ts'
 
 export type BaselineName = 'floor' | 'peer'
 
@@ -30,7 +31,20 @@ export interface EfficiencyExtra {
     baseline: BaselineName
     e2e: { n: number; p50: number; p99: number }
     base: { n: number; p50: number; p99: number }
+    /** work per task, E2E ÷ baseline, where both were counted (harness/results/work.ts): noise cannot move it */
+    work?: WorkRatios
   }
+}
+
+/** E2E per task ÷ baseline per task for the counters the efficiency table shows. */
+export function workRatios(e2e: WorkMeasurement, base: WorkMeasurement): WorkRatios {
+  const out: WorkRatios = {}
+  for (const k of ['statements', 'round_trips', 'wal_bytes', 'shared_blks'] as const) {
+    const a = e2e.perTask[k]
+    const b = base.perTask[k]
+    if (a !== undefined && b !== undefined && b > 0) out[k] = Number((a / b).toPrecision(4))
+  }
+  return out
 }
 
 /** Every summary field of the E2E divided by the same field of the baseline. */
@@ -65,8 +79,8 @@ export function efficiencyExtra(shape: string, baseline: BaselineName, e2e: Late
 export interface EfficiencyRow {
   shape: string
   e2e: { p50: number; p99: number; n: number }
-  floor?: { p50: number; p99: number }
-  peer?: { p50: number; p99: number }
+  floor?: { p50: number; p99: number; work?: WorkRatios }
+  peer?: { p50: number; p99: number; work?: WorkRatios }
 }
 
 /** The table's rows from measurements' extras (results entries or test meta), in first-seen shape order. */
@@ -76,7 +90,7 @@ export function efficiencyRows(entries: readonly { extra?: Record<string, unknow
     const e = (entry.extra as Partial<EfficiencyExtra> | undefined)?.efficiency
     if (!e || typeof e.shape !== 'string' || (e.baseline !== 'floor' && e.baseline !== 'peer')) continue
     const row = rows.get(e.shape) ?? { shape: e.shape, e2e: e.e2e }
-    row[e.baseline] = { p50: e.base.p50, p99: e.base.p99 }
+    row[e.baseline] = { p50: e.base.p50, p99: e.base.p99, ...(e.work ? { work: e.work } : {}) }
     rows.set(e.shape, row)
   }
   return [...rows.values()]
@@ -92,13 +106,15 @@ const times = (n: number) => `${n >= 10 ? n.toFixed(0) : n.toFixed(1)}×`
 export function efficiencyTable(rows: readonly EfficiencyRow[]): string[] {
   if (rows.length === 0) return []
   const pair = (a: number | undefined, b: number | undefined, f: (n: number) => string) => (a === undefined || b === undefined ? '—' : `${f(a)} / ${f(b)}`)
+  const withWork = rows.some((r) => r.floor?.work || r.peer?.work)
   const lines = [
-    '| workflow | E2E p50 / p99 ms | floor p50 / p99 ms | peer p50 / p99 ms | E2E÷floor p50 / p99 | E2E÷peer p50 / p99 |',
-    '|---|--:|--:|--:|--:|--:|',
+    `| workflow | E2E p50 / p99 ms | floor p50 / p99 ms | peer p50 / p99 ms | E2E÷floor p50 / p99 | E2E÷peer p50 / p99 |${withWork ? ' E2E÷floor statements / WAL bytes per task | E2E÷peer statements / WAL bytes per task |' : ''}`,
+    `|---|--:|--:|--:|--:|--:|${withWork ? '--:|--:|' : ''}`,
   ]
   for (const r of rows) {
     const ratio = (base: { p50: number; p99: number } | undefined) => (base ? pair(r.e2e.p50 / base.p50, r.e2e.p99 / base.p99, times) : '—')
-    lines.push(`| ${r.shape} | ${pair(r.e2e.p50, r.e2e.p99, ms)} | ${pair(r.floor?.p50, r.floor?.p99, ms)} | ${pair(r.peer?.p50, r.peer?.p99, ms)} | ${ratio(r.floor)} | ${ratio(r.peer)} |`)
+    const work = (base: { work?: WorkRatios } | undefined) => pair(base?.work?.statements, base?.work?.wal_bytes, times)
+    lines.push(`| ${r.shape} | ${pair(r.e2e.p50, r.e2e.p99, ms)} | ${pair(r.floor?.p50, r.floor?.p99, ms)} | ${pair(r.peer?.p50, r.peer?.p99, ms)} | ${ratio(r.floor)} | ${ratio(r.peer)} |${withWork ? ` ${work(r.floor)} | ${work(r.peer)} |` : ''}`)
   }
   return lines
 }

@@ -12,6 +12,8 @@ export interface Interleaved {
   fnOpts: { beforeAll(mode?: string): void }
   /** run-phase samples by contender name, in the order taken */
   samples: Record<string, number[]>
+  /** iterations completed, warm-up included: each ran one task of every contender (work per task's divisor) */
+  iterations(): number
 }
 
 export function interleave(e2e: Contender, baselines: Record<string, Contender>): Interleaved {
@@ -20,8 +22,10 @@ export function interleave(e2e: Contender, baselines: Record<string, Contender>)
   const names = ['e2e', ...Object.keys(baselines)]
   const contenders: Record<string, Contender> = { e2e, ...baselines }
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
+  let completed = 0
   return {
     samples,
+    iterations: () => completed,
     fnOpts: {
       beforeAll(mode?: string) {
         phase = mode === 'warmup' ? 'warmup' : 'run'
@@ -33,6 +37,7 @@ export function interleave(e2e: Contender, baselines: Record<string, Contender>)
       const taken: Record<string, number> = {}
       for (const name of order) taken[name] = await contenders[name]!()
       if (phase === 'run') for (const name of names) samples[name]!.push(taken[name]!)
+      completed++
       return { overriddenDuration: taken.e2e! }
     },
   }

@@ -15,6 +15,8 @@ export interface Baselines {
   floor: Baseline
   peer: Baseline
   /** recorded with every result: where each ran and how */
+  /** the floor's and the peer's database names on their server (the same one on the embedded baseline server) */
+  databases: { floor: string; peer: string }
   description: { workers: number; concurrency: number; floor: string; peer: string; floorDatabase: string; peerDatabase: string; server: BaselineDatabase['server']; pgmq: string }
   close(): Promise<void>
 }
@@ -35,9 +37,11 @@ export async function startBaselines(run: RunInfo, dags: Record<Shape, Dag>, log
     opened.push(floor)
     const peer = await startPeer(dags, { ...common, databaseUrl: peerDb.url })
     opened.push(peer)
+    const datname = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres'
     return {
       floor,
       peer,
+      databases: { floor: datname(floorDb.url), peer: datname(peerDb.url) },
       description: { ...common, floor: floor.description, peer: peer.description, floorDatabase: floorDb.reason, peerDatabase: peerDb.reason, server: floorDb.server, pgmq: floorDb.pgmq },
       close,
     }

@@ -74,6 +74,8 @@ export async function startContainerPostgres(image: string, log: (line: string) 
   const container = await new LoopbackPostgreSqlContainer(image)
     .withPassword(newSuperuserPassword())
     .withPullPolicy({ shouldPull: () => false })
+    // pg_stat_statements (contrib, shipped by Debian's and the official images) for work per task
+    .withCommand(['postgres', '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'])
     .withLabels({ [RUN_LABEL]: containerRunId(), [START_LABEL]: startId })
     .start()
     .finally(removeStarting)

@@ -34,8 +34,14 @@ export interface EmbeddedOptions {
   progress?: (line: string) => void
 }
 
-/** Durability off, enough connections for benches with many workers. */
+/**
+ * Durability off, enough connections for benches with many workers; pg_stat_statements loaded and
+ * tracking nested statements too, for work per task (harness/bench/work/; the benches create its
+ * view in the maintenance database, never in a database under test).
+ */
 const THROWAWAY_SETTINGS: Record<string, string> = {
+  shared_preload_libraries: 'pg_stat_statements',
+  'pg_stat_statements.track': 'all',
   fsync: 'off',
   synchronous_commit: 'off',
   full_page_writes: 'off',

@@ -10,6 +10,7 @@ import { retainSamples } from '../retained-samples.ts'
 import { summarize, type LatencySummary } from '../percentiles.ts'
 import { checkBudgets, evaluateBudgets, formatViolation } from './evaluate.ts'
 import type { BudgetBook } from './load.ts'
+import { workLine } from '../work-line.ts'
 
 /** The parts of a finished Vitest test this needs (a RunnerTestCase has them). */
 export interface FinishedTest {
@@ -40,9 +41,11 @@ export function checkTestResults(task: FinishedTest, budgets: () => BudgetBook):
   const lines: string[] = []
   const violations: string[] = []
   for (const m of meta.measurements) {
+    const work = meta.work?.[m.name]
+    if (work) m.work = work
     const list = book.for(file, m.name)
-    m.budgets = checkBudgets(m.summary, list)
-    const failed = evaluateBudgets(m.summary, list)
+    m.budgets = checkBudgets(m.summary, list, work)
+    const failed = evaluateBudgets(m.summary, list, work)
     lines.push(summaryLine(file, m))
     for (const v of failed) violations.push(formatViolation({ file, bench: m.name }, v))
   }
@@ -83,5 +86,6 @@ function summaryLine(file: string, m: Measurement): string {
     const missed = targets.filter((b) => !b.passed).map((b) => `${b.expression.replace(/^target\s+/, '')} (${ms(b.observed)})`)
     line += ` · targets ${targets.length - missed.length}/${targets.length} met${missed.length ? `, missed: ${missed.join(', ')}` : ''}`
   }
+  if (m.work) line += `\n[work]  ${file} > ${m.name}: ${workLine(m.work)}`
   return line
 }

@@ -4,6 +4,7 @@
  * checked and recorded, never violations.
  */
 import type { LatencySummary } from '../percentiles.ts'
+import type { WorkMeasurement } from '../work.ts'
 import type { BudgetExpression, BudgetOperator } from './parse.ts'
 
 export interface BudgetViolation {
@@ -15,7 +16,7 @@ export interface BudgetViolation {
   /** the limit after scaling */
   limit: number
   operator: BudgetOperator
-  unit: 'ms' | 'samples'
+  unit: 'ms' | 'samples' | 'per task'
   /** the limit as written, before scaling */
   writtenLimit: number
   /** the budget scale applied to the written limit */
@@ -44,20 +45,27 @@ const compare: Readonly<Record<BudgetOperator, (observed: number, limit: number)
   '==': (o, l) => o === l,
 }
 
-export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[]): BudgetCheck[] {
-  return budgets.map((b) => {
-    const observed = summary[b.field] as number
+/** What a budget reads: a summary field, or a work counter per task (undefined: not measured). */
+function observedValue(summary: LatencySummary, work: WorkMeasurement | undefined, b: BudgetExpression): number | undefined {
+  return b.work ? work?.perTask[b.work] : (summary[b.field] as number)
+}
+
+/** Work budgets on a measurement without that counter are left out: nothing to check, nothing failed. */
+export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[], work?: WorkMeasurement): BudgetCheck[] {
+  return budgets.flatMap((b) => {
+    const observed = observedValue(summary, work, b)
+    if (observed === undefined) return []
     const check: BudgetCheck = { expression: b.text, operator: b.operator, limit: b.limit, observed, passed: compare[b.operator](observed, b.limit) }
     if (b.target) check.target = true
-    return check
+    return [check]
   })
 }
 
-export function evaluateBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[]): BudgetViolation[] {
+export function evaluateBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[], work?: WorkMeasurement): BudgetViolation[] {
   const violations: BudgetViolation[] = []
   for (const b of budgets) {
-    const observed = summary[b.field] as number
-    if (b.target || compare[b.operator](observed, b.limit)) continue
+    const observed = observedValue(summary, work, b)
+    if (observed === undefined || b.target || compare[b.operator](observed, b.limit)) continue
     const violation: BudgetViolation = {
       expression: b.text,
       metric: b.metric,
@@ -69,7 +77,7 @@ export function evaluateBudgets(summary: LatencySummary, budgets: readonly Budge
       scale: b.scale,
       where: b.where,
     }
-    if ((b.field === 'p99' || b.field === 'p999') && !summary.p99Meaningful) {
+    if (!b.work && (b.field === 'p99' || b.field === 'p999') && !summary.p99Meaningful) {
       violation.note = `only ${summary.n} samples: ${b.metric} is not meaningful below 100`
     }
     violations.push(violation)
@@ -87,7 +95,7 @@ export interface BenchId {
 /** `budget violated: event-propagation > small payload: p(95) = 12.40 ms, limit < 10 ms` */
 export function formatViolation(bench: BenchId, v: BudgetViolation): string {
   const unit = v.unit === 'ms' ? ' ms' : ''
-  const observed = v.unit === 'ms' ? v.observed.toFixed(2) : String(v.observed)
+  const observed = v.unit === 'samples' ? String(v.observed) : v.observed.toFixed(2)
   let line = `budget violated: ${bench.file} > ${bench.bench}: ${v.metric} = ${observed}${unit}, limit ${v.operator} ${formatLimit(v.limit)}${unit}`
   if (v.limit !== v.writtenLimit) line += ` (written ${formatLimit(v.writtenLimit)}${unit}, budget scale ${v.scale})`
   if (v.note) line += ` [${v.note}]`

@@ -9,7 +9,8 @@
  *
  * Scaling (default 1, and 10 in the smoke profile) relaxes every latency budget by the same
  * factor: upper limits (`<`, `<=`) are multiplied by it, lower limits (`>`, `>=`) divided by it.
- * `==` budgets, `count` budgets (a number of samples, not a latency) and targets are never scaled.
+ * `==` budgets, `count` budgets (a number of samples, not a latency), work budgets
+ * (`statements/task<40`: counts per task) and targets are never scaled.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -165,7 +166,7 @@ function atLeastAsStrict(b: BudgetExpression, was: BudgetExpression): boolean {
 
 /** Relax a budget by `scale` (see the module comment for which limits move and how). */
 export function scaleBudget(budget: BudgetExpression, scale: number): BudgetExpression {
-  if (budget.unit === 'samples' || budget.operator === '==' || budget.target) return budget
+  if (budget.unit !== 'ms' || budget.operator === '==' || budget.target) return budget
   const limit = budget.operator === '<' || budget.operator === '<=' ? budget.writtenLimit * scale : budget.writtenLimit / scale
   return { ...budget, limit, scale }
 }

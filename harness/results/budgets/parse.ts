@@ -6,8 +6,14 @@
  * `target <expression>` (e.g. `target p(50)<20`) is a target rather than a budget: checked,
  * printed and recorded like one, but a missed target never fails the run, and it is never scaled.
  * For design goals a system does not meet yet, next to the budgets that guard what it does.
+ *
+ * Work per task (harness/results/work.ts) is budgeted as `<counter>/task<operator><limit>`, e.g.
+ * `statements/task<40`, `wal_bytes/task<=20000`: the counter per completed task, never scaled by
+ * the budget scale (a count does not depend on the machine's speed), and not evaluated when the
+ * measurement has no such counter.
  */
 import type { LatencySummary } from '../percentiles.ts'
+import { isWorkCounter, WORK_COUNTERS, type WorkCounter } from '../work.ts'
 
 export type BudgetOperator = '<' | '<=' | '>' | '>=' | '=='
 
@@ -17,14 +23,16 @@ export type BudgetField = 'n' | 'mean' | 'min' | 'max' | 'p50' | 'p75' | 'p90' |
 export interface BudgetExpression {
   /** the expression as written (trimmed), for messages */
   text: string
-  /** normalised metric name: p(95), avg, med, min, max, count */
+  /** normalised metric name: p(95), avg, med, min, max, count, or `<counter>/task` */
   metric: string
-  /** the LatencySummary field the metric reads */
+  /** the LatencySummary field the metric reads (unused when `work` is set) */
   field: BudgetField & keyof LatencySummary
+  /** a work budget: the counter per task it reads from the measurement's `work.perTask` */
+  work?: WorkCounter
   operator: BudgetOperator
   /** the limit to compare with, after scaling (see loadBudgets) */
   limit: number
-  unit: 'ms' | 'samples'
+  unit: 'ms' | 'samples' | 'per task'
   /** the limit as written, before scaling */
   writtenLimit: number
   /** the budget scale applied to it (1 when unscaled) */
@@ -55,12 +63,23 @@ export class BudgetSyntaxError extends Error {
 
 const TARGET = /^target\s+/
 
+const WORK_SYNTAX = /^([a-z_]+)\/task\s*(<=|>=|==|<|>)\s*(\d+(?:\.\d+)?|\.\d+)$/
+
 export function parseBudgetExpression(expr: string, where: string): BudgetExpression {
   const text = String(expr).trim()
   const target = TARGET.test(text)
+  const work = WORK_SYNTAX.exec(text.replace(TARGET, ''))
+  if (work) {
+    const [, counter, operator, limitText] = work as unknown as [string, string, BudgetOperator, string]
+    if (!isWorkCounter(counter)) {
+      throw new BudgetSyntaxError(`budget ${where}: "${text}": ${counter} is not a work counter; use one of ${WORK_COUNTERS.join(', ')} (e.g. statements/task<40)`)
+    }
+    const limit = Number(limitText)
+    return { text, metric: `${counter}/task`, field: 'mean', work: counter, operator, limit, unit: 'per task', writtenLimit: limit, scale: 1, where, target }
+  }
   const m = SYNTAX.exec(text.replace(TARGET, ''))
   if (!m) {
-    throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, or target p(50)<20)`)
+    throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, statements/task<40, or target p(50)<20)`)
   }
   const [, metricText, percentileText, operator, limitText, msSuffix] = m as unknown as [
     string,

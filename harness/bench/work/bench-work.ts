@@ -1,0 +1,123 @@
+/**
+ * Work per task for a bench file that drives tasks: `const work = workPerTask(run, 'e2e')` at the
+ * top of the file registers the hooks that open (lazily) and close the meter, and
+ * `await work.measure(task, name, async () => { …run the bench…; return tasksCompleted })`
+ * counts what happened around the measured window, records it with the measurement `name`
+ * (budgetable as `statements/task<…`, see harness/results/work.ts) and prints one line.
+ *
+ * Where the counters come from is decided once per file: the server the orchestrator works on,
+ * read-only unless the suite owns it (harness/bench/work/pg-stats.ts). Without pg_stat_statements
+ * one line says what is missing and the bench runs unchanged.
+ */
+import { afterAll } from 'vitest'
+import type { RunnerTestCase } from 'vitest'
+import { redactUrl } from '../../config/settings.ts'
+import { taskerMeta } from '../../results/meta.ts'
+import type { RunInfo } from '../../results/run-info.ts'
+import type { WorkMeasurement } from '../../results/work.ts'
+import { workLine } from '../../results/work-line.ts'
+import { annotateResult } from '../record.ts'
+import { pgLimits } from '../pg/limits.ts'
+import { openWorkMeter, type CpuAttribution, type WindowResult, type WorkMeter } from './work-meter.ts'
+
+/** Timer-driven statements are measured for this long before the file's first window. */
+export const IDLE_WINDOW_MS = 3000
+/** Backends flush pg_stat_database when idle after at most 10 s (PostgreSQL's PGSTAT_IDLE_INTERVAL). */
+export const SETTLE_MAX_MS = 11_000
+
+type Task = Pick<RunnerTestCase, 'meta'>
+
+export interface BenchWork {
+  /** the database names a window can be attributed to (the orchestrator's first) */
+  readonly databases: Promise<string[]>
+  /** runs `body` (which returns the tasks it completed) inside a window and records its work as `name` */
+  measure(task: Task, name: string, body: () => Promise<number>): Promise<WorkMeasurement | undefined>
+  /** the same for a body that returns something else: `tasks` says how many tasks it completed */
+  around<T>(task: Task, name: string, body: () => Promise<T>, tasks: (value: T) => number): Promise<T>
+  /** the same for several systems in one window (baselines): body returns tasks per name */
+  measureEach(task: Task, body: () => Promise<Record<string, { tasks: number; databases?: string[]; cpu?: CpuAttribution }>>): Promise<Record<string, WorkMeasurement>>
+}
+
+export const databaseName = (url: string): string => decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres'
+
+/** Records `work` under the measurement `name` of this test (the hooks attach it to the measurement). */
+export function recordWork(task: Task, name: string, work: WorkMeasurement): void {
+  const meta = taskerMeta(task)
+  meta.work = { ...meta.work, [name]: JSON.parse(JSON.stringify(work)) as WorkMeasurement }
+}
+
+export function workPerTask(run: RunInfo, label: string, extraDatabases: () => string[] = () => []): BenchWork {
+  let meter: Promise<WorkMeter | { missing: string }> | undefined
+  let said = false
+  const orchestratorDb = databaseName(run.databaseUrl)
+  const databases = async () => [orchestratorDb, ...extraDatabases()]
+  const open = () =>
+    (meter ??= databases().then((dbs) =>
+      openWorkMeter({
+        statsUrl: run.targetDatabaseUrl,
+        owned: run.postgres.owned,
+        databases: dbs,
+        root: run.settings.root,
+        limits: pgLimits(run.settings),
+        idleMs: IDLE_WINDOW_MS,
+        settleMs: SETTLE_MAX_MS,
+        otherActivity: run.postgres.owned
+          ? `none expected: the suite's own ${run.postgres.mode} server, used only by the system under test and the suite (whose own probes are left out)`
+          : `possible: ${redactUrl(run.targetDatabaseUrl)} is not the suite's server; other clients of ${dbs.join(', ')} would be counted`,
+        selfName: `node: bench (${label})`,
+      }),
+    ))
+  afterAll(async () => {
+    const m = await meter?.catch(() => undefined)
+    if (m && 'close' in m) await m.close()
+  })
+  const window = async (task: Task): Promise<{ stop(): Promise<WindowResult> } | undefined> => {
+    const m = await open()
+    if ('missing' in m) {
+      if (!said) console.log(`[${label}] ${m.missing}`)
+      said = true
+      annotateResult(task, { workUnavailable: m.missing })
+      return undefined
+    }
+    return m.start()
+  }
+  async function around<T>(task: Task, name: string, body: () => Promise<T>, count: (value: T) => number, seen?: (w: WorkMeasurement) => void): Promise<T> {
+    const w = await window(task)
+    const value = await body()
+    const tasks = count(value)
+    if (!w) return value
+    const result = await w.stop()
+    if (!(tasks > 0)) return value
+    const work = result.measure(tasks, [orchestratorDb])
+    recordWork(task, name, work)
+    console.log(`[work] ${name}: ${workLine(work)}`)
+    seen?.(work)
+    return value
+  }
+  return {
+    get databases() {
+      return databases()
+    },
+    async measure(task, name, body) {
+      let work: WorkMeasurement | undefined
+      await around(task, name, body, (n) => n, (w) => (work = w))
+      return work
+    },
+    around: (task, name, body, count) => around(task, name, body, count),
+    async measureEach(task, body) {
+      const w = await window(task)
+      const systems = await body()
+      const out: Record<string, WorkMeasurement> = {}
+      if (!w) return out
+      const result = await w.stop()
+      for (const [name, s] of Object.entries(systems)) {
+        if (!(s.tasks > 0)) continue
+        const work = result.measure(s.tasks, s.databases ?? [orchestratorDb], s.cpu)
+        recordWork(task, name, work)
+        console.log(`[work] ${name}: ${workLine(work)}`)
+        out[name] = work
+      }
+      return out
+    },
+  }
+}

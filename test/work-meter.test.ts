@@ -1,0 +1,102 @@
+/**
+ * Work per task against a real embedded PostgreSQL (pg_stat_statements preloaded, track=all) and
+ * the reference orchestrator: linear tasks one at a time, counted in two windows after an idle
+ * window for the timer-driven polls. Statements and buffers per task agree between the windows
+ * (counts, not times); one extra statement per task shows as one more statement and round trip per
+ * task; a server without the extension, not the suite's to change, gets one line and no counters.
+ */
+import path from 'node:path'
+import pg from 'pg'
+import { describe, expect, test } from 'vitest'
+import { openWorkMeter, type WorkMeter } from '../harness/bench/work/work-meter.ts'
+import type { WorkMeasurement } from '../harness/results/work.ts'
+import { createTask, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
+
+const LIMITS = { statementTimeoutMs: 30_000, lockTimeoutMs: 10_000, connectTimeoutMs: 5_000, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' } as const
+const ROOT = path.resolve(import.meta.dirname, '..')
+const N = 15
+
+/** Statements or top-level blocks per task, without the test's completion polls. */
+function ownWork(w: WorkMeasurement, field: 'calls' | 'sharedBlks'): number {
+  const poll = w.statements.find((s) => s.query.includes("coalesce(tt.to_state, $1) AS state"))
+  const total = field === 'calls' ? w.perTask.statements! : w.perTask.shared_blks!
+  return total - (poll?.[field] ?? 0)
+}
+
+describe('work per task on a real server', () => {
+  const o = useOrchestrator({ workers: 1 })
+  const database = () => new URL(o.db.server.url).pathname.slice(1) || 'postgres'
+
+  async function meter(): Promise<WorkMeter> {
+    const m = await openWorkMeter({
+      statsUrl: o.db.server.url,
+      owned: true,
+      databases: [database()],
+      root: ROOT,
+      limits: LIMITS,
+      idleMs: 2000,
+      settleMs: 3000,
+      otherActivity: 'none expected: a test server',
+      selfName: 'node: test',
+    })
+    if ('missing' in m) throw new Error(m.missing)
+    return m
+  }
+
+  /** N linear tasks one at a time; `extra` runs after each. */
+  async function window(m: WorkMeter, extra?: () => Promise<unknown>): Promise<WorkMeasurement> {
+    const w = await m.start()
+    for (let i = 0; i < N; i++) {
+      const id = await createTask(o.url, taskBody('linear'))
+      await waitForTasks(o.db, [id])
+      await extra?.()
+    }
+    return (await w.stop()).measure(N)
+  }
+
+  test('statements and buffers per task repeat; an extra statement per task shows', async () => {
+    const m = await meter()
+    const extraClient = new pg.Client({ connectionString: o.db.server.url, application_name: 'work-meter test' })
+    await extraClient.connect()
+    try {
+      await window(m) // warm: plans, caches, the first queue reads
+      const a = await window(m)
+      const b = await window(m)
+      const c = await window(m, () => extraClient.query('SELECT count(*) FROM tasker.tasks WHERE task_uuid IS NULL'))
+      expect(a.tasks).toBe(N)
+      expect(a.perTask.statements).toBeGreaterThan(20)
+      expect(a.perTask.round_trips).toBeGreaterThan(5)
+      // the test's own completion check (waitForTasks) polls as often as timing allows: left out
+      expect(Math.abs(ownWork(b, 'calls') - ownWork(a, 'calls')) / ownWork(a, 'calls')).toBeLessThan(0.02)
+      expect(Math.abs(ownWork(b, 'sharedBlks') - ownWork(a, 'sharedBlks')) / ownWork(a, 'sharedBlks')).toBeLessThan(0.05)
+      expect(c.perTask.round_trips! - b.perTask.round_trips!).toBeGreaterThan(0.8)
+      expect(c.statements.find((s) => s.query.includes('task_uuid IS NULL'))).toMatchObject({ calls: 1, toplevel: true })
+      expect(a.perTask.pgmq_sent).toBeGreaterThan(0)
+      expect(a.perTask.notifies).toBeGreaterThan(0)
+      expect(a.background.windowMs).toBeGreaterThanOrEqual(1900)
+      expect(a.background.statements.length).toBeGreaterThan(0) // the orchestrator's fallback polls
+      expect(a.cpuMsPerTask?.['node: orchestration']).toBeGreaterThan(0)
+    } finally {
+      await extraClient.end()
+      await m.close()
+    }
+  }, 240_000)
+
+  test('a server the suite does not own and without the extension in that database: one line, no counters', async () => {
+    const admin = new pg.Client({ connectionString: o.db.server.url })
+    await admin.connect()
+    await admin.query('DROP DATABASE IF EXISTS work_meter_external')
+    await admin.query('CREATE DATABASE work_meter_external')
+    await admin.end()
+    const url = new URL(o.db.server.url)
+    url.pathname = '/work_meter_external'
+    const m = await openWorkMeter({ statsUrl: url.toString(), owned: false, databases: ['work_meter_external'], root: ROOT, limits: LIMITS, idleMs: 0, settleMs: 0, otherActivity: '', selfName: 'x' })
+    expect(m).toEqual({ missing: expect.stringMatching(/^work per task: no pg_stat_statements in this database \(to enable it: shared_preload_libraries = 'pg_stat_statements'.*GRANT pg_read_all_stats/) })
+    // and nothing was created there
+    const check = new pg.Client({ connectionString: url.toString() })
+    await check.connect()
+    const { rows } = await check.query(`SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'`)
+    await check.end()
+    expect(rows).toEqual([])
+  }, 60_000)
+})
