@@ -88,6 +88,20 @@ describe('efficiency figures', () => {
     expect(table[2]).toBe(`| linear | 29.0 / 94.2 | 6.25 / 9.82 | 12.5 / 19.6 | 4.6× / 9.6× | 2.3× / 4.8× |`)
   })
 
+  test('with the minimal chain recorded, the table adds it as a second reference line: its latencies and E2E÷minimal chain', () => {
+    const task = finishedTest()
+    const MINIMAL = [2, 2.2, 2.4, 2.6, 2.8, 3, 3.2, 3.4, 3.6, 5]
+    recordEfficiency(task, 'linear', E2E, { minimal: MINIMAL })
+    expect(taskerMeta(task).measurements.map((m) => m.name)).toContain(efficiencyName('linear', 'minimal'))
+    const table = efficiencyTable(efficiencyRows(taskerMeta(task).measurements))
+    expect(table[0]).toBe('| workflow | E2E p50 / p99 ms | floor p50 / p99 ms | peer p50 / p99 ms | minimal chain p50 / p99 ms | E2E÷floor p50 / p99 | E2E÷peer p50 / p99 | E2E÷minimal chain p50 / p99 |')
+    expect(table[1]!.split('|').length).toBe(table[0]!.split('|').length)
+    const minimal = summarize(MINIMAL)
+    expect(minimal.p50).toBeCloseTo(2.9, 9)
+    // 29 / 2.9 = 10×
+    expect(table[2]).toMatch(/^\| linear \| 29\.0 \/ 94\.2 \| 6\.25 \/ 9\.82 \| 12\.5 \/ 19\.6 \| 2\.90 \/ [\d.]+ \| 4\.6× \/ 9\.6× \| 2\.3× \/ 4\.8× \| 10× \/ [\d.]+× \|$/)
+  })
+
   test('the markdown summary carries the table when the run has efficiency figures, and nothing otherwise', () => {
     const doc = simulatedDocument([{ file: 'e2e-latency', bench: 'e2e linear', samples: lognormalSamples(seededRandom(3), 20, 30, 0.3) }])
     expect(renderMarkdown({ current: doc })).not.toContain('Efficiency')

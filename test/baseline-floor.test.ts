@@ -11,7 +11,7 @@ import { installPgmq } from '../orchestrator/index.ts'
 import { usePostgres } from './support/postgres.ts'
 import { buildDag, joins, loadDags, SHAPES } from '../harness/bench/baselines/dag.ts'
 import { installFloor, startFloor } from '../harness/bench/baselines/floor/start-floor.ts'
-import { runFloorStep } from '../harness/bench/baselines/floor/run-step.ts'
+import { initialCounters, runFloorStep } from '../harness/bench/baselines/floor/run-step.ts'
 import { QUEUE, READ } from '../harness/bench/baselines/floor/statements.ts'
 import type { Baseline } from '../harness/bench/baselines/baseline.ts'
 import { expectCorrectRun, INPUT } from './support/baseline-run.ts'
@@ -105,6 +105,45 @@ describe('the exactly-once guard', () => {
       // Exactly one child message was sent for it.
       const children = await a.query<{ message: { s: string; t: string } }>(READ, [QUEUE, 30, 10])
       expect(children.rows.filter((r) => r.message.t === message.t).map((r) => r.message.s)).toEqual(['two'])
+    } finally {
+      await a.end()
+      await b.end()
+    }
+  })
+
+  it('two runners of a join parent: the join is counted down once, and sent once when its last parent runs', async () => {
+    await installFloor(db.server.url)
+    const dag = buildDag('diamond', [
+      { name: 'top', dependencies: [] },
+      { name: 'left', dependencies: ['top'] },
+      { name: 'right', dependencies: ['top'] },
+      { name: 'bottom', dependencies: ['left', 'right'] },
+    ])
+    const t = crypto.randomUUID()
+    const counters = initialCounters(dag)
+    await db.pool.query('INSERT INTO floor_baseline.joins (task_id, step, remaining) SELECT $1::uuid, s, r FROM unnest($2::text[], $3::int[]) AS j(s, r)', [t, counters.steps, counters.remaining])
+    const left = { t, d: 'diamond', s: 'left', in: INPUT, pv: [5], tr: ['top'] }
+    const right = { ...left, s: 'right', pv: [5] }
+    const send = async (m: object) => (await db.pool.query<{ id: string }>('SELECT pgmq.send($1, $2::jsonb) AS id', [QUEUE, JSON.stringify(m)])).rows[0]!.id
+    const remaining = async () => (await db.pool.query<{ remaining: number }>('SELECT remaining FROM floor_baseline.joins WHERE task_id = $1', [t])).rows[0]!.remaining
+    const a = new pg.Client({ connectionString: db.server.url })
+    const b = new pg.Client({ connectionString: db.server.url })
+    await a.connect()
+    await b.connect()
+    try {
+      const leftId = await send(left)
+      expect((await Promise.all([runFloorStep(a, dag, leftId, left as never), runFloorStep(b, dag, leftId, left as never)])).sort()).toEqual(['already done', 'ran'])
+      expect(await remaining()).toBe(1)
+      const rightId = await send(right)
+      expect((await Promise.all([runFloorStep(b, dag, rightId, right as never), runFloorStep(a, dag, rightId, right as never)])).sort()).toEqual(['already done', 'ran'])
+      expect(await remaining()).toBe(0)
+      const sent = await a.query<{ message: { s: string; t: string; pv: number[]; tr: string[] } }>(READ, [QUEUE, 30, 10])
+      const joinMessages = sent.rows.filter((r) => r.message.t === t).map((r) => r.message)
+      expect(joinMessages).toHaveLength(1)
+      const value = (5 * 5) % 1_000_003
+      expect(joinMessages[0]).toMatchObject({ s: 'bottom', pv: [value, value] })
+      // the parents' trails end to end; the join's runner keeps each step once
+      expect(joinMessages[0]!.tr).toEqual(['top', 'left', 'top', 'right'])
     } finally {
       await a.end()
       await b.end()

@@ -1,7 +1,8 @@
 /**
  * Efficiency figures: how many times slower the system under test completes a workflow than the
- * floor (the thinnest correct pgmq + LISTEN/NOTIFY implementation of the same DAG) and the peer
- * (graphile-worker), from samples taken interleaved in one run on one server.
+ * floor (the thinnest correct pgmq + LISTEN/NOTIFY implementation of the same DAG), the peer
+ * (graphile-worker) and the minimal chain (one process, a plain table: the least any correct
+ * execution does), from samples taken interleaved in one run on one server.
  *
  * A figure is stored as a measurement named `efficiency <shape> e2e/<baseline>` whose summary
  * holds ratios instead of milliseconds: p50 = E2E p50 / baseline p50, p99 = E2E p99 / baseline
@@ -16,7 +17,8 @@
 import type { LatencySummary } from './percentiles.ts'
 import type { WorkMeasurement, WorkRatios } from './work.ts'
 
-export type BaselineName = 'floor' | 'peer'
+export type BaselineName = 'floor' | 'peer' | 'minimal'
+const BASELINES: readonly BaselineName[] = ['floor', 'peer', 'minimal']
 
 export const efficiencyName = (shape: string, baseline: BaselineName): string => `efficiency ${shape} e2e/${baseline}`
 /** The benches of the same file whose p50, p95 … the figure divides: named here so the bench that records them and the comparison that reads them agree. */
@@ -81,6 +83,7 @@ export interface EfficiencyRow {
   e2e: { p50: number; p99: number; n: number }
   floor?: { p50: number; p99: number; work?: WorkRatios }
   peer?: { p50: number; p99: number; work?: WorkRatios }
+  minimal?: { p50: number; p99: number; work?: WorkRatios }
 }
 
 /** The table's rows from measurements' extras (results entries or test meta), in first-seen shape order. */
@@ -88,7 +91,7 @@ export function efficiencyRows(entries: readonly { extra?: Record<string, unknow
   const rows = new Map<string, EfficiencyRow>()
   for (const entry of entries) {
     const e = (entry.extra as Partial<EfficiencyExtra> | undefined)?.efficiency
-    if (!e || typeof e.shape !== 'string' || (e.baseline !== 'floor' && e.baseline !== 'peer')) continue
+    if (!e || typeof e.shape !== 'string' || !BASELINES.includes(e.baseline as BaselineName)) continue
     const row = rows.get(e.shape) ?? { shape: e.shape, e2e: e.e2e }
     row[e.baseline] = { p50: e.base.p50, p99: e.base.p99, ...(e.work ? { work: e.work } : {}) }
     rows.set(e.shape, row)
@@ -101,20 +104,24 @@ const times = (n: number) => `${n >= 10 ? n.toFixed(0) : n.toFixed(1)}×`
 
 /**
  * A GitHub-flavoured table, readable in a terminal too: per shape the E2E, floor and peer
- * p50 / p99 (ms) and the ratios E2E / floor and E2E / peer.
+ * p50 / p99 (ms) and the ratios E2E / floor and E2E / peer; and the minimal chain's, the second
+ * reference line, when the results have it (older results do not).
  */
 export function efficiencyTable(rows: readonly EfficiencyRow[]): string[] {
   if (rows.length === 0) return []
   const pair = (a: number | undefined, b: number | undefined, f: (n: number) => string) => (a === undefined || b === undefined ? '—' : `${f(a)} / ${f(b)}`)
-  const withWork = rows.some((r) => r.floor?.work || r.peer?.work)
+  const shown: BaselineName[] = rows.some((r) => r.minimal) ? ['floor', 'peer', 'minimal'] : ['floor', 'peer']
+  const label = (b: BaselineName) => (b === 'minimal' ? 'minimal chain' : b)
+  const withWork = rows.some((r) => shown.some((b) => r[b]?.work))
   const lines = [
-    `| workflow | E2E p50 / p99 ms | floor p50 / p99 ms | peer p50 / p99 ms | E2E÷floor p50 / p99 | E2E÷peer p50 / p99 |${withWork ? ' E2E÷floor statements / WAL bytes per task | E2E÷peer statements / WAL bytes per task |' : ''}`,
-    `|---|--:|--:|--:|--:|--:|${withWork ? '--:|--:|' : ''}`,
+    `| workflow | E2E p50 / p99 ms | ${shown.map((b) => `${label(b)} p50 / p99 ms`).join(' | ')} | ${shown.map((b) => `E2E÷${label(b)} p50 / p99`).join(' | ')} |${withWork ? shown.map((b) => ` E2E÷${label(b)} statements / WAL bytes per task |`).join('') : ''}`,
+    `|---|--:|${shown.map(() => '--:|--:|').join('')}${withWork ? shown.map(() => '--:|').join('') : ''}`,
   ]
   for (const r of rows) {
     const ratio = (base: { p50: number; p99: number } | undefined) => (base ? pair(r.e2e.p50 / base.p50, r.e2e.p99 / base.p99, times) : '—')
     const work = (base: { work?: WorkRatios } | undefined) => pair(base?.work?.statements, base?.work?.wal_bytes, times)
-    lines.push(`| ${r.shape} | ${pair(r.e2e.p50, r.e2e.p99, ms)} | ${pair(r.floor?.p50, r.floor?.p99, ms)} | ${pair(r.peer?.p50, r.peer?.p99, ms)} | ${ratio(r.floor)} | ${ratio(r.peer)} |${withWork ? ` ${work(r.floor)} | ${work(r.peer)} |` : ''}`)
+    const latencies = shown.map((b) => pair(r[b]?.p50, r[b]?.p99, ms))
+    lines.push(`| ${r.shape} | ${pair(r.e2e.p50, r.e2e.p99, ms)} | ${latencies.join(' | ')} | ${shown.map((b) => ratio(r[b])).join(' | ')} |${withWork ? shown.map((b) => ` ${work(r[b])} |`).join('') : ''}`)
   }
   return lines
 }

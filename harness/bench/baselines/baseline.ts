@@ -9,7 +9,7 @@ export interface BaselineSample {
 }
 
 export interface Baseline {
-  name: 'floor' | 'peer'
+  name: 'floor' | 'peer' | 'minimal'
   /** one line for the report: what runs, where, with how many workers */
   description: string
   runTask(shape: Shape, timeoutMs: number): Promise<BaselineSample>

@@ -2,7 +2,7 @@
  * Where the baselines run: always in a database this run created.
  * - Writes allowed on the server under test (the run owns it, or BENCH_SEED=true): a scratch
  *   database per baseline on that server (openBenchDatabase: a copy of the measured database's
- *   schema, dropped at the end), so floor, peer and E2E share one PostgreSQL, and the floor runs
+ *   schema, dropped at the end), so floor, peer, minimal chain and E2E share one PostgreSQL, and the floor runs
  *   on the same pgmq — the extension or the suite's pgmq-compatible SQL — as the system under test.
  * - Writes not allowed: the database of the suite's own embedded server, started by the global
  *   setup for this case only (RunInfo.baselineServer, with pgmq installed), and the report says so.
@@ -20,7 +20,7 @@ export interface BaselineDatabase {
   close(): Promise<void>
 }
 
-export async function openBaselineDatabase(run: RunInfo, purpose: 'floor' | 'peer', log: (line: string) => void): Promise<BaselineDatabase> {
+export async function openBaselineDatabase(run: RunInfo, purpose: 'floor' | 'peer' | 'minimal', log: (line: string) => void): Promise<BaselineDatabase> {
   if (run.writable) {
     const db = await openBenchDatabase(run, { purpose, readOnly: false, log })
     if ('skip' in db) throw new Error(`${purpose}: ${db.skip}`)

@@ -24,7 +24,7 @@ export function recordEfficiency(task: Pick<RunnerTestCase, 'meta'>, shape: stri
 export function recordWorkRatios(task: Pick<RunnerTestCase, 'meta'>, shape: string, works: Record<string, WorkMeasurement>, names: { e2e: string } & Partial<Record<BaselineName, string>>): void {
   const e2e = works[names.e2e]
   if (!e2e) return
-  for (const baseline of ['floor', 'peer'] as const) {
+  for (const baseline of ['floor', 'peer', 'minimal'] as const) {
     const base = names[baseline] && works[names[baseline]]
     const figure = taskerMeta(task).measurements.find((m) => m.name === efficiencyName(shape, baseline))
     if (!base || !figure) continue

@@ -55,8 +55,10 @@ async function drain(): Promise<void> {
           break
         }
         const { rows } = await reader.query<{ msg_id: string; message: FloorMessage }>(READ, [QUEUE, config.visibilityTimeoutS, free])
-        if (rows.length === 0) break
         for (const row of rows) start(row.msg_id, row.message)
+        // Fewer than asked: nothing else was visible. Reading again would find nothing (one wasted
+        // round trip per wake-up); a message sent from now on NOTIFYs, which sets `wanted`.
+        if (rows.length < free) break
       }
     }
   } catch (err) {
