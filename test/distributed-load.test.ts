@@ -56,7 +56,7 @@ test('two generators against the embedded reference land in the results as the l
     source: 'samples',
     state: 'passed',
   })
-  expect(r.n).toBe(30)
+  expect(r.n).toBe(30) // every completion is in the merged sketch
   expect(r.min).toBeGreaterThan(0)
   expect(r.min).toBeLessThanOrEqual(r.p50)
   expect(r.p50).toBeLessThanOrEqual(r.p99)

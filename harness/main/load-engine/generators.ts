@@ -27,7 +27,7 @@ function runOne(engine: LoadEngine, files: GeneratorFiles, hardLimitMs: number):
   const out = openSync(files.log, 'w', 0o600)
   let child: ChildProcess
   try {
-    child = spawn(process.execPath, [engine.cli, 'run', '--no-color', path.basename(files.script)], {
+    child = spawn(process.execPath, [engine.cli, 'run', path.basename(files.script)], {
       cwd: path.dirname(files.script),
       stdio: ['ignore', out, out],
       env: {

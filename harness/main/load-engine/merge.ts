@@ -30,6 +30,11 @@ export interface MergedMetrics {
   lastMetricAt: number | undefined
   /** how many generators' files were merged */
   generators: number
+  /**
+   * Σ over generators of completions per second over the generator's own window (first → last
+   * metric): generator processes start a little apart, so one window over all would understate it
+   */
+  achievedThroughput: number
 }
 
 export function readSketchFile(file: string): SketchFile {
@@ -40,24 +45,31 @@ export function readSketchFile(file: string): SketchFile {
     throw new Error(`${file}: the generator left no readable metrics (${(err as Error).message}); see its log next to it`)
   }
   const f = parsed as Partial<SketchFile>
-  if (typeof f !== 'object' || f === null || typeof f.counters !== 'object' || typeof f.histograms !== 'object') {
-    throw new Error(`${file}: not a tasker-sketch metrics file (expected counters and histograms)`)
+  if (typeof f !== 'object' || f === null || !Array.isArray(f.periods)) {
+    throw new Error(`${file}: not a tasker-sketch metrics file (expected periods of counters and histograms)`)
   }
   return f as SketchFile
 }
 
 export function mergeMetrics(files: readonly SketchFile[], DDSketch: SketchClass): MergedMetrics {
-  const merged: MergedMetrics = { counters: {}, histograms: {}, firstMetricAt: undefined, lastMetricAt: undefined, generators: files.length }
-  for (const f of files) {
-    for (const [name, value] of Object.entries(f.counters)) merged.counters[name] = (merged.counters[name] ?? 0) + value
-    for (const [name, base64] of Object.entries(f.histograms)) {
-      const sketch = DDSketch.fromProto(Buffer.from(base64, 'base64'))
-      const into = merged.histograms[name]
-      if (into) into.merge(sketch)
-      else merged.histograms[name] = sketch
+  const merged: MergedMetrics = { counters: {}, histograms: {}, firstMetricAt: undefined, lastMetricAt: undefined, generators: files.length, achievedThroughput: 0 }
+  for (const file of files) {
+    const gen = { done: 0, first: Infinity, last: -Infinity }
+    for (const f of file.periods) {
+      gen.done += f.counters['tasker.completed'] ?? 0
+      if (f.firstMetricAt) gen.first = Math.min(gen.first, f.firstMetricAt)
+      if (f.lastMetricAt) gen.last = Math.max(gen.last, f.lastMetricAt)
+      for (const [name, value] of Object.entries(f.counters)) merged.counters[name] = (merged.counters[name] ?? 0) + value
+      for (const [name, base64] of Object.entries(f.histograms)) {
+        const sketch = DDSketch.fromProto(Buffer.from(base64, 'base64'))
+        const into = merged.histograms[name]
+        if (into) into.merge(sketch)
+        else merged.histograms[name] = sketch
+      }
     }
-    if (f.firstMetricAt) merged.firstMetricAt = Math.min(merged.firstMetricAt ?? Infinity, f.firstMetricAt)
-    if (f.lastMetricAt) merged.lastMetricAt = Math.max(merged.lastMetricAt ?? -Infinity, f.lastMetricAt)
+    if (gen.done > 0 && gen.last > gen.first) merged.achievedThroughput += (gen.done * 1000) / Math.max(1, gen.last - gen.first)
+    if (gen.first < Infinity) merged.firstMetricAt = Math.min(merged.firstMetricAt ?? Infinity, gen.first)
+    if (gen.last > -Infinity) merged.lastMetricAt = Math.max(merged.lastMetricAt ?? -Infinity, gen.last)
   }
   return merged
 }

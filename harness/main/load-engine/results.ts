@@ -31,8 +31,7 @@ export function rateResult(rate: number, seconds: number, metrics: MergedMetrics
   const failed = metrics.counters['tasker.failed'] ?? 0
   const abandoned = Math.max(0, arrivalsPlanned - completed - failed)
   const errors = Object.fromEntries(Object.entries(metrics.counters).filter(([k]) => k.startsWith('errors.')).map(([k, v]) => [k.slice('errors.'.length), v]))
-  const windowMs = metrics.firstMetricAt !== undefined && metrics.lastMetricAt !== undefined ? metrics.lastMetricAt - metrics.firstMetricAt : 0
-  const throughput = completed > 0 ? (completed * 1000) / Math.max(1, windowMs) : 0
+  const throughput = metrics.achievedThroughput
   const lag = metrics.histograms['tasker.arrival_lag']
   const failures = [
     ...Object.entries(errors).map(([message, count]) => `${count}× ${message}`),

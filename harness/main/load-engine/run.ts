@@ -5,7 +5,7 @@
  * tasks → their sketches merged → one results file in the suite's format, budgets checked, the
  * usual reports next to it. Everything started is stopped at the end and on Ctrl-C.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { onCleanup } from '../cleanup.ts'
@@ -84,12 +84,14 @@ export async function runDistributedLoad(options: DistributedLoadOptions): Promi
 
   const work = mkdtempSync(path.join(os.tmpdir(), 'tasker-load-distributed-'))
   onCleanup(`generator files ${work}`, () => rmSync(work, { recursive: true, force: true }))
+  const logDir = path.join(resultsDir, 'logs')
+  mkdirSync(logDir, { recursive: true })
   const entries: ResultEntry[] = []
   let failed = false
   for (const rate of rates) {
     const shares = shareArrivals(rate, seconds, generators)
     const files = shares.map((share) =>
-      writeGeneratorFiles(work, `rate-${rate}`, share, seconds, {
+      writeGeneratorFiles(work, logDir, `rate-${rate}`, share, seconds, {
         orchestratorUrl: orchestrator.url!,
         completion: completion.mode,
         databaseUrl: completion.mode === 'event' ? databaseUrl : undefined,

@@ -45,10 +45,12 @@ export interface GeneratorFiles {
 
 export type GeneratorSettings = Omit<LoadGeneratorConfig, 'intervalMs' | 'generator'>
 
-/** Writes generator `share`'s script and processor module into `dir` (a private directory: the processor module may hold a database URL). */
-export function writeGeneratorFiles(dir: string, label: string, share: GeneratorShare, seconds: number, settings: GeneratorSettings): GeneratorFiles {
-  const base = path.join(dir, `${label}-generator-${share.index}`)
-  const files: GeneratorFiles = { script: `${base}.yaml`, processor: `${base}.processor.mjs`, sketch: `${base}.sketch.json`, log: `${base}.log` }
+/** Writes generator `share`'s script and processor module into `dir`, its log into `logDir` (a private directory: the processor module may hold a database URL). */
+export function writeGeneratorFiles(dir: string, logDir: string, label: string, share: GeneratorShare, seconds: number, settings: GeneratorSettings): GeneratorFiles {
+  const name = `${label}-generator-${share.index}`
+  const base = path.join(dir, name)
+  // the log outlives the run's private files, next to the orchestrator's logs
+  const files: GeneratorFiles = { script: `${base}.yaml`, processor: `${base}.processor.mjs`, sketch: `${base}.sketch.json`, log: path.join(logDir, `load-distributed-${name}.log`) }
   const config: LoadGeneratorConfig = { ...settings, intervalMs: share.intervalMs, generator: share.index }
   const processorUrl = JSON.stringify(pathToFileURL(PROCESSOR).href)
   writeFileSync(
