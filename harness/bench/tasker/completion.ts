@@ -43,11 +43,21 @@ export class TaskFailedError extends Error {
   override name = 'TaskFailedError'
 }
 
-export async function createEventWatcher(databaseUrl: string, api: TaskerClient, buffer: ArrivalBufferOptions = {}): Promise<CompletionWatcher> {
+export interface EventWatcherOptions {
+  /**
+   * `install` (default): this watcher installs the trigger and drops it on close. `existing`: it
+   * only listens — for several watchers at once (the distributed load's generators), where one
+   * owner installs the trigger before they start and drops it after they end.
+   */
+  trigger?: 'install' | 'existing'
+}
+
+export async function createEventWatcher(databaseUrl: string, api: TaskerClient, buffer: ArrivalBufferOptions = {}, options: EventWatcherOptions = {}): Promise<CompletionWatcher> {
+  const owner = (options.trigger ?? 'install') === 'install'
   const client = new pg.Client({ connectionString: databaseUrl })
   client.on('error', () => {}) // the server stopping at teardown must not crash the worker; waits time out with the task's state
   await client.connect()
-  await client.query(TRIGGER_SQL)
+  if (owner) await client.query(TRIGGER_SQL)
   await client.query(`LISTEN ${CHANNEL}`)
   // Completions can arrive before the POST's response does: keep them (bounded) until someone asks.
   const arrived = new ArrivalBuffer<Completion>(buffer)
@@ -88,7 +98,7 @@ export async function createEventWatcher(databaseUrl: string, api: TaskerClient,
       return done
     },
     async close() {
-      await client.query('DROP TRIGGER IF EXISTS tasker_bench_task_finished ON tasker.task_transitions').catch(() => {})
+      if (owner) await client.query('DROP TRIGGER IF EXISTS tasker_bench_task_finished ON tasker.task_transitions').catch(() => {})
       await client.end()
     },
   }
