@@ -82,7 +82,7 @@ describe.skipIf(skip !== undefined || !external)('scaling: the external deployme
 
 describe.skipIf(skip !== undefined || external)('scaling: orchestrators × workers of the reference orchestrator', () => {
   test.for(grid.map(([o, w]) => ({ o, w, label: `${o}x${w}` })))('topology $label', async ({ o, w, label }, { task }) => {
-    const database = await createScratchDatabase(run.databaseUrl, run.runId, `scaling${o}x${w}`)
+    const database = await createScratchDatabase(run.databaseUrl, run.runId, 'scaling') // dropped before the next topology
     const logDir = path.join(run.resultsDir, 'logs', 'scaling', label)
     const orchestrator = await startEmbeddedOrchestrator({ databaseUrl: database.url, orchestrators: o, workers: w, logDir }).catch(async (err) => {
       await database.drop().catch(() => {})
