@@ -75,6 +75,17 @@ const intList = (min: number, max: number): Parser<number[]> => (raw, name) => {
   return parts.map((p) => integer(min, max)(p, name))
 }
 
+/** `1x1,1x2,2x4`: orchestrators × workers per topology, each 1–8 and 1–32. */
+const scalingGrid: Parser<[number, number][]> = (raw, name) => {
+  const cells = raw.split(',').map((c) => c.trim()).filter(Boolean)
+  if (cells.length === 0) throw new ConfigError(`${name}=${raw} is empty (expected topologies orchestrators x workers, e.g. 1x1,1x2,2x2,2x4)`)
+  return cells.map((cell) => {
+    const m = /^(\d+)\s*[x×]\s*(\d+)$/.exec(cell)
+    if (!m) throw new ConfigError(`${name}: "${cell}" is not orchestrators x workers (e.g. 2x4)`)
+    return [integer(1, 8)(m[1]!, `${name} (orchestrators of ${cell})`), integer(1, 32)(m[2]!, `${name} (workers of ${cell})`)]
+  })
+}
+
 /** Never print a password (harness/config/credentials.ts); exported here too, where the URL settings are. */
 export { redactUrl }
 
@@ -97,6 +108,7 @@ export const VARIABLES = {
   BENCH_ORCHESTRATOR: v(oneOf('auto', 'embedded', 'compose', 'external', 'off'), 'auto', 'where the orchestrator under test comes from'),
   TASKER_ORCHESTRATION_URL: v<string | undefined>(url('http:', 'https:'), undefined, 'external orchestration API (selects external mode under auto)'),
   BENCH_WORKERS: v(integer(1, 32), 2, 'worker processes the embedded orchestrator starts'),
+  BENCH_ORCHESTRATORS: v(integer(1, 8), 1, 'orchestration instances the embedded orchestrator starts (several: behind a loopback round-robin front, coordinating in the database)'),
   BENCH_RESULTS_DIR: v(text, 'results', 'where result files, logs and plans are written'),
   BENCH_BUDGETS_FILE: v(text, 'fixtures/budgets.yaml', 'budget (threshold) file'),
   BENCH_BUDGETS: v<string | undefined>(text, undefined, "budget overrides: 'event-propagation/notify small payload=p(95)<5,p(99)<10; e2e-latency/*=p(99)<1000'"),
@@ -113,6 +125,10 @@ export const VARIABLES = {
   BENCH_SQL_SCALES: v<number[] | undefined>(intList(10, 1_000_000), undefined, `dataset sizes (tasks) for the SQL bench (${profileDefaultText('BENCH_SQL_SCALES')})`),
   BENCH_LOAD_RATES: v<number[] | undefined>(intList(1, 10_000), undefined, `arrival rates (tasks/s) of the open-model load bench (${profileDefaultText('BENCH_LOAD_RATES')})`),
   BENCH_LOAD_SECONDS: v<number | undefined>(integer(1, 600), undefined, `how long each load rate is held (s) (${profileDefaultText('BENCH_LOAD_SECONDS')})`),
+  BENCH_SCALING: v(bool, false, 'run the scaling bench (benchmarks/scaling.bench.ts): a grid of orchestrators × workers, each started afresh; off by default in every profile'),
+  BENCH_SCALING_GRID: v<[number, number][]>(scalingGrid, [[1, 1], [1, 2], [2, 2], [2, 4]], "the scaling bench's topologies, orchestrators x workers, e.g. 1x1,1x2,2x2,2x4"),
+  BENCH_SCALING_RATE: v(integer(1, 10_000), 20, 'the fixed offered rate (tasks/s) at which the scaling bench measures latency in each topology'),
+  BENCH_TOPOLOGY: v<string | undefined>(text, undefined, "an external deployment's topology as you scaled it (e.g. 2x4 or 'orchestration=2 worker=4'): the scaling bench measures it once and reports it"),
   BENCH_TEMPLATES_DIR: v(text, 'fixtures/templates', 'task templates the benches create tasks from (a deployment may name its own)'),
   BENCH_SEED: v(bool, false, 'allow scratch databases on the server of an external DATABASE_URL (the database itself is never changed)'),
   BENCH_CREATE_TASKS: v(bool, false, 'allow the benches to create tasks through an external TASKER_ORCHESTRATION_URL (they run on the deployment and stay in its database)'),

@@ -27,6 +27,8 @@ export const TEST_ENV: Record<string, string> = {
 
 export interface UseOrchestratorOptions {
   workers?: number
+  /** orchestration instances (default 1) */
+  orchestrators?: number
   env?: Record<string, string>
   /** OTLP endpoint, read in beforeAll (so a receiver started in an earlier beforeAll can supply it) */
   otlpEndpoint?: () => string
@@ -42,6 +44,7 @@ export function useOrchestrator(options: UseOrchestratorOptions = {}): TestOrche
     handle.orchestrator = await startEmbeddedOrchestrator({
       databaseUrl: db.server.url,
       workers: options.workers ?? 2,
+      orchestrators: options.orchestrators,
       logDir,
       env: { ...TEST_ENV, ...options.env },
       otlpEndpoint: options.otlpEndpoint?.(),

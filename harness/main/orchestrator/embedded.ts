@@ -1,6 +1,9 @@
 /**
- * Embedded mode: the reference orchestrator (orchestrator/) as child processes — one
- * orchestration service and N workers — against the run's PostgreSQL. Each child is this Node
+ * Embedded mode: the reference orchestrator (orchestrator/) as child processes — one or more
+ * orchestration instances (each on its own port, coordinating through the database) and N
+ * workers — against the run's PostgreSQL. With several instances, `url` is a loopback
+ * round-robin front (round-robin.ts), as a load balancer would be; `orchestrations` lists each
+ * instance's own URL. Each child is this Node
  * running the .ts entry file directly (type stripping), with stdout/stderr appended to a file in
  * logDir and an IPC channel on which it reports readiness (and by whose closing it notices that
  * the launcher died). Stops are registered with onCleanup, so Ctrl-C and crashes stop them too.
@@ -10,10 +13,13 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import path from 'node:path'
 import { ORCHESTRATION_ENTRY, WORKER_ENTRY } from '../../../orchestrator/index.ts'
 import { onCleanup } from '../cleanup.ts'
+import { startRoundRobinFront, type RoundRobinFront } from './round-robin.ts'
 
 export interface EmbeddedOrchestratorOptions {
   databaseUrl: string
   workers: number
+  /** orchestration instances (default 1) */
+  orchestrators?: number
   logDir: string
   /** OTLP/HTTP base URL (http://127.0.0.1:4318); unset → tracing off in the children. */
   otlpEndpoint?: string
@@ -25,11 +31,20 @@ export interface EmbeddedOrchestratorOptions {
 }
 
 export interface EmbeddedOrchestrator {
+  /** the API: the only instance's, or the round-robin front of several */
   url: string
   logDir: string
   workers: { id: string; pid: number }[]
+  /** every orchestration instance, in start order */
+  orchestrations: { id: string; url: string; pid: number }[]
   stop(): Promise<void>
+  /** restarts every orchestration instance on its port */
   restartOrchestration(): Promise<void>
+  /**
+   * Sends a signal to one orchestration instance: SIGKILL/SIGTERM end it for good (the front
+   * skips it); SIGSTOP/SIGCONT pause and resume it.
+   */
+  signalOrchestration(index: number, signal: NodeJS.Signals): Promise<void>
   killWorker(index: number, signal?: NodeJS.Signals): Promise<void>
   startWorker(): Promise<void>
 }
@@ -47,34 +62,39 @@ interface Service {
 
 export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOptions): Promise<EmbeddedOrchestrator> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`workers must be a whole number ≥ 1 (got ${opts.workers})`)
+  const instances = opts.orchestrators ?? 1
+  if (!Number.isInteger(instances) || instances < 1) throw new Error(`orchestrators must be a whole number ≥ 1 (got ${instances})`)
+  if (instances > 1 && opts.env?.TASKER_PORT) throw new Error('TASKER_PORT names one port: leave it unset with several orchestration instances (each gets its own)')
   mkdirSync(opts.logDir, { recursive: true })
   const log = opts.log ?? (() => {})
   const baseEnv = childEnvironment(opts)
-  let orchestration: Service | undefined
+  const orchestrations: { service: Service | undefined; url: string; gone: boolean }[] = []
   const workers: Service[] = []
   let nextWorker = 1
-  let url = ''
+  let front: RoundRobinFront | undefined
 
   const stopAll = async () => {
-    await Promise.all([...workers.splice(0).map((w) => stopService(w)), orchestration && stopService(orchestration)])
-    orchestration = undefined
+    await Promise.all([...workers.splice(0).map((w) => stopService(w)), ...orchestrations.map((o) => o.service && stopService(o.service))])
+    for (const o of orchestrations) o.service = undefined
+    await front?.close()
+    front = undefined
   }
   const killAllSync = () => {
-    for (const s of [...workers, orchestration]) if (s && isRunning(s.child)) s.child.kill('SIGKILL')
+    for (const s of [...workers, ...orchestrations.map((o) => o.service)]) if (s && isRunning(s.child)) s.child.kill('SIGKILL')
   }
   const unregister = onCleanup('embedded orchestrator', stopAll, killAllSync)
 
-  const startOrchestration = async (port: string) => {
+  const startOrchestration = async (index: number, port: string) => {
+    const label = instances === 1 ? 'orchestration' : `orchestration-${index + 1}`
     const service = await startService({
-      label: 'orchestration',
+      label,
       entry: ORCHESTRATION_ENTRY,
       env: { ...baseEnv, TASKER_PORT: port, OTEL_SERVICE_NAME: 'tasker-orchestration' },
-      logFile: path.join(opts.logDir, 'orchestration.log'),
+      logFile: path.join(opts.logDir, `${label}.log`),
       log,
     })
-    orchestration = service.service
-    url = String(service.info.url)
-    await waitForHealth(url, service.service)
+    orchestrations[index] = { service: service.service, url: String(service.info.url), gone: false }
+    await waitForHealth(orchestrations[index].url, service.service)
   }
   const startWorker = async () => {
     const id = `worker-${nextWorker++}`
@@ -89,7 +109,15 @@ export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOption
   }
 
   try {
-    await startOrchestration(opts.env?.TASKER_PORT ?? '0')
+    // One after another: the first applies the migrations, the others find them applied.
+    for (let i = 0; i < instances; i++) await startOrchestration(i, opts.env?.TASKER_PORT ?? '0')
+    if (instances > 1) {
+      front = await startRoundRobinFront(() => {
+        const live = orchestrations.filter((o) => !o.gone)
+        return (live.length > 0 ? live : orchestrations).map((o) => o.url)
+      })
+      log(`orchestration: ${instances} instances behind ${front.url} (round robin)`)
+    }
     // Sequentially: workers start fast, and their logs stay readable.
     for (let i = 0; i < opts.workers; i++) await startWorker()
   } catch (err) {
@@ -100,20 +128,41 @@ export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOption
 
   return {
     get url() {
-      return url
+      return front?.url ?? orchestrations[0]!.url
     },
     logDir: opts.logDir,
     get workers() {
       return workers.map((w) => ({ id: w.label, pid: w.child.pid! }))
+    },
+    get orchestrations() {
+      return orchestrations.map((o, i) => ({ id: o.service?.label ?? `orchestration-${i + 1}`, url: o.url, pid: o.service?.child.pid ?? 0 }))
+    },
+    async signalOrchestration(index, signal) {
+      const o = orchestrations[index]
+      if (!o?.service) throw new Error(`no running orchestration instance at index ${index} (there are ${orchestrations.length})`)
+      const s = o.service
+      if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+        s.child.kill(signal)
+        return
+      }
+      s.stopping = true
+      o.gone = true
+      o.service = undefined
+      await new Promise<void>((resolve) => {
+        if (!isRunning(s.child)) return resolve()
+        s.child.once('exit', () => resolve())
+        s.child.kill(signal)
+      })
     },
     async stop() {
       await stopAll()
       unregister()
     },
     async restartOrchestration() {
-      const port = new URL(url).port
-      if (orchestration) await stopService(orchestration)
-      await startOrchestration(port)
+      for (const [i, o] of orchestrations.entries()) {
+        if (o.service) await stopService(o.service)
+        await startOrchestration(i, new URL(o.url).port)
+      }
     },
     async killWorker(index, signal = 'SIGKILL') {
       const w = workers[index]

@@ -92,8 +92,10 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
       const databaseUrl = await orchestratorDatabase(postgres, runId, log)
       const logDir = path.join(resultsDir, 'logs')
       const stepDelayMs = settings.BENCH_WORKER_STEP_DELAY_MS
-      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, logDir, otlpEndpoint, log, stepDelayMs })
-      log(`orchestrator: embedded at ${started.url} with ${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
+      const orchestrators = settings.BENCH_ORCHESTRATORS
+      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, orchestrators, logDir, otlpEndpoint, log, stepDelayMs })
+      const instances = orchestrators > 1 ? `${orchestrators} orchestration instances (round robin) and ` : ''
+      log(`orchestrator: embedded at ${started.url} with ${instances}${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
       if (stepDelayMs > 0) log(`orchestrator: experiment knob BENCH_WORKER_STEP_DELAY_MS=${stepDelayMs}: every step waits ${stepDelayMs} ms before its handler`)
       return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir, databaseUrl }
     }

@@ -13,7 +13,7 @@ import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { environmentRows } from './environment-lines.ts'
 import { escapeHtml as h } from './escape-html.ts'
 import { formatMs, formatPercent, shortCommit } from '../../results/format.ts'
-import { BASELINE_COLOR, cdfSvg, CURRENT_COLOR, histogramSvg } from './svg-charts.ts'
+import { BASELINE_COLOR, cdfSvg, CURRENT_COLOR, histogramSvg, scalingSvg, type ScalingPoint } from './svg-charts.ts'
 
 export interface HtmlInput {
   current: ResultsDocument
@@ -56,6 +56,7 @@ ${comparison && !comparison.environment.comparable ? `<p class="warn">Not compar
 ${overviewTable(rows.map((r) => r.id), currentEntries, baselineEntries, comparison, labels)}
 <p class="legend">${comparison ? `<span class="swatch cur"></span>${h(labels.current)} <span class="swatch base"></span>${h(labels.baseline)} · ` : ''}latencies in milliseconds${current.results.some((e) => !e.p99Meaningful) ? ' · * p99 of fewer than 100 samples: not meaningful' : ''}</p>
 </section>
+${scalingSection(current.results)}
 ${cards.join('\n')}
 <section>
 <h2 id="environment">Environment</h2>
@@ -66,6 +67,33 @@ ${environmentTable(current.environment, baseline?.environment, labels)}
 </body>
 </html>
 `
+}
+
+/** The scaling bench's grid (entries whose extra has `scaling`): a table and the curve. */
+function scalingSection(entries: readonly ResultEntry[]): string {
+  const rows = entries.flatMap((e) => {
+    const s = e.extra.scaling as { topology?: unknown; processes?: unknown; throughput?: unknown; offeredRate?: unknown; cores?: unknown } | undefined
+    if (!s || typeof s.topology !== 'string' || typeof s.throughput !== 'number') return []
+    return [{ label: s.topology, processes: typeof s.processes === 'number' ? s.processes : undefined, throughput: s.throughput, rate: s.offeredRate, cores: s.cores, e }]
+  })
+  if (rows.length === 0) return ''
+  const body = rows
+    .map((r, i) => {
+      const prev = rows[i - 1]
+      const gain = prev && prev.processes !== undefined && r.processes !== undefined && r.processes !== prev.processes ? (r.throughput - prev.throughput) / (r.processes - prev.processes) : undefined
+      return `<tr><td>${h(r.label)}</td><td class="num">${r.processes ?? '?'}</td><td class="num">${r.throughput.toFixed(1)}</td><td class="num">${gain === undefined ? '—' : `${gain >= 0 ? '+' : ''}${gain.toFixed(1)}`}</td><td class="num">${formatMs(r.e.p50)}</td><td class="num">${formatMs(r.e.p95)}</td></tr>`
+    })
+    .join('')
+  const points: ScalingPoint[] = rows.flatMap((r) => (r.processes === undefined ? [] : [{ label: r.label, processes: r.processes, throughput: r.throughput }]))
+  const cores = typeof rows[0]!.cores === 'number' ? rows[0]!.cores : undefined
+  const most = Math.max(0, ...points.map((p) => p.processes))
+  const warning = cores !== undefined && most > cores ? `<p class="warn">This machine had ${cores} core(s) and the grid ran up to ${most} processes: past the cores the curve shows contention for the CPU, not scaling.</p>` : ''
+  const chart = points.length > 0 ? `<figure>${scalingSvg(points, 'Throughput ceiling per topology')}<figcaption>Throughput ceiling (tasks/s) against processes; the dashed line is perfectly linear scaling from the first topology — where the curve falls away from it, adding instances stops paying.</figcaption></figure>` : ''
+  return `<section>
+<h2 id="scaling">Scaling</h2>
+${warning}<table class="overview"><thead><tr><th>topology</th><th>processes</th><th>tasks/s</th><th>gain per added process</th><th>p50 @${h(String(rows[0]!.rate))}/s</th><th>p95</th></tr></thead><tbody>${body}</tbody></table>
+${chart}
+</section>`
 }
 
 function subtitle(cur: EnvironmentFingerprint, base: EnvironmentFingerprint | undefined, labels: { baseline: string; current: string }): string {

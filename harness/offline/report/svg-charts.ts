@@ -213,3 +213,42 @@ const f = (n: number): string => String(Math.round(n * 10) / 10)
 
 /** Ticks are round numbers: print them without trailing zeros (0.2, 50, 1000). */
 const tickLabel = (t: number): string => String(Number(t.toPrecision(6)))
+
+export interface ScalingPoint {
+  /** topology label, e.g. 2x4 */
+  label: string
+  /** orchestrator + worker processes */
+  processes: number
+  /** tasks/s at the throughput ceiling */
+  throughput: number
+}
+
+/**
+ * The scaling curve: throughput ceiling (tasks/s) against the processes of each topology, points
+ * joined in grid order and labelled with their topology; a dashed line from the first point
+ * shows perfectly linear scaling, so where the curve falls away from it is where adding
+ * instances stops paying.
+ */
+export function scalingSvg(points: readonly ScalingPoint[], title: string): string {
+  const maxX = Math.max(...points.map((p) => p.processes)) + 1
+  const first = points[0]!
+  const ideal = (x: number) => (first.throughput / first.processes) * x
+  const maxY = niceCeil(Math.max(...points.map((p) => p.throughput), Math.min(ideal(maxX - 1), 2 * Math.max(...points.map((p) => p.throughput)))) * 1.1)
+  const px = (x: number) => PAD.left + (x / maxX) * PLOT_W
+  const py = (y: number) => PAD.top + PLOT_H - (Math.min(y, maxY) / maxY) * PLOT_H
+  const yTicks = linearTicks(0, maxY, 5)
+  const xTicks = Array.from({ length: maxX + 1 }, (_, i) => i)
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${escapeHtml(title)}">`,
+    `<title>${escapeHtml(title)}</title>`,
+    ...yTicks.map((t) => `<line x1="${PAD.left}" x2="${PAD.left + PLOT_W}" y1="${f(py(t))}" y2="${f(py(t))}" stroke="#e5e7eb"/><text x="${PAD.left - 6}" y="${f(py(t) + 4)}" font-size="11" text-anchor="end">${tickLabel(t)}</text>`),
+    ...xTicks.map((t) => `<text x="${f(px(t))}" y="${PAD.top + PLOT_H + 16}" font-size="11" text-anchor="middle">${t}</text>`),
+    `<text x="${PAD.left + PLOT_W / 2}" y="${HEIGHT - 6}" font-size="12" text-anchor="middle">processes (orchestrators + workers)</text>`,
+    `<text x="12" y="${PAD.top + PLOT_H / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 12 ${PAD.top + PLOT_H / 2})">tasks/s</text>`,
+    `<line x1="${f(px(first.processes))}" y1="${f(py(first.throughput))}" x2="${f(px(maxX))}" y2="${f(py(ideal(maxX)))}" stroke="#9ca3af" stroke-dasharray="4 4"/>`,
+    `<polyline fill="none" stroke="${CURRENT_COLOR}" stroke-width="2" points="${points.map((p) => `${f(px(p.processes))},${f(py(p.throughput))}`).join(' ')}"/>`,
+    ...points.map((p) => `<circle cx="${f(px(p.processes))}" cy="${f(py(p.throughput))}" r="3.5" fill="${CURRENT_COLOR}"/><text x="${f(px(p.processes) + 6)}" y="${f(py(p.throughput) - 6)}" font-size="11">${escapeHtml(p.label)}</text>`),
+    '</svg>',
+  ]
+  return parts.join('')
+}

@@ -1,6 +1,7 @@
 /**
  * The orchestration service: applies migrations, registers the templates, serves the REST API,
- * processes step results, schedules retries and recovers lost sends. One process.
+ * processes step results, schedules retries and recovers lost sends. One process; several may run
+ * against one database (they coordinate there: claimed result messages, task row locks).
  *
  *   DATABASE_URL=postgres://… node orchestrator/src/orchestration/main.ts
  *
@@ -17,6 +18,7 @@ import { prepareSendMessages } from '../queues/send-messages.ts'
 import { KNOWN_CALLABLES } from '../handlers/registry.ts'
 import { failStartup, onShutdown, reportReady } from '../lifecycle.ts'
 import { createLogger } from '../log.ts'
+import { uuidv7 } from '../ids.ts'
 import { NotificationListener } from '../queues/listener.ts'
 import { readyChannel, workerQueue } from '../queues/names.ts'
 import { initTelemetry } from '../telemetry/tracer.ts'
@@ -56,8 +58,10 @@ async function main(): Promise<void> {
   // Every connection open and the result path prepared on it (db/prewarm.ts), matching nothing:
   // the nil task and step have no rows, msg_id 0 does not exist, an empty send sends nothing.
   const nil = '00000000-0000-0000-0000-000000000000'
+  // Names this instance in the completions it writes: several instances may share the database.
+  const processorId = `orchestration-${uuidv7()}`
   const warmFailed = await prewarmPool(pool, config.poolSize, async (client) => {
-    await completeSteps(client, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }])
+    await completeSteps(client, [{ taskUuid: nil, stepUuid: nil, msgId: '0' }], processorId)
     await enqueueReadySteps(client, [nil], {}, { msgIds: ['0'] })
     for (const ns of registry.namespaces()) await prepareSendMessages(client, workerQueue(ns))
   })
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
   const retries = new RetryScheduler(pool, enqueuer, locks, log, config.pollIntervalMs)
   const results = new ResultProcessor({
     pool,
+    processorId,
     templates: registry,
     enqueuer,
     retries,
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
   })
   reportReady(log, `orchestration listening on ${server.url}`, {
     url: server.url,
+    processor: processorId,
     templates: registry.templates.map((t) => `${t.namespace}/${t.name}@${t.version}`),
     telemetry: telemetry.enabled,
   })
