@@ -13,6 +13,7 @@ import path from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import { readResultsFile } from '../harness/results/read.ts'
 import { shareArrivals } from '../harness/main/load-engine/script.ts'
+import { ArrivalSchedule } from '../harness/bench/load-engine/artillery-processor.ts'
 import { privateTmpDir } from './support/run-bench.ts'
 
 const tmp = privateTmpDir()
@@ -25,6 +26,15 @@ test('the load profile is dealt over the generators, each a uniform process of i
   ])
   expect(shareArrivals(25, 1, 2).map((s) => s.arrivals)).toEqual([13, 12])
   expect(() => shareArrivals(1, 1, 2)).toThrow(/1 task\(s\), fewer than the 2 generators: lower --generators/)
+})
+
+test('intended starts: a late first arrival moves the schedule, never an intended start after its arrival', () => {
+  const schedule = new ArrivalSchedule(100)
+  // The first arrival is 30 ms late; the next ones are on time (100, 200) and one is 50 ms late.
+  const arrivals = [30, 100, 200, 350]
+  const intended = arrivals.map((t) => schedule.arrive(t))
+  expect(intended.map((at) => at())).toEqual([0, 100, 200, 300])
+  intended.forEach((at, i) => expect(at()).toBeLessThanOrEqual(arrivals[i]!))
 })
 
 const ENGINE = process.env.TASKER_TEST_LOAD_ENGINE === '1'

@@ -11,8 +11,11 @@
  *
  * Coordinated omission: the generator's phase is `arrivalCount` over `duration`, which Artillery
  * runs as a uniform arrival process in a single worker thread, one arrival every `intervalMs`. The
- * k-th arrival's intended start is the first arrival's time + k · intervalMs, so a stall of the
+ * k-th arrival's intended start is the schedule's start + k · intervalMs, so a stall of the
  * generator or the system is counted in the latency instead of hidden (as harness/bench/load/open-model.ts).
+ * The schedule's start is the earliest that fits every arrival seen so far (min of arrival_j − j ·
+ * intervalMs), not the first arrival's time: a late first arrival would otherwise put the later
+ * ones' intended starts after their actual ones, and their latencies below zero.
  *
  * The command writes a small module per generator that calls configureLoadGenerator() and re-exports
  * this one, so the set-up (API pool, LISTEN connection) starts when Artillery loads the processor,
@@ -52,8 +55,28 @@ interface ArtilleryEvents {
 
 let config: LoadGeneratorConfig | undefined
 let ready: Promise<Generator> | undefined
-let arrivals = 0
-let firstArrivalAt = 0
+let schedule: ArrivalSchedule | undefined
+
+/**
+ * The intended starts of a uniform arrival process whose start is not observed: the earliest start
+ * that fits every arrival seen so far (min of arrival_j − j · intervalMs). An intended start read
+ * later can only move earlier, and is never after its arrival's actual time.
+ */
+export class ArrivalSchedule {
+  private arrivals = 0
+  private start = Number.POSITIVE_INFINITY
+  private readonly intervalMs: number
+  constructor(intervalMs: number) {
+    this.intervalMs = intervalMs
+  }
+
+  /** Registers an arrival at `now`; the returned function reads its intended start. */
+  arrive(now: number): () => number {
+    const k = this.arrivals++
+    this.start = Math.min(this.start, now - k * this.intervalMs)
+    return () => this.start + k * this.intervalMs
+  }
+}
 
 export function configureLoadGenerator(c: LoadGeneratorConfig): void {
   config = c
@@ -74,16 +97,15 @@ async function setUp(c: LoadGeneratorConfig): Promise<Generator> {
 /** The scenario's one step (`flow: [{ function: taskerLinearTask }]`). */
 export async function taskerLinearTask(_context: unknown, events: ArtilleryEvents): Promise<void> {
   const arrivedAt = performance.now()
-  const k = arrivals++
-  if (k === 0) firstArrivalAt = arrivedAt
   if (!config || !ready) throw new Error('the load generator was not configured: run it through npm run load:distributed')
-  const intendedAt = firstArrivalAt + k * config.intervalMs
+  // Read when used: arrivals in between may have moved the schedule's start earlier, never later.
+  const intendedAt = (schedule ??= new ArrivalSchedule(config.intervalMs)).arrive(arrivedAt)
   try {
     const g = await ready
-    events.emit('histogram', 'tasker.arrival_lag', performance.now() - intendedAt)
+    events.emit('histogram', 'tasker.arrival_lag', performance.now() - intendedAt())
     const created = await g.api.createTask(taskRequest(g.linear, { _generator: config.generator }))
     const done = await g.watcher.wait(created.task_uuid, config.taskTimeoutMs)
-    const latency = done.at - intendedAt
+    const latency = done.at - intendedAt()
     events.emit('histogram', 'tasker.task_latency', latency)
     events.emit('counter', 'tasker.completed', 1)
     events.emit('counter', 'tasker.latency_sq_sum', latency * latency)
