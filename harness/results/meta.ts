@@ -5,6 +5,7 @@
 import type { TaskMeta } from 'vitest'
 import type { BudgetCheck } from './budgets/evaluate.ts'
 import type { LatencySummary } from './percentiles.ts'
+import type { WorkMeasurement } from './work.ts'
 
 export interface Measurement {
   /** the bench name printed in Vitest's table, or the name given to recordSamples() */
@@ -21,12 +22,20 @@ export interface Measurement {
   extra?: Record<string, unknown>
   /** every budget evaluated against it (filled by the hooks) */
   budgets?: BudgetCheck[]
+  /** work per task over this measurement's window (harness/results/work.ts), joined from TaskerMeta.work by name */
+  work?: WorkMeasurement
 }
 
 export interface TaskerMeta {
   measurements: Measurement[]
   /** fields that apply to every measurement of the test (completion mode, poll interval…) */
   annotations: Record<string, unknown>
+  /**
+   * Work per task by measurement name (recordWork(), harness/bench/work/): kept apart from
+   * `measurements` because a Vitest bench's measurement is created only after the test, by the
+   * hooks, which attach it.
+   */
+  work?: Record<string, WorkMeasurement>
 }
 
 declare module 'vitest' {

@@ -6,6 +6,7 @@
 import type { BudgetCheck } from './budgets/evaluate.ts'
 import type { EnvironmentFingerprint } from './environment.ts'
 import type { LatencySummary } from './percentiles.ts'
+import type { WorkMeasurement } from './work.ts'
 
 export const SCHEMA_VERSION = 1
 
@@ -45,4 +46,11 @@ export interface ResultEntry extends LatencySummary {
    * retained-samples.ts.
    */
   samples?: number[]
+  /**
+   * Optional: work per task over the measurement's window (statements, round trips, buffers, WAL,
+   * commits, pgmq messages, CPU ms by process group, the statement table and the background
+   * rates). See work.ts. Absent for benches that drive no tasks and when the counters were
+   * unavailable.
+   */
+  work?: WorkMeasurement
 }
