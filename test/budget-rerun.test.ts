@@ -108,6 +108,8 @@ describe('rerun.ts', () => {
     expect(violatedTimeBudget(meta({ a: [check('p(99)<10', 12, false)] }))).toBe(true)
     expect(violatedTimeBudget(meta({ a: [check('count>=100', 10, false), check('p(99)<10', 2, true)] }))).toBe(false)
     expect(violatedTimeBudget(meta({ a: [{ ...check('target p(50)<1', 2, false), target: true }] }))).toBe(false)
+    expect(violatedTimeBudget(meta({ a: [check('statements/task<40', 41, false)] }))).toBe(false)
+    expect(violatedTimeBudget(meta({ a: [check('cpu_ms/task<5', 6, false)] }))).toBe(true)
   })
 
   test('the rerun marks each budget the first measurement violated, and only those', () => {

@@ -35,12 +35,15 @@ declare module '../meta.ts' {
 }
 
 /**
- * Whether the test is worth measuring again: a budget on its timings failed (latencies, and the
- * efficiency ratios made of them), not only a `count` budget, which no slow minute explains.
+ * Whether the test is worth measuring again: a budget on its timings failed (latencies, the
+ * efficiency ratios made of them, CPU ms per task), not only a `count` budget or a work budget
+ * (`statements/task<40`, harness/results/work.ts), which no slow minute explains.
  */
 export function violatedTimeBudget(meta: TaskerMeta): boolean {
-  return meta.measurements.some((m) => (m.budgets ?? []).some((b) => !b.passed && !b.target && !b.expression.startsWith('count')))
+  return meta.measurements.some((m) => (m.budgets ?? []).some((b) => !b.passed && !b.target && isTimeBudget(b.expression)))
 }
+
+const isTimeBudget = (expression: string) => !/^count\b/.test(expression) && (!/^\w+\/task\b/.test(expression) || expression.startsWith('cpu_ms/'))
 
 /** After the first measurement: keep its failed checks, for the verdicts after the rerun. */
 export function rememberFirstAttempt(meta: TaskerMeta): void {
