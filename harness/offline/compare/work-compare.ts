@@ -8,8 +8,8 @@
  * move with caches, checkpoints and timing, so they inform.
  *
  * The SQL diff: the statements whose calls or rows per task changed by more than the same margin
- * (or whose shared blocks did by more than BLOCKS_MARGIN), matched by their normalised text, not
- * their query id (which names table OIDs, different in every run's database).
+ * (or, run on both sides, whose shared blocks did by more than BLOCKS_MARGIN), matched by their
+ * normalised text, not their query id (which names table OIDs, different in every run's database).
  */
 import type { ResultEntry, ResultsDocument } from '../../results/schema.ts'
 import { WORK_COUNTERS, WORK_UNITS, type StatementWork, type WorkCounter, type WorkMeasurement } from '../../results/work.ts'
@@ -167,7 +167,9 @@ export function statementDiff(base: WorkMeasurement, head: WorkMeasurement): Sta
     const changed: StatementChange['changed'] = []
     if (beyond(bx.calls, hy.calls, WORK_MARGIN)) changed.push('calls')
     if (beyond(bx.rows, hy.rows, WORK_MARGIN)) changed.push('rows')
-    if (beyond(bx.sharedBlks, hy.sharedBlks, BLOCKS_MARGIN)) changed.push('blocks')
+    // blocks only of a statement both sides ran: one that came or went is named by its calls, if
+    // it ran often enough to matter (a timer's scan running once in one window is not a change)
+    if (x && y && beyond(bx.sharedBlks, hy.sharedBlks, BLOCKS_MARGIN)) changed.push('blocks')
     if (changed.length === 0) continue
     const { query, toplevel } = (y ?? x)!
     out.push({ query, toplevel, ...(x ? { baseline: x.totals } : {}), ...(y ? { current: y.totals } : {}), changed })
