@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config'
 import BenchSequencer from './harness/main/bench-sequencer.ts'
+import { BENCH_RETRY } from './harness/results/budgets/rerun.ts'
 
 /**
  * Two projects: `unit` runs the suite's own tests (npm test), `benchmarks` runs the bench files
@@ -37,6 +38,8 @@ export default defineConfig({
           pool: 'forks',
           // Bench files run one after another: concurrent files would measure each other.
           fileParallelism: false,
+          // A violated time budget is measured once more before it fails the run (bench hooks).
+          retry: BENCH_RETRY,
         },
       },
     ],

@@ -25,9 +25,14 @@
  *                  from npm run bench:power). Not the BENCH_MARGINS_FILE by default: calibrated
  *                  margins describe two single runs and would be needlessly wide for paired rounds.
  *
- * A metric regresses when the paired effect exceeds its margin, stands out from the noise (within
- * the pairs and between them) and most rounds agree (harness/offline/compare/compare-runs.ts); only the
- * headline metric of a gating bench fails the check (gating.ts, BENCH_GATE). Environment differences between the two
+ * Work first: the work per task of base and head (statements, round trips, rows… per task, where
+ * the results carry it) is compared from the first round, at tight margins (2 % and half a unit
+ * per task; harness/offline/compare/work-compare.ts): a gating bench whose work grew fails the
+ * check from that one round, and the report leads with the SQL diff (the statements whose calls,
+ * rows or blocks per task changed). Then time: a metric regresses when the paired effect exceeds
+ * its margin, stands out from the noise (within the pairs and between them) and most rounds agree
+ * (harness/offline/compare/compare-runs.ts); only the headline metric of a gating bench fails the
+ * check (gating.ts, BENCH_GATE). Environment differences between the two
  * commits (e.g. a PostgreSQL upgrade in the PR) are reported, not treated as "not comparable".
  * Exit codes: 0 no regression (or --informational / BENCH_REGRESSION=informational), 1 a regression,
  * or a head run that failed (a violated budget or an error: budgets are always enforced), 2 bad
@@ -83,7 +88,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(timeoutMinutes) || timeoutMinutes < 1 || timeoutMinutes > 24 * 60) throw new Error(`--timeout-minutes ${values['timeout-minutes']}: expected a whole number within 1..1440`)
 
   if (rounds === 1 && gateRounds === 1) {
-    console.error('bench-ab: warning: with 1 round the disagreement between pairs is not measured, so drift inside the pair can pass for a regression; use --rounds 3 or more for a check')
+    console.error('bench-ab: warning: with 1 round the disagreement between pairs is not measured, so drift inside the pair can pass for a time regression; use --rounds 3 or more for a time check (the work per task is judged from one round)')
   }
   const repo = repositoryRoot(process.cwd())
   const settings = loadSettings({ root: repo })

@@ -9,9 +9,11 @@
  *                         one the built-in margins for single runs apply, which are WIDE (margins.ts):
  *                         calibrate with npm run bench:calibrate for tighter ones
  *
- * Two single runs: each bench's metric in one run against the other (per-run statistics, never the
- * samples pooled), the drift between runs left to the margins; only the headline metric of a gating
- * bench decides the exit code (gating.ts, BENCH_GATE).
+ * Two single runs: first the work per task (where both files carry it) at tight margins (2 % and
+ * half a unit per task): a gating bench whose statements, round trips, rows… per task grew fails,
+ * and the summary leads with the SQL diff (work-compare.ts). Then each bench's time metric in one
+ * run against the other (per-run statistics, never the samples pooled), the drift between runs left
+ * to the margins; only the headline metric of a gating bench decides (gating.ts, BENCH_GATE).
  * --informational         report regressions without failing (also BENCH_REGRESSION=informational)
  * --ignore-environment    compare although Node, CPU, PostgreSQL… differ (they are still listed)
  * --alpha <p>             significance level of each test (default 0.01)

@@ -33,6 +33,12 @@
  *    runs (false alarms), and every slowed run against every identical-code run of its own cycle
  *    and the next (power), judged by the same code as bench:compare with the default margins.
  *
+ * --work [--no-hog]: the work comparison's power instead (harness/offline/compare/work-power-run.ts):
+ * runs of the unchanged code and runs whose workers add one statement per step
+ * (BENCH_WORKER_EXTRA_STATEMENTS=1), quiet and beside a CPU hog; prints the spread of every counter
+ * per task over the identical runs and how often one round flags the extra statement, and
+ * identical code. `--work --analyse <dir>` re-judges such an experiment.
+ *
  * Budgets are scaled out of the way (BENCH_BUDGET_SCALE=1000): this measures the comparison, not
  * the budgets. Traces are off unless BENCH_TRACES says otherwise: waiting for every task's trace
  * quadruples a run's time, and the phase rows they add only inform. The runs stay in --out with a manifest, so `--analyse <dir>` re-judges them (e.g.
@@ -54,6 +60,8 @@ import { readResultsFile } from '../harness/results/read.ts'
 import { shownPath } from '../harness/offline/report/terminal.ts'
 import { UsageError, runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
 import { claimDirectory } from '../harness/offline/compare/owned-directory.ts'
+import { readWorkPowerRuns, runWorkPower } from '../harness/offline/compare/work-power-run.ts'
+import { analyseWorkPower, formatWorkPowerTable } from '../harness/offline/compare/work-power.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DEFAULT_FILTERS = ['benchmarks/e2e-latency.bench.ts', '-t', 'linear workflow']
@@ -72,6 +80,8 @@ async function main(): Promise<number> {
       since: { type: 'string' },
       bench: { type: 'string', default: BENCH_ID },
       judge: { type: 'string' },
+      work: { type: 'boolean' },
+      'no-hog': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -81,6 +91,11 @@ async function main(): Promise<number> {
     return 0
   }
   const rounds = wholeNumber(values.rounds, '--rounds', 1, MAX_ROUNDS)
+  if (values.work && values.analyse) {
+    const runs = values.analyse.split(',').flatMap((d) => readWorkPowerRuns(path.resolve(d.trim())))
+    for (const line of formatWorkPowerTable(analyseWorkPower(runs, values.judge ?? values.bench!))) console.log(line)
+    return 0
+  }
   if (values.analyse) {
     const since = values.since === undefined ? undefined : Date.parse(values.since)
     if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since ${values.since}: expected a time such as 2026-12-04T17:28:00Z`)
@@ -104,6 +119,11 @@ async function main(): Promise<number> {
     return n / 100
   })
   const settings = loadSettings({ root: ROOT })
+  if (values.work) {
+    const out = path.resolve(values.out ?? path.join(ROOT, settings.BENCH_RESULTS_DIR, 'power-work'))
+    const filters = positionals.length > 0 ? positionals : DEFAULT_FILTERS
+    return runWorkPower({ root: ROOT, out, cycles, samples, maxMinutes, filters, bench: values.judge ?? values.bench!, hog: !values['no-hog'] })
+  }
   const out = path.resolve(values.out ?? path.join(ROOT, settings.BENCH_RESULTS_DIR, 'power'))
   // Replaced only when an earlier bench-power made it (its marker), never a directory of someone else's.
   claimDirectory(out, 'bench-power', values.out === undefined ? '--out (default)' : '--out')

@@ -10,7 +10,7 @@
  * initdb and server-start lines), and checks afterwards that the run was indeed cut short there.
  */
 import { describe, expect, test } from 'vitest'
-import { interruptBench, interruptRun, type InterruptedRun, type InterruptStep } from './support/interrupt-run.ts'
+import { childOf, interruptBench, interruptRun, stateWithin, type InterruptedRun, type InterruptStep } from './support/interrupt-run.ts'
 import { postmasterOfRun, removeLeftovers, waitUntilNothingLeft } from './support/left-behind.ts'
 
 /** A run on a busy machine takes up to a minute to reach its point (initdb alone can take 10 s). */
@@ -36,10 +36,38 @@ async function expectNothingLeft(run: InterruptedRun, steps: number, keeps?: Reg
 
 describe('Ctrl-C leaves nothing behind', RUN_TIMEOUT, () => {
   test('during initdb', async () => {
-    const steps = [{ when: /initdb in \S+…/ }]
+    // The line comes just before initdb is spawned, and a loaded machine delays this reader, not
+    // the run: a Ctrl-C sent on the line alone may land before initdb exists or after it is done.
+    // So the run is held still (SIGSTOP to its group) once its initdb is seen running, Ctrl-C is
+    // pressed while it is held, and it goes on (SIGCONT): the Ctrl-C reaches initdb. (Should
+    // initdb be over before it was ever seen, the server's start line comes first and the run is
+    // interrupted there instead; the same must hold.)
+    // What initdb does with it depends on its phase: while it probes its defaults it runs
+    // `postgres --check` through system(), which ignores SIGINT, so it finishes and the run stops
+    // right after it has started the server; later it dies ("caught signal") and the run stops
+    // with "initdb failed". Either way nothing is left, and no bench ran.
+    let initdb: number | undefined
+    let held = ''
+    const steps: InterruptStep[] = [
+      {
+        when: /initdb in \S+…/,
+        andWhen: ({ output, pid }) => (initdb = childOf(pid, 'initdb')) !== undefined || /PostgreSQL starting/.test(output),
+        signal: 'SIGSTOP',
+        then: () => {
+          held = initdb === undefined ? 'not seen' : stateWithin(initdb)
+        },
+      },
+      { when: /(?:)/ },
+      { when: /(?:)/, signal: 'SIGCONT' },
+    ]
     const run = await interruptBench(['benchmarks/event-propagation.bench.ts'], steps, NO_ORCHESTRATOR)
     await expectNothingLeft(run, steps.length)
-    expect(run.output, 'the server never started').not.toMatch(/PostgreSQL starting/)
+    const where = held === 'stopped' ? `initdb (pid ${initdb}) held at the Ctrl-C` : `initdb ${held}`
+    const stopped = /initdb failed/.test(run.output) ? 'initdb failed' : /PostgreSQL starting/.test(run.output) ? 'initdb finished, the server was started and stopped' : 'stopped before the server'
+    console.log(`[teardown] during initdb: ${where}; ${stopped}`)
+    expect(run.output, 'the interrupt was seen').toMatch(/SIGINT: stopping what this run started/)
+    expect(run.output, 'no bench ran').not.toMatch(/stdout \| benchmarks\/|\[bench\]/)
+    expect(run.code, run.output.slice(-2000)).not.toBe(0)
   })
 
   test('while the server starts', async () => {

@@ -137,6 +137,7 @@ export const VARIABLES = {
   BENCH_MARGINS_FILE: v(text, 'fixtures/margins.yaml', 'per-bench regression margins (built-in defaults when the file is absent)'),
   BENCH_GATE: v<string | undefined>(text, undefined, "more benches that gate a comparison, 'file/bench=metric; …' (the headline benches always gate)"),
   BENCH_WORKER_STEP_DELAY_MS: v(decimal(0, 10_000), 0, 'experiment knob, never for a real measurement: embedded workers wait this long (ms, decimals allowed) before every handler; npm run bench:power injects slowdowns with it'),
+  BENCH_WORKER_EXTRA_STATEMENTS: v(integer(0, 10), 0, 'experiment knob, never for a real measurement: embedded workers run this many extra statements (a lookup of the step) after every handler; npm run bench:power -- --work injects work with it'),
   BENCH_VERBOSE: v(bool, false, 'progress and child-process logs on the console (progress is quiet in CI otherwise)'),
   BENCH_STATEMENT_TIMEOUT_MS: v(integer(100, 86_400_000), 120_000, 'longest a statement of the suite may run (PostgreSQL statement_timeout on every connection)'),
   BENCH_LOCK_TIMEOUT_MS: v(integer(100, 86_400_000), 30_000, 'longest a statement of the suite may wait for a lock (PostgreSQL lock_timeout on every connection)'),

@@ -30,6 +30,12 @@ export interface ResultEntry extends LatencySummary {
   state: string
   /** unit of min…p999 */
   unit: 'ms'
+  /**
+   * Every budget checked. A budget the test's first measurement violated carries `rerun`: the test
+   * was measured once more, and `rerun.verdict` says `violated, confirmed on rerun` (the figures
+   * here are the rerun's, the test failed) or `violated once, held on rerun` (it passed);
+   * `rerun.firstObserved` is what the first measurement saw. Optional: older files have none.
+   */
   budgets: BudgetCheck[]
   /** the test's annotateResult() fields, overlaid with the measurement's own extra fields */
   extra: Record<string, unknown>

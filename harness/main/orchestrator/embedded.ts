@@ -27,6 +27,8 @@ export interface EmbeddedOrchestratorOptions {
   env?: Record<string, string>
   /** experiment knob (BENCH_WORKER_STEP_DELAY_MS): workers wait this long before every handler */
   stepDelayMs?: number
+  /** experiment knob (BENCH_WORKER_EXTRA_STATEMENTS): workers run this many extra statements per step */
+  extraStatementsPerStep?: number
   log?: (line: string) => void
 }
 
@@ -101,7 +103,7 @@ export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOption
     const service = await startService({
       label: id,
       entry: WORKER_ENTRY,
-      env: { ...baseEnv, TASKER_WORKER_ID: id, OTEL_SERVICE_NAME: 'tasker-worker', ...(opts.stepDelayMs ? { TASKER_WORKER_STEP_DELAY_MS: String(opts.stepDelayMs) } : {}) },
+      env: { ...baseEnv, TASKER_WORKER_ID: id, OTEL_SERVICE_NAME: 'tasker-worker', ...(opts.stepDelayMs ? { TASKER_WORKER_STEP_DELAY_MS: String(opts.stepDelayMs) } : {}), ...(opts.extraStatementsPerStep ? { TASKER_WORKER_EXTRA_STATEMENTS: String(opts.extraStatementsPerStep) } : {}) },
       logFile: path.join(opts.logDir, `${id}.log`),
       log,
     })

@@ -93,9 +93,11 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
       const logDir = path.join(resultsDir, 'logs')
       const stepDelayMs = settings.BENCH_WORKER_STEP_DELAY_MS
       const orchestrators = settings.BENCH_ORCHESTRATORS
-      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, orchestrators, logDir, otlpEndpoint, log, stepDelayMs })
+      const extraStatementsPerStep = settings.BENCH_WORKER_EXTRA_STATEMENTS
+      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, orchestrators, logDir, otlpEndpoint, log, stepDelayMs, extraStatementsPerStep })
       const instances = orchestrators > 1 ? `${orchestrators} orchestration instances (round robin) and ` : ''
       log(`orchestrator: embedded at ${started.url} with ${instances}${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
+      if (extraStatementsPerStep > 0) log(`orchestrator: experiment knob BENCH_WORKER_EXTRA_STATEMENTS=${extraStatementsPerStep}: every step runs ${extraStatementsPerStep} extra statement(s) after its handler`)
       if (stepDelayMs > 0) log(`orchestrator: experiment knob BENCH_WORKER_STEP_DELAY_MS=${stepDelayMs}: every step waits ${stepDelayMs} ms before its handler`)
       return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir, databaseUrl }
     }

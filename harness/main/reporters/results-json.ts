@@ -28,7 +28,9 @@
  *     "unit": "ms",
  *     "n", "min", "max", "mean", "sd", "p50", "p75", "p90", "p95", "p99", "p999": number,
  *     "p99Meaningful": boolean,       // n >= 100
- *     "budgets": [{ "expression": "p(95)<10", "operator": "<", "limit": 10, "observed": 2.1, "passed": true }],
+ *     "budgets": [{ "expression": "p(95)<10", "operator": "<", "limit": 10, "observed": 2.1, "passed": true,
+ *                   "rerun"?: { "verdict": "violated once, held on rerun" | "violated, confirmed on rerun",
+ *                               "firstObserved": 12.4 } }],   // a violated time budget is measured again
  *     "extra": { … },                 // annotateResult() fields + the measurement's own extra
  *     "samples"?: number[]            // sorted; all samples up to 5000, else 5000 evenly spaced
  *                                     // quantile points (harness/results/retained-samples.ts)

@@ -20,7 +20,11 @@
  * "unchanged" is never read as "proven equal".
  *
  * Gating (gating.ts): a bench with a headline metric fails the check only through that metric;
- * every other verdict informs. A bench is "not comparable" when the environments differ (unless
+ * every other verdict informs. Work per task is judged first and apart (work-compare.ts): from one
+ * run of each side (the first round of an A/B run), at tight margins, a gating bench whose
+ * statements, round trips, rows… per task grew fails the check whatever its times say. A trace
+ * phase that sees a gating E2E bench's change far more surely than its wall time is named in its
+ * verdict (surer-witness.ts). A bench is "not comparable" when the environments differ (unless
  * told to ignore that), when it is missing on one side, when a side kept no samples, or when a
  * side has fewer than 20 samples. p95 is compared only with at least 100 samples on each side,
  * p99 only with at least 200.
@@ -36,6 +40,8 @@ import { normalQuantile } from './normal.ts'
 import { pairedEffect, type PairedEffect } from './paired-effect.ts'
 import { runStatistic } from './run-statistic.ts'
 import { isNormalized, normalizedBaseline, normalizedProblem, normalizedStatistic } from './normalized-statistic.ts'
+import { addSurerWitnesses, type Witness } from './surer-witness.ts'
+import { compareWork, workRegressed, type WorkComparison } from './work-compare.ts'
 
 export type Verdict = 'regressed' | 'improved' | 'unchanged' | 'not comparable'
 export const VERDICTS: readonly Verdict[] = ['regressed', 'improved', 'unchanged', 'not comparable']
@@ -92,6 +98,8 @@ export interface BenchComparison {
   baseline?: SideStats
   current?: SideStats
   metrics: MetricComparison[]
+  /** trace phases that see this gating E2E bench's change far more surely (surer-witness.ts) */
+  witnesses?: Witness[]
 }
 
 export interface ComparisonOptions {
@@ -137,6 +145,8 @@ export interface Comparison {
   counts: Record<Verdict, number>
   /** gating benches that regressed on their gating metric: these fail the check */
   gating: { benches: number; regressed: number }
+  /** work per task, base vs head from one run each (absent when neither side counted work) */
+  work?: WorkComparison
 }
 
 export const DEFAULT_ALPHA = 0.01
@@ -215,6 +225,9 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
     return row
   })
 
+  addSurerWitnesses(benches)
+  // work from one run of each side: the first round of an A/B run
+  const work = comparable ? compareWork(rounds?.baseline[0] ?? baseline, rounds?.current[0] ?? current, gates) : undefined
   const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>
   for (const row of benches) counts[row.verdict]++
   const gating = benches.filter((b) => b.gate)
@@ -228,12 +241,13 @@ export function compareRuns(baseline: ResultsDocument, current: ResultsDocument,
     benches,
     counts,
     gating: { benches: gating.length, regressed: gating.filter(gateRegressed).length },
+    ...(work && (work.benches.length > 0 || work.oneSided.length > 0) ? { work } : {}),
   }
 }
 
-/** A regression of a gating bench's gating metric: what fails the check. */
+/** A regression of a gating bench's gating metric, or of its work per task: what fails the check. */
 export function hasRegression(comparison: Comparison): boolean {
-  return comparison.gating.regressed > 0
+  return comparison.gating.regressed > 0 || workRegressed(comparison.work)
 }
 
 export function gateRegressed(row: BenchComparison): boolean {

@@ -1,12 +1,18 @@
 /** Console lines about a comparison: the counts and gates, then one line per bench that is not unchanged. */
 import { gateRegressed, type Comparison } from '../compare/compare-runs.ts'
 import { uncalibratedNote } from './method-text.ts'
+import { sqlDiffLines } from '../compare/work-compare.ts'
 import { environmentDifferencesLine } from './environment-differences.ts'
 
 export function comparisonLines(c: Comparison, against: string): string[] {
   const counts = `${c.counts.regressed} regressed, ${c.counts.improved} improved, ${c.counts.unchanged} unchanged, ${c.counts['not comparable']} not comparable`
   const gates = c.gating.benches > 0 ? `; gating: ${c.gating.regressed} of ${c.gating.benches} regressed` : '; no gating bench measured'
   const lines = [`comparison with ${against}: ${counts}${gates}`]
+  for (const w of c.work?.benches ?? []) {
+    if (w.verdict === 'unchanged' && w.statements.length === 0) continue
+    lines.push(`  work ${w.verdict}  ${w.id}${w.gate ? (w.verdict === 'regressed' ? ' [gates: fails]' : ' [gates]') : ' [informs]'}: ${w.reason}`)
+    for (const line of sqlDiffLines(w).slice(0, 10)) lines.push(`    ${line}`)
+  }
   if (!c.environment.comparable) lines.push(`  environments differ: ${environmentDifferencesLine(c.environment.differences)}`)
   else if (c.environment.ignored) lines.push(`  compared although the environments differ: ${environmentDifferencesLine(c.environment.differences)}`)
   const note = uncalibratedNote(c)

@@ -15,6 +15,7 @@ import { workLine } from '../work-line.ts'
 /** The parts of a finished Vitest test this needs (a RunnerTestCase has them). */
 export interface FinishedTest {
   readonly meta: TaskMeta
+  /** the benchmarks this attempt recorded */
   readonly benchmarks: readonly TestBenchmark[]
   readonly file: { readonly name: string }
 }
@@ -30,7 +31,8 @@ export interface TestCheck {
 export function checkTestResults(task: FinishedTest, budgets: () => BudgetBook): TestCheck {
   const file = benchFileStem(task.file.name)
   const meta = taskerMeta(task)
-  // Replace, not append: a retried test runs this hook again with fresh benchmarks.
+  // Replace, not append: a test measured again runs this hook again (the caller passes only the
+  // benchmarks of that attempt, since Vitest keeps appending to task.benchmarks).
   meta.measurements = [...benchMeasurements(task.benchmarks), ...meta.measurements.filter((m) => m.source !== 'bench')]
   if (meta.measurements.length === 0) {
     if (Object.keys(meta.annotations).length === 0) delete task.meta.tasker

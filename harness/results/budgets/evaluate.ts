@@ -6,6 +6,7 @@
 import type { LatencySummary } from '../percentiles.ts'
 import type { WorkMeasurement } from '../work.ts'
 import type { BudgetExpression, BudgetOperator } from './parse.ts'
+import type { BudgetRerun } from './rerun.ts'
 
 export interface BudgetViolation {
   /** the expression as written, e.g. `p(95)<10` */
@@ -35,6 +36,8 @@ export interface BudgetCheck {
   passed: boolean
   /** a target (`target …`): reported, never a violation */
   target?: boolean
+  /** the first measurement violated this budget and the test was measured again (rerun.ts) */
+  rerun?: BudgetRerun
 }
 
 const compare: Readonly<Record<BudgetOperator, (observed: number, limit: number) => boolean>> = {

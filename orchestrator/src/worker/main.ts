@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   if (warmFailed) log.warn(`preparing the pool's connections failed (start-up continues): ${warmFailed.message}`)
 
   const submitter = new ResultSubmitter(pool)
-  const runner = new StepRunner({ pool, templates: registry, telemetry, log, submitter, workerId: config.workerId, visibilityTimeoutS: config.visibilityTimeoutS, stepDelayMs: config.stepDelayMs })
+  const runner = new StepRunner({ pool, templates: registry, telemetry, log, submitter, workerId: config.workerId, visibilityTimeoutS: config.visibilityTimeoutS, stepDelayMs: config.stepDelayMs, extraStatementsPerStep: config.extraStatementsPerStep })
   // One drainer per namespace, each with the full concurrency: a step holds a connection only to
   // claim and to submit, not while its handler runs.
   const drainers = new Map(
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
     await pool.end()
     await telemetry.shutdown()
   })
+  if (config.extraStatementsPerStep > 0) log.warn(`experiment knob TASKER_WORKER_EXTRA_STATEMENTS=${config.extraStatementsPerStep}: every step runs ${config.extraStatementsPerStep} extra statement(s) after its handler`)
   if (config.stepDelayMs > 0) log.warn(`experiment knob TASKER_WORKER_STEP_DELAY_MS=${config.stepDelayMs}: every step waits ${config.stepDelayMs} ms before its handler`)
   reportReady(log, `worker ${config.workerId} ready`, { workerId: config.workerId, namespaces, telemetry: telemetry.enabled })
 }
