@@ -45,7 +45,7 @@ const compare: Readonly<Record<BudgetOperator, (observed: number, limit: number)
 }
 
 export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[]): BudgetCheck[] {
-  return budgets.map((b) => {
+  return latencyBudgets(budgets).map((b) => {
     const observed = summary[b.field] as number
     const check: BudgetCheck = { expression: b.text, operator: b.operator, limit: b.limit, observed, passed: compare[b.operator](observed, b.limit) }
     if (b.target) check.target = true
@@ -55,7 +55,7 @@ export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetEx
 
 export function evaluateBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[]): BudgetViolation[] {
   const violations: BudgetViolation[] = []
-  for (const b of budgets) {
+  for (const b of latencyBudgets(budgets)) {
     const observed = summary[b.field] as number
     if (b.target || compare[b.operator](observed, b.limit)) continue
     const violation: BudgetViolation = {
@@ -75,6 +75,16 @@ export function evaluateBudgets(summary: LatencySummary, budgets: readonly Budge
     violations.push(violation)
   }
   return violations
+}
+
+/** Findings' budgets (scaling order, probes) are checked by findings.ts, never against a summary. */
+const latencyBudgets = (budgets: readonly BudgetExpression[]) => budgets.filter((b) => !b.finding)
+
+/** A finding's budget against what was found: the exponent or ms per 1K of a fit, 1/0 for a probe's pass/fail. */
+export function checkFinding(budget: BudgetExpression, observed: number): BudgetCheck {
+  const check: BudgetCheck = { expression: budget.text, operator: budget.operator, limit: budget.limit, observed, passed: compare[budget.operator](observed, budget.limit) }
+  if (budget.target) check.target = true
+  return check
 }
 
 export interface BenchId {

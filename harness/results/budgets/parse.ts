@@ -6,6 +6,14 @@
  * `target <expression>` (e.g. `target p(50)<20`) is a target rather than a budget: checked,
  * printed and recorded like one, but a missed target never fails the run, and it is never scaled.
  * For design goals a system does not meet yet, next to the budgets that guard what it does.
+ *
+ * Findings, checked by the bench that makes them rather than against a latency summary (never
+ * scaled, since neither is a latency):
+ * - `scaling: exponent<0.2`, `scaling: ms_per_1k<0.5`: the scaling order of a SQL function over
+ *   the scales measured (harness/results/scaling.ts), listed under `scaling:` and the function's
+ *   bench name without its scale, e.g. `get_next_ready_tasks(10)`;
+ * - `probe: pass`: a contract probe (harness/bench/probes) must pass, listed under `probes:` and
+ *   the probe's name. A probe fails the run only when it is budgeted so.
  */
 import type { LatencySummary } from '../percentiles.ts'
 
@@ -33,7 +41,12 @@ export interface BudgetExpression {
   where: string
   /** written `target …`: reported, never fails the run */
   target: boolean
+  /** a finding's budget (scaling order, contract probe): latency checks skip it */
+  finding?: FindingQuantity
 }
+
+/** What a finding budget reads: the fitted exponent, the ms per 1K tasks, or a probe's verdict (1 = pass). */
+export type FindingQuantity = 'scaling exponent' | 'scaling ms_per_1k' | 'probe'
 
 /** Percentiles the summary computes; a budget on any other one could not be evaluated. */
 const PERCENTILE_FIELDS: ReadonlyMap<number, BudgetField> = new Map([
@@ -55,9 +68,27 @@ export class BudgetSyntaxError extends Error {
 
 const TARGET = /^target\s+/
 
+const FINDING = /^(scaling|probe)\s*:\s*(.*)$/
+const SCALING = /^(exponent|ms_per_1k)\s*(<=|>=|==|<|>)\s*(\d+(?:\.\d+)?|\.\d+)$/
+
+/** `scaling: exponent<0.2`, `scaling: ms_per_1k<=0.5`, `probe: pass` (optionally `target …`). */
+function parseFinding(text: string, body: string, where: string, target: boolean): BudgetExpression {
+  const [, kind, rest] = FINDING.exec(body)!
+  const base = { text, unit: 'ms' as const, scale: 1, where, target, field: 'p50' as const }
+  if (kind === 'probe') {
+    if (rest!.trim() !== 'pass') throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (a probe's budget is probe: pass)`)
+    return { ...base, metric: 'probe', operator: '==', limit: 1, writtenLimit: 1, finding: 'probe' }
+  }
+  const m = SCALING.exec(rest!.trim())
+  if (!m) throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. scaling: exponent<0.2 or scaling: ms_per_1k<0.5)`)
+  const limit = Number(m[3])
+  return { ...base, metric: `scaling ${m[1]}`, operator: m[2] as BudgetOperator, limit, writtenLimit: limit, finding: `scaling ${m[1]}` as FindingQuantity }
+}
+
 export function parseBudgetExpression(expr: string, where: string): BudgetExpression {
   const text = String(expr).trim()
   const target = TARGET.test(text)
+  if (FINDING.test(text.replace(TARGET, ''))) return parseFinding(text, text.replace(TARGET, ''), where, target)
   const m = SYNTAX.exec(text.replace(TARGET, ''))
   if (!m) {
     throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. p(95)<10, avg<5, max<100, count>=1000, or target p(50)<20)`)
