@@ -34,6 +34,12 @@ describe('fitScaling', () => {
     expect(formatScaling(f)).toBe('flat (N^0.01, −0.00003 ms per 1K tasks; R² 0.11; p50 1K 0.300, 10K 0.330, 100K 0.310 ms)')
   })
 
+  test('a p50 that falls with size is no growth, and flat for a budget', () => {
+    const f = fit([[1_000, 7.3], [10_000, 1.29]])
+    expect(f.flat).toBe(true)
+    expect(formatScaling(f)).toMatch(/^no growth \(N\^-0\.75, −0\.668 ms per 1K tasks; .*\): falls with size, noise or warm-up$/)
+  })
+
   test('a square root: exponent 0.5, not flat', () => {
     const f = fit([[1_000, 1], [4_000, 2], [16_000, 4]])
     expect(f.exponent).toBeCloseTo(0.5, 6)

@@ -5,7 +5,9 @@
  * - exponent: least squares slope of ln(p50) on ln(N): 1 means twice the tasks, twice the time
  *   (O(N)); 0 means the size of the tables does not matter.
  * - msPer1K: least squares slope of p50 on N, times 1000: what every 1,000 more tasks add.
- * - flat: exponent below FLAT_EXPONENT (0.1: ten times the tasks cost at most 26 % more).
+ * - flat: exponent below FLAT_EXPONENT (0.1: ten times the tasks cost at most 26 % more); an
+ *   exponent of −0.1 or less is printed as "no growth" (a p50 that falls with size is noise or
+ *   warm-up, not a property of the call).
  * With three scales the fit rests on three points: R² and the points are reported with it.
  */
 import { formatMs } from './format.ts'
@@ -65,6 +67,7 @@ export function formatScaling(fit: ScalingFit | { unavailable: string }): string
   const perK = `${fit.msPer1K >= 0 ? '+' : '−'}${formatMs(Math.abs(fit.msPer1K))} ms per 1K tasks`
   const points = fit.points.map((p) => `${sizeLabel(p.tasks)} ${formatMs(p.p50)}`).join(', ')
   const detail = `R² ${Number.isNaN(fit.r2) ? '—' : fit.r2.toFixed(2)}; p50 ${points} ms`
+  if (fit.exponent <= -FLAT_EXPONENT) return `no growth (${order}, ${perK}; ${detail}): falls with size, noise or warm-up`
   return fit.flat ? `flat (${order}, ${perK}; ${detail})` : `O(${order}), ${perK} (${detail})`
 }
 

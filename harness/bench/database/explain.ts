@@ -148,8 +148,10 @@ export async function capturePlans(client: pg.ClientBase, targets: PlanTarget[],
         2,
       ) + '\n',
     )
-    const plans = [top.Plan, ...nested.map((p) => p.plan)]
-    captured.push({ name: target.name, file, executionMs: top['Execution Time'], opaque, nested, nestedUnavailable, warnings, dominant: dominantNode(plans), shape: planShape(plans) })
+    // An opaque function's outer Function Scan holds all the time the statements inside take.
+    const inside = nested.map((p) => p.plan)
+    const plans = [top.Plan, ...inside]
+    captured.push({ name: target.name, file, executionMs: top['Execution Time'], opaque, nested, nestedUnavailable, warnings, dominant: dominantNode(inside.length ? inside : [top.Plan]), shape: planShape(plans) })
   }
   return captured
 }
@@ -188,8 +190,8 @@ export function scanWarnings(plan: PlanNode, large: ReadonlyMap<string, number>)
  * The node with the most time of its own (its actual total time × loops, less its children's)
  * across plans — the outer plan and the statements inside a function — named with its table or
  * index and the rows it produced over all loops: `Seq Scan on task_transitions: 100,000 rows`.
- * The outer Function Scan of an opaque function only counts its own part, which the nested plans
- * explain. Undefined without timings.
+ * For an opaque function pass the plans of the statements inside (its outer Function Scan
+ * would hold all their time). Undefined without plans.
  */
 export function dominantNode(plans: readonly PlanNode[]): string | undefined {
   let best: { self: number; node: PlanNode } | undefined
