@@ -197,14 +197,23 @@ export function dominantNode(plans: readonly PlanNode[]): string | undefined {
   let best: { self: number; node: PlanNode } | undefined
   const total = (n: PlanNode) => (Number(n['Actual Total Time'] ?? 0) || 0) * (n['Actual Loops'] ?? 1)
   for (const plan of plans) {
+    // A CTE Scan's time includes running its WITH query, whose plan is an InitPlan elsewhere.
+    const ctes = new Map<string, number>()
     walk(plan, (n) => {
-      const self = total(n) - (n.Plans ?? []).filter((c) => c['Parent Relationship'] !== 'InitPlan' && c['Parent Relationship'] !== 'SubPlan').reduce((a, c) => a + total(c), 0)
+      const m = /^CTE (.+)$/.exec(String(n['Subplan Name'] ?? ''))
+      if (m) ctes.set(m[1]!, total(n))
+    })
+    walk(plan, (n) => {
+      // a function's own statements are among `plans` when it was opaque: its scan only repeats them
+      if (plans.length > 1 && n['Node Type'] === 'Function Scan' && !BUILTIN_SET_FUNCTIONS.has(n['Function Name'] ?? '')) return
+      let self = total(n) - (n.Plans ?? []).reduce((a, c) => a + total(c), 0)
+      if (n['Node Type'] === 'CTE Scan') self -= ctes.get(String(n['CTE Name'])) ?? 0
       if (!best || self > best.self) best = { self, node: n }
     })
   }
   if (!best) return undefined
   const n = best.node
-  const on = n['Relation Name'] ? ` on ${n['Relation Name']}` : n['Function Name'] ? ` on ${n['Function Name']}()` : ''
+  const on = n['Relation Name'] ? ` on ${n['Relation Name']}` : n['CTE Name'] ? ` on ${n['CTE Name']}` : n['Function Name'] ? ` on ${n['Function Name']}()` : ''
   const via = typeof n['Index Name'] === 'string' ? ` using ${n['Index Name']}` : ''
   return `${n['Node Type']}${on}${via}: ${fmt((n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 1))} rows`
 }

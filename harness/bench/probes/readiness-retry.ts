@@ -4,10 +4,11 @@
  * wait out their backoff, and asks the deployment's get_step_readiness_status about every task
  * with a failed step, in one transaction with the generator's expectation (same now()):
  * - a step waiting for a retry whose backoff has not run out must not be ready;
- * - a step waiting for a retry, backoff over, parents complete, whose attempts are used up (set
- *   so inside the probe's transaction, on every other such step) must not be ready;
- * - the other such steps, attempts left, must be ready (else the first two hold for a function
- *   that never says ready).
+ * - of the steps waiting for a retry with their backoff over and parents complete, a third get
+ *   their attempts used up, a third a backoff of 300 s asked for just now (both set inside the
+ *   probe's transaction): neither may be ready;
+ * - the last third, unchanged, must be ready (else the others hold for a function that never
+ *   says ready).
  * Everything the probe changes is rolled back; the seeded tasks stay in the scratch database.
  */
 import type pg from 'pg'
@@ -30,9 +31,12 @@ export async function probeReadinessRetry(client: pg.Client, readinessStatus: st
     const now = (await client.query<{ now: Date }>('SELECT now()')).rows[0]!.now
     const running = expected.filter((s) => s.currentState === 'waiting_for_retry' && s.nextRetryAt && s.nextRetryAt > now)
     const due = expected.filter((s) => s.readyForExecution && s.currentState === 'waiting_for_retry')
-    const exhausted = due.filter((_, i) => i % 2 === 0)
-    const left = due.filter((_, i) => i % 2 === 1)
+    const exhausted = due.filter((_, i) => i % 3 === 0)
+    const backedOff = due.filter((_, i) => i % 3 === 1)
+    const left = due.filter((_, i) => i % 3 === 2)
     await client.query('UPDATE tasker.workflow_steps SET attempts = max_attempts WHERE workflow_step_uuid = ANY($1::uuid[])', [exhausted.map((s) => s.workflowStepUuid)])
+    // now() in the session's zone: UTC (bench sessions), as tasker-core's naive timestamps hold it
+    await client.query('UPDATE tasker.workflow_steps SET last_attempted_at = now(), backoff_request_seconds = 300 WHERE workflow_step_uuid = ANY($1::uuid[])', [backedOff.map((s) => s.workflowStepUuid)])
     const tasks = [...new Set(expected.map((s) => s.taskUuid))]
     const actual = new Map<string, boolean>()
     for (const task of tasks) {
@@ -41,7 +45,7 @@ export async function probeReadinessRetry(client: pg.Client, readinessStatus: st
     }
     const wrong = (steps: typeof expected, ready: boolean) => steps.filter((s) => actual.get(s.workflowStepUuid) !== ready).length
     const checks = [
-      { what: 'waiting for a retry, backoff still running', steps: running, ready: false },
+      { what: 'waiting for a retry, backoff still running', steps: [...running, ...backedOff], ready: false },
       { what: 'waiting for a retry, backoff over, attempts used up', steps: exhausted, ready: false },
       { what: 'waiting for a retry, backoff over, attempts left', steps: left, ready: true },
     ]
