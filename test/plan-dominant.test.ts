@@ -21,7 +21,7 @@ test('the node with the most time of its own, with its table and rows; loops mul
     node('Seq Scan', 1, 1_000, { 'Relation Name': 'tasks' }),
     node('Index Scan', 0.04, 3, { 'Relation Name': 'workflow_steps', 'Index Name': 'steps_task_idx', 'Actual Loops': 1_000 }),
   ])
-  expect(dominantNode([looped])).toBe('Index Scan on workflow_steps using steps_task_idx: 3,000 rows')
+  expect(dominantNode([looped])).toBe('Index Scan on workflow_steps using steps_task_idx: 3,000 rows in 1,000 loops')
   // across the statements of a function: the slowest statement's node
   expect(dominantNode([looped, plan])).toBe('Seq Scan on task_transitions: 100,000 rows')
   expect(dominantNode([])).toBeUndefined()

@@ -215,7 +215,8 @@ export function dominantNode(plans: readonly PlanNode[]): string | undefined {
   const n = best.node
   const on = n['Relation Name'] ? ` on ${n['Relation Name']}` : n['CTE Name'] ? ` on ${n['CTE Name']}` : n['Function Name'] ? ` on ${n['Function Name']}()` : ''
   const via = typeof n['Index Name'] === 'string' ? ` using ${n['Index Name']}` : ''
-  return `${n['Node Type']}${on}${via}: ${fmt((n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 1))} rows`
+  const loops = n['Actual Loops'] ?? 1
+  return `${n['Node Type']}${on}${via}: ${fmt((n['Actual Rows'] ?? 0) * loops)} rows${loops > 1 ? ` in ${fmt(loops)} loops` : ''}`
 }
 
 /**
