@@ -8,7 +8,8 @@
  * dataset lives in a scratch database on the same server holding a copy of that database's schema,
  * functions and extensions (dropped at the end; the running orchestrator never sees it), and grows
  * from one scale to the next. The dataset (harness/bench/dataset) is deterministic: seed 42,
- * production-like mix of shapes and states. An external database without BENCH_SEED=true is only
+ * production-like mix of shapes and states, anchored at the run's start (work in flight created
+ * minutes before it, complete tasks older). An external database without BENCH_SEED=true is only
  * read: its existing tasks are sampled, no scales, no pgmq benches (the get_next_ready_tasks calls
  * still lock the tasks they return, for the duration of each call, and roll back).
  *
@@ -18,7 +19,9 @@
  * transaction that is rolled back, so every sample sees the same data; the sample times the call
  * only, not BEGIN/ROLLBACK. Per scale the query plans go to <resultsDir>/plans/<scale>/; sequential
  * scans of big tables, and scans reading a good share of one, are printed as warnings and recorded
- * with the results.
+ * with the results. Findings (harness/bench/sql/scale-findings.ts, in <resultsDir>/findings/): the
+ * dominant plan node per function and scale, the candidate set of get_next_ready_tasks up to
+ * 10K tasks, and at the end each call's scaling order (budgets: `scaling:` in the budget file).
  */
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -35,6 +38,9 @@ import { benchOptions } from '../harness/bench/bench-options.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { annotateResult } from '../harness/bench/record.ts'
 import { pgLimitConfig, pgLimits } from '../harness/bench/pg/limits.ts'
+import { FindingsLog } from '../harness/bench/sql/findings.ts'
+import { recordScaleFindings, reportScalingOrder, ScalingPoints } from '../harness/bench/sql/scale-findings.ts'
+import { batchesOf, cycle, inRolledBack } from '../harness/bench/sql/calls.ts'
 
 const SEED = '42'
 const SAMPLE_TASKS = 200
@@ -56,6 +62,9 @@ const fast = benchOptions(run, 1_000, 50)
 const claims = benchOptions(run, 500, 25)
 
 const log = (line: string) => console.log(`[sql-functions] ${line}`)
+const findings = new FindingsLog(run, 'sql-functions')
+const points = new ScalingPoints()
+const planShapes = new Map<string, { scale: string; shape: string }>()
 
 /** The calls, with the functions' schema as the measured database has it (set in beforeAll). */
 const SQL = {
@@ -101,7 +110,7 @@ beforeAll(async () => {
     seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder', ...pgLimitConfig(pgLimits(settings, 'setup')) })
     // An idle connection that fails (server restarted) must not take the worker down.
     seedPool.on('error', (err) => log(`seeding connection lost: ${err.message}`))
-    growth = datasetGrowth(seedPool, SEED, await countSeededTasks(client, SEED), log)
+    growth = datasetGrowth(seedPool, SEED, await countSeededTasks(client, SEED), log, { anchor: new Date(run.environment.timestamp), live: true })
     await client.query('SELECT pgmq.create($1::text)', [QUEUE])
   } else if (settings.BENCH_SQL_SCALES) {
     log(`BENCH_SQL_SCALES=${settings.BENCH_SQL_SCALES.join(',')} ignored: nothing is seeded into a read-only database`)
@@ -139,11 +148,13 @@ async function prepareScale(state: ScaleState): Promise<void> {
   const targets: PlanTarget[] = [
     { name: 'get_next_ready_tasks(10)', file: 'get_next_ready_tasks', sql: SQL.nextReady, values: [10] },
     { name: 'get_step_readiness_status', file: 'get_step_readiness_status', sql: SQL.readiness, values: [probe.taskUuid] },
-    { name: `get_step_readiness_status_batch(${BATCH_TASKS} tasks)`, file: 'get_step_readiness_status_batch', sql: SQL.readinessBatch, values: [batches(state.sample)[0]] },
+    { name: `get_step_readiness_status_batch(${BATCH_TASKS} tasks)`, file: 'get_step_readiness_status_batch', sql: SQL.readinessBatch, values: [batchesOf(state.sample, BATCH_TASKS)[0]] },
     { name: 'get_task_execution_context', file: 'get_task_execution_context', sql: SQL.context, values: [probe.taskUuid] },
     ...(leaf ? [{ name: 'get_step_transitive_dependencies(leaf step)', file: 'get_step_transitive_dependencies', sql: SQL.ancestors, values: [leaf] }] : []),
   ]
   state.plans = await captureScalePlans(explainClient, targets, { resultsDir: run.resultsDir, label: state.label }, log)
+  const nextReady = qualifiedName(dataset.functions, 'get_next_ready_tasks', dataset.name)
+  await recordScaleFindings(findings, { client, nextReady, writable: dataset.writable, plans: state.plans, label: state.label, tasks: state.size.tasks, planShapes })
   state.annotations = {
     scale: state.label,
     datasetDatabase: dataset.mode,
@@ -158,22 +169,13 @@ async function prepareScale(state: ScaleState): Promise<void> {
   )
 }
 
-/** Consecutive windows of BATCH_TASKS sampled tasks, one per sampled task, wrapping around. */
-function batches(sample: DatasetSample): string[][] {
-  const ids = sample.tasks.map((t) => t.taskUuid)
-  return ids.map((_, i) => Array.from({ length: Math.min(BATCH_TASKS, ids.length) }, (_, k) => ids[(i + k) % ids.length]!))
-}
-
-function cycle<T>(items: T[]): () => T {
-  let i = 0
-  return () => items[i++ % items.length]!
-}
-
 /**
  * The results of a test get the scale's fields, the plan warnings of its function and the
- * function's fingerprint (schema and hash of its definition: same hash, same code).
+ * function's fingerprint (schema and hash of its definition: same hash, same code); its p50 joins
+ * the call's scaling points.
  */
-function annotate(task: Parameters<typeof annotateResult>[0], state: ScaleState, fn?: TaskerFunctionName): void {
+function annotate(task: Parameters<typeof annotateResult>[0], state: ScaleState, result: { name: string; latency?: { p50: number } }, fn?: TaskerFunctionName): void {
+  points.add(result.name.replace(/ @[^ ]+$/, ''), state.size.tasks, result.latency?.p50)
   const plan = fn ? state.plans.get(fn) : undefined
   const measured = fn ? dataset.functions[fn] : undefined
   annotateResult(task, {
@@ -198,9 +200,9 @@ function describeScale(label: string, grow: (() => Promise<string | undefined>) 
         if (state.skip) return skip(state.skip)
         const query = { name: 'sql_bench_next_ready', text: SQL.nextReady, values: [limit] }
         // The dataset has claimable tasks (pending, waiting for retry); an external one may not.
-        const probe = await inRolledBack(() => client.query(query))
+        const probe = await inRolledBack(client, () => client.query(query))
         if (dataset.mode !== 'read-only') expect(probe.rowCount).toBeGreaterThan(0)
-        await bench(`get_next_ready_tasks(${limit}) @${label}`, async () => {
+        const r = await bench(`get_next_ready_tasks(${limit}) @${label}`, async () => {
           await client.query('BEGIN')
           try {
             const t0 = performance.now()
@@ -210,7 +212,7 @@ function describeScale(label: string, grow: (() => Promise<string | undefined>) 
             await client.query('ROLLBACK')
           }
         }).run(claims)
-        annotate(task, state, 'get_next_ready_tasks')
+        annotate(task, state, r, 'get_next_ready_tasks')
         annotateResult(task, { limit, returnedRows: probe.rowCount })
       })
     })
@@ -220,21 +222,21 @@ function describeScale(label: string, grow: (() => Promise<string | undefined>) 
       const next = cycle(state.sample.tasks.map((t) => t.taskUuid))
       const probe = await client.query(SQL.readiness, [state.sample.tasks[0]!.taskUuid])
       expect(probe.rows[0]).toHaveProperty('ready_for_execution')
-      await bench(`get_step_readiness_status @${label}`, async () => {
+      const r = await bench(`get_step_readiness_status @${label}`, async () => {
         await client.query({ name: 'sql_bench_readiness', text: SQL.readiness, values: [next()] })
       }).run(fast)
-      annotate(task, state, 'get_step_readiness_status')
+      annotate(task, state, r, 'get_step_readiness_status')
     })
 
     test(`get_step_readiness_status_batch(${BATCH_TASKS} tasks)`, async ({ bench, task, skip }) => {
       if (state.skip) return skip(state.skip)
-      const next = cycle(batches(state.sample))
-      const probe = await client.query(SQL.readinessBatch, [batches(state.sample)[0]])
+      const next = cycle(batchesOf(state.sample, BATCH_TASKS))
+      const probe = await client.query(SQL.readinessBatch, [batchesOf(state.sample, BATCH_TASKS)[0]])
       expect(new Set(probe.rows.map((r: { task_uuid: string }) => r.task_uuid)).size).toBe(Math.min(BATCH_TASKS, state.sample.tasks.length))
-      await bench(`get_step_readiness_status_batch(${BATCH_TASKS} tasks) @${label}`, async () => {
+      const r = await bench(`get_step_readiness_status_batch(${BATCH_TASKS} tasks) @${label}`, async () => {
         await client.query({ name: 'sql_bench_readiness_batch', text: SQL.readinessBatch, values: [next()] })
       }).run(fast)
-      annotate(task, state, 'get_step_readiness_status_batch')
+      annotate(task, state, r, 'get_step_readiness_status_batch')
     })
 
     test('get_task_execution_context', async ({ bench, task, skip }) => {
@@ -242,10 +244,10 @@ function describeScale(label: string, grow: (() => Promise<string | undefined>) 
       const next = cycle(state.sample.tasks.map((t) => t.taskUuid))
       const probe = await client.query(SQL.context, [state.sample.tasks[0]!.taskUuid])
       expect(probe.rows[0]?.execution_status).toMatch(/^(has_ready_steps|processing|blocked_by_failures|all_complete|waiting_for_dependencies)$/)
-      await bench(`get_task_execution_context @${label}`, async () => {
+      const r = await bench(`get_task_execution_context @${label}`, async () => {
         await client.query({ name: 'sql_bench_context', text: SQL.context, values: [next()] })
       }).run(fast)
-      annotate(task, state, 'get_task_execution_context')
+      annotate(task, state, r, 'get_task_execution_context')
     })
 
     test('get_step_transitive_dependencies(leaf step)', async ({ bench, task, skip }) => {
@@ -255,10 +257,10 @@ function describeScale(label: string, grow: (() => Promise<string | undefined>) 
       const next = cycle(leaves)
       const probe = await client.query(SQL.ancestors, [leaves[0]])
       expect(probe.rows.every((r: { distance: number }) => r.distance >= 1)).toBe(true)
-      await bench(`get_step_transitive_dependencies(leaf step) @${label}`, async () => {
+      const r = await bench(`get_step_transitive_dependencies(leaf step) @${label}`, async () => {
         await client.query({ name: 'sql_bench_ancestors', text: SQL.ancestors, values: [next()] })
       }).run(fast)
-      annotate(task, state, 'get_step_transitive_dependencies')
+      annotate(task, state, r, 'get_step_transitive_dependencies')
     })
 
     // pgmq on a queue of its own in the dataset database; not where nothing may be written.
@@ -281,47 +283,43 @@ function describeScale(label: string, grow: (() => Promise<string | undefined>) 
       test('pgmq send', async ({ bench, task, skip }) => {
         if (state.skip) return skip(state.skip)
         await client.query('SELECT pgmq.purge_queue($1::text)', [QUEUE])
-        await bench(`pgmq send @${label}`, async () => {
+        const r = await bench(`pgmq send @${label}`, async () => {
           await client.query({ name: 'sql_bench_send', text: SQL.send, values: [QUEUE, message()] })
         }).run(fast)
-        annotate(task, state)
+        annotate(task, state, r)
       })
 
       test('pgmq read+delete', async ({ bench, task, skip }) => {
         if (state.skip) return skip(state.skip)
         await fill(samplesNeeded)
-        await bench(`pgmq read+delete @${label}`, async () => {
+        const r = await bench(`pgmq read+delete @${label}`, async () => {
           const { rows } = await client.query<{ msg_id: string }>({ name: 'sql_bench_read', text: SQL.read, values: [QUEUE, 30, 1] })
           if (!rows[0]) throw new Error(`pgmq.read found no visible message in ${QUEUE}: the queue was filled with ${samplesNeeded}`)
           await client.query({ name: 'sql_bench_delete', text: SQL.delete, values: [QUEUE, rows[0].msg_id] })
         }).run(fast)
-        annotate(task, state)
+        annotate(task, state, r)
       })
 
       test('pgmq archive', async ({ bench, task, skip }) => {
         if (state.skip) return skip(state.skip)
         const next = cycle(await fill(samplesNeeded))
-        await bench(`pgmq archive @${label}`, async () => {
+        const r = await bench(`pgmq archive @${label}`, async () => {
           const { rows } = await client.query<{ archived: boolean }>({ name: 'sql_bench_archive', text: SQL.archive, values: [QUEUE, next()] })
           if (!rows[0]?.archived) throw new Error(`pgmq.archive did not find a message in ${QUEUE}: the queue was filled with ${samplesNeeded}`)
         }).run(fast)
-        annotate(task, state)
+        annotate(task, state, r)
       })
     })
   })
 }
 
-async function inRolledBack<T>(fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN')
-  try {
-    return await fn()
-  } finally {
-    await client.query('ROLLBACK')
-  }
-}
-
 if (writable) {
   for (const scale of scales) describeScale(scaleLabel(scale), () => growth!.growTo(scale))
+  test('scaling order', ({ skip }) => {
+    const violations = reportScalingOrder(run, points, findings, log)
+    if (violations === undefined) return skip('nothing was measured')
+    if (violations.length > 0) throw new Error(violations.join('\n'))
+  })
 } else {
   // Read-only: the data that is there, whatever its size.
   describeScale('existing', undefined)

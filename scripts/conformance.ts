@@ -8,11 +8,13 @@
  *    directory, PostgreSQL 18's extension_control_path; the server's own files stay untouched).
  * 2. Builds database `tasker_core` the way tasker-core does (its migrations in order) and database
  *    `reference` with the reference orchestrator's migrations (on the same real pgmq).
- * 3. Runs the SQL-function and event-propagation benches against each, as external databases with
+ * 3. Runs the SQL-function, SQL-contract and event-propagation benches against each, as external databases with
  *    BENCH_SEED=true: each bench copies its target's schema into a scratch database and measures
  *    the target's own functions (BENCH_SQL_SCALES, BENCH_PROFILE etc. pass through).
  *    Checks that each measured database is exactly as before (catalog hash and row counts).
- * 4. Prints one side-by-side table (also in <results>/conformance/summary.md).
+ * 4. Prints one side-by-side table (also in <results>/conformance/summary.md) and beside it the
+ *    findings: each function's scaling order and the history series, whether both offer the same
+ *    candidate tasks, the dominant plan node, and the contract probes' verdicts with evidence.
  * Everything it started is stopped at the end, also on Ctrl-C.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -27,9 +29,10 @@ import { withClient } from '../harness/bench/pg/with-client.ts'
 import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
 import { preparePgmqFromSource } from '../harness/main/postgres/pgmq-from-source.ts'
 import { readResultsFile } from '../harness/results/read.ts'
+import { readFindings } from '../harness/results/findings.ts'
 import { applyMigrations } from '../orchestrator/index.ts'
 
-const BENCHES = ['benchmarks/sql-functions.bench.ts', 'benchmarks/event-propagation.bench.ts']
+const BENCHES = ['benchmarks/sql-functions.bench.ts', 'benchmarks/sql-contract.bench.ts', 'benchmarks/event-propagation.bench.ts']
 const ROOT = path.resolve(import.meta.dirname, '..')
 const RUN_TIMEOUT_MS = 90 * 60_000
 const log = (line: string) => console.log(`[conformance] ${line}`)
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
     const after = await withClient(url, snapshotDatabase)
     if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`${label}: the run changed the measured database (catalog or row counts differ)`)
     log(`${label}: the measured database is exactly as before (catalog ${after.hash.slice(0, 8)}, ${Object.keys(after.rows).length} tables, rows unchanged)`)
-    sides.push({ label, doc: readResultsFile(result.latest) })
+    sides.push({ label, doc: readResultsFile(result.latest), findings: readFindings(path.join(resultsRoot, label)) })
   }
 
   const table = sideBySide(sides[0]!, sides[1]!)

@@ -113,6 +113,8 @@ describe('consistency', () => {
       in_progress: ['processing', 'has_ready_steps'],
       // The default anchor is in the past, so every backoff has expired: the failed step is ready.
       waiting_for_retry: ['has_ready_steps'],
+      // its first frontier step is pending with its parents complete
+      waiting_for_dependencies: ['has_ready_steps'],
     }
     expect(new Set(seen.keys())).toEqual(new Set(Object.keys(allowed)))
     for (const [category, statuses] of seen) expect([...statuses].filter((s) => !allowed[category]!.includes(s)), category).toEqual([])

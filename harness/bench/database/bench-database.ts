@@ -96,10 +96,14 @@ async function withFunctions(url: string): Promise<{ url: string; functions: Tas
   return { url: schema ? withSearchPath(url, schema) : url, functions }
 }
 
-/** Adds `options=-c search_path=pg_catalog,<schema>,public` unless the URL sets its own options. */
+/**
+ * Adds `options=-c search_path=pg_catalog,<schema>,public -c TimeZone=UTC` unless the URL sets its
+ * own options. UTC: tasker-core's columns are `timestamp without time zone` holding UTC wall-clock
+ * time, and its functions compare them with now(), which a session in another zone shifts.
+ */
 export function withSearchPath(url: string, schema: string): string {
   const u = new URL(url)
   if (u.searchParams.has('options') || !/^[a-z_][a-z0-9_]*$/.test(schema)) return url
-  u.searchParams.set('options', `-c search_path=pg_catalog,${schema},public`)
+  u.searchParams.set('options', `-c search_path=pg_catalog,${schema},public -c TimeZone=UTC`)
   return u.toString()
 }

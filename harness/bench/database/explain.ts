@@ -62,6 +62,10 @@ export interface CapturedPlan {
   /** why nested plans are missing, when they are */
   nestedUnavailable?: string
   warnings: string[]
+  /** the node that took the most time of its own, e.g. `Seq Scan on task_transitions: 100,000 rows` (dominantNode) */
+  dominant?: string
+  /** the plan's node kinds and tables, outer plan and statements inside, to tell when a plan changes (planShape) */
+  shape: string
 }
 
 export interface CaptureOptions {
@@ -144,7 +148,10 @@ export async function capturePlans(client: pg.ClientBase, targets: PlanTarget[],
         2,
       ) + '\n',
     )
-    captured.push({ name: target.name, file, executionMs: top['Execution Time'], opaque, nested, nestedUnavailable, warnings })
+    // An opaque function's outer Function Scan holds all the time the statements inside take.
+    const inside = nested.map((p) => p.plan)
+    const plans = [top.Plan, ...inside]
+    captured.push({ name: target.name, file, executionMs: top['Execution Time'], opaque, nested, nestedUnavailable, warnings, dominant: dominantNode(inside.length ? inside : [top.Plan]), shape: planShape(plans) })
   }
   return captured
 }
@@ -177,6 +184,53 @@ export function scanWarnings(plan: PlanNode, large: ReadonlyMap<string, number>)
     }
   })
   return warnings
+}
+
+/**
+ * The node with the most time of its own (its actual total time × loops, less its children's)
+ * across plans — the outer plan and the statements inside a function — named with its table or
+ * index and the rows it produced over all loops: `Seq Scan on task_transitions: 100,000 rows`.
+ * For an opaque function pass the plans of the statements inside (its outer Function Scan
+ * would hold all their time). Undefined without plans.
+ */
+export function dominantNode(plans: readonly PlanNode[]): string | undefined {
+  let best: { self: number; node: PlanNode } | undefined
+  const total = (n: PlanNode) => (Number(n['Actual Total Time'] ?? 0) || 0) * (n['Actual Loops'] ?? 1)
+  for (const plan of plans) {
+    // A CTE Scan's time includes running its WITH query, whose plan is an InitPlan elsewhere.
+    const ctes = new Map<string, number>()
+    walk(plan, (n) => {
+      const m = /^CTE (.+)$/.exec(String(n['Subplan Name'] ?? ''))
+      if (m) ctes.set(m[1]!, total(n))
+    })
+    walk(plan, (n) => {
+      // a function's own statements are among `plans` when it was opaque: its scan only repeats them
+      if (plans.length > 1 && n['Node Type'] === 'Function Scan' && !BUILTIN_SET_FUNCTIONS.has(n['Function Name'] ?? '')) return
+      let self = total(n) - (n.Plans ?? []).reduce((a, c) => a + total(c), 0)
+      if (n['Node Type'] === 'CTE Scan') self -= ctes.get(String(n['CTE Name'])) ?? 0
+      if (!best || self > best.self) best = { self, node: n }
+    })
+  }
+  if (!best) return undefined
+  const n = best.node
+  const on = n['Relation Name'] ? ` on ${n['Relation Name']}` : n['CTE Name'] ? ` on ${n['CTE Name']}` : n['Function Name'] ? ` on ${n['Function Name']}()` : ''
+  const via = typeof n['Index Name'] === 'string' ? ` using ${n['Index Name']}` : ''
+  const loops = n['Actual Loops'] ?? 1
+  return `${n['Node Type']}${on}${via}: ${fmt((n['Actual Rows'] ?? 0) * loops)} rows${loops > 1 ? ` in ${fmt(loops)} loops` : ''}`
+}
+
+/**
+ * Node kinds with their table or index, depth-first, per plan; the distinct ones, sorted (a
+ * statement a PL/pgSQL loop runs more often at one scale is not a change of plan).
+ */
+export function planShape(plans: readonly PlanNode[]): string {
+  const shapes = plans
+    .map((plan) => {
+      const parts: string[] = []
+      walk(plan, (n) => parts.push(`${n['Node Type']}${n['Relation Name'] ? `(${n['Relation Name']}${typeof n['Index Name'] === 'string' ? `:${n['Index Name']}` : ''})` : ''}`))
+      return parts.join(' > ')
+    })
+  return [...new Set(shapes)].sort().join(' | ')
 }
 
 /** A scan reading this share of a large table in one call is a warning, whatever its kind. */

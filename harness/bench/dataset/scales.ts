@@ -20,14 +20,17 @@ export interface DatasetGrowth {
   growTo(scale: number): Promise<string | undefined>
 }
 
-/** `seeded`: tasks of `seed` the database already holds (countSeededTasks). */
-export function datasetGrowth(pool: pg.Pool, seed: string, seeded: number, log: (line: string) => void): DatasetGrowth {
+/**
+ * `seeded`: tasks of `seed` the database already holds (countSeededTasks). `layout`: the anchor
+ * and layout of every growth (SeedOptions; the SQL bench: the run's start, live layout).
+ */
+export function datasetGrowth(pool: pg.Pool, seed: string, seeded: number, log: (line: string) => void, layout: { anchor?: Date; live?: boolean } = {}): DatasetGrowth {
   return {
     async growTo(scale) {
       if (seeded > scale) return `the database already holds ${seeded} tasks of seed ${seed}, more than ${scale}`
       if (seeded === scale) return undefined
       log(`dataset @${scaleLabel(scale)}: seeding tasks ${seeded.toLocaleString('en-US')}..${(scale - 1).toLocaleString('en-US')}`)
-      const r = await seedDataset(pool, { seed, from: seeded, count: scale - seeded, onProgress: (p) => log(formatProgress(p)) })
+      const r = await seedDataset(pool, { seed, from: seeded, count: scale - seeded, ...layout, onProgress: (p) => log(formatProgress(p)) })
       seeded = scale
       log(
         `dataset @${scaleLabel(scale)}: +${r.tasks.toLocaleString('en-US')} tasks, ${r.steps.toLocaleString('en-US')} steps, ` +

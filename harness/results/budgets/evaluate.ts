@@ -55,7 +55,7 @@ function observedValue(summary: LatencySummary, work: WorkMeasurement | undefine
 
 /** Work budgets on a measurement without that counter are left out: nothing to check, nothing failed. */
 export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[], work?: WorkMeasurement): BudgetCheck[] {
-  return budgets.flatMap((b) => {
+  return latencyBudgets(budgets).flatMap((b) => {
     const observed = observedValue(summary, work, b)
     if (observed === undefined) return []
     const check: BudgetCheck = { expression: b.text, operator: b.operator, limit: b.limit, observed, passed: compare[b.operator](observed, b.limit) }
@@ -66,7 +66,7 @@ export function checkBudgets(summary: LatencySummary, budgets: readonly BudgetEx
 
 export function evaluateBudgets(summary: LatencySummary, budgets: readonly BudgetExpression[], work?: WorkMeasurement): BudgetViolation[] {
   const violations: BudgetViolation[] = []
-  for (const b of budgets) {
+  for (const b of latencyBudgets(budgets)) {
     const observed = observedValue(summary, work, b)
     if (observed === undefined || b.target || compare[b.operator](observed, b.limit)) continue
     const violation: BudgetViolation = {
@@ -86,6 +86,16 @@ export function evaluateBudgets(summary: LatencySummary, budgets: readonly Budge
     violations.push(violation)
   }
   return violations
+}
+
+/** Findings' budgets (scaling order, probes) are checked by findings.ts, never against a summary. */
+const latencyBudgets = (budgets: readonly BudgetExpression[]) => budgets.filter((b) => !b.finding)
+
+/** A finding's budget against what was found: the exponent or ms per 1K of a fit, 1/0 for a probe's pass/fail. */
+export function checkFinding(budget: BudgetExpression, observed: number): BudgetCheck {
+  const check: BudgetCheck = { expression: budget.text, operator: budget.operator, limit: budget.limit, observed, passed: compare[budget.operator](observed, budget.limit) }
+  if (budget.target) check.target = true
+  return check
 }
 
 export interface BenchId {

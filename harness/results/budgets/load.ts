@@ -166,7 +166,7 @@ function atLeastAsStrict(b: BudgetExpression, was: BudgetExpression): boolean {
 
 /** Relax a budget by `scale` (see the module comment for which limits move and how). */
 export function scaleBudget(budget: BudgetExpression, scale: number): BudgetExpression {
-  if (budget.unit !== 'ms' || budget.operator === '==' || budget.target) return budget
+  if (budget.unit !== 'ms' || budget.operator === '==' || budget.target || budget.finding) return budget
   const limit = budget.operator === '<' || budget.operator === '<=' ? budget.writtenLimit * scale : budget.writtenLimit / scale
   return { ...budget, limit, scale }
 }
@@ -206,6 +206,11 @@ export function parseBudgetFile(content: string, shown: string): Entries {
       file.set(
         bench,
         list.map((item) => {
+          // `- scaling: exponent<0.2` and `- probe: pass` are one-key mappings in YAML
+          if (isMapping(item) && Object.keys(item).length === 1 && /^(target\s+)?(scaling|probe)$/.test(Object.keys(item)[0]!)) {
+            const [[k, v]] = Object.entries(item)
+            return parseAsConfig(`${k}: ${String(v)}`, where)
+          }
           if (typeof item !== 'string') {
             throw new ConfigError(`budget ${where}: ${JSON.stringify(item)} is not an expression (expected e.g. p(95)<10, avg<5, max<100, count>=1000)`)
           }

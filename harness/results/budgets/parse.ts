@@ -11,6 +11,14 @@
  * `statements/task<40`, `wal_bytes/task<=20000`: the counter per completed task, never scaled by
  * the budget scale (a count does not depend on the machine's speed), and not evaluated when the
  * measurement has no such counter.
+ *
+ * Findings, checked by the bench that makes them rather than against a latency summary (never
+ * scaled, since neither is a latency):
+ * - `scaling: exponent<0.2`, `scaling: ms_per_1k<0.5`: the scaling order of a SQL function over
+ *   the scales measured (harness/results/scaling.ts), listed under `scaling:` and the function's
+ *   bench name without its scale, e.g. `get_next_ready_tasks(10)`;
+ * - `probe: pass`: a contract probe (harness/bench/probes) must pass, listed under `probes:` and
+ *   the probe's name. A probe fails the run only when it is budgeted so.
  */
 import type { LatencySummary } from '../percentiles.ts'
 import { isWorkCounter, WORK_COUNTERS, type WorkCounter } from '../work.ts'
@@ -41,7 +49,12 @@ export interface BudgetExpression {
   where: string
   /** written `target …`: reported, never fails the run */
   target: boolean
+  /** a finding's budget (scaling order, contract probe): latency checks skip it */
+  finding?: FindingQuantity
 }
+
+/** What a finding budget reads: the fitted exponent, the ms per 1K tasks, or a probe's verdict (1 = pass). */
+export type FindingQuantity = 'scaling exponent' | 'scaling ms_per_1k' | 'probe'
 
 /** Percentiles the summary computes; a budget on any other one could not be evaluated. */
 const PERCENTILE_FIELDS: ReadonlyMap<number, BudgetField> = new Map([
@@ -64,10 +77,27 @@ export class BudgetSyntaxError extends Error {
 const TARGET = /^target\s+/
 
 const WORK_SYNTAX = /^([a-z_]+)\/task\s*(<=|>=|==|<|>)\s*(\d+(?:\.\d+)?|\.\d+)$/
+const FINDING = /^(scaling|probe)\s*:\s*(.*)$/
+const SCALING = /^(exponent|ms_per_1k)\s*(<=|>=|==|<|>)\s*(\d+(?:\.\d+)?|\.\d+)$/
+
+/** `scaling: exponent<0.2`, `scaling: ms_per_1k<=0.5`, `probe: pass` (optionally `target …`). */
+function parseFinding(text: string, body: string, where: string, target: boolean): BudgetExpression {
+  const [, kind, rest] = FINDING.exec(body)!
+  const base = { text, unit: 'ms' as const, scale: 1, where, target, field: 'p50' as const }
+  if (kind === 'probe') {
+    if (rest!.trim() !== 'pass') throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (a probe's budget is probe: pass)`)
+    return { ...base, metric: 'probe', operator: '==', limit: 1, writtenLimit: 1, finding: 'probe' }
+  }
+  const m = SCALING.exec(rest!.trim())
+  if (!m) throw new BudgetSyntaxError(`budget ${where}: cannot parse "${text}" (expected e.g. scaling: exponent<0.2 or scaling: ms_per_1k<0.5)`)
+  const limit = Number(m[3])
+  return { ...base, metric: `scaling ${m[1]}`, operator: m[2] as BudgetOperator, limit, writtenLimit: limit, finding: `scaling ${m[1]}` as FindingQuantity }
+}
 
 export function parseBudgetExpression(expr: string, where: string): BudgetExpression {
   const text = String(expr).trim()
   const target = TARGET.test(text)
+  if (FINDING.test(text.replace(TARGET, ''))) return parseFinding(text, text.replace(TARGET, ''), where, target)
   const work = WORK_SYNTAX.exec(text.replace(TARGET, ''))
   if (work) {
     const [, counter, operator, limitText] = work as unknown as [string, string, BudgetOperator, string]

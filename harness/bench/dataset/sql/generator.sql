@@ -18,10 +18,10 @@
 --
 -- Usage (harness/bench/dataset/seed-dataset.ts does this):
 --   SELECT pg_temp.dataset_define(shapes, step_paths, task_paths, mix);   -- once per session
---   SELECT * FROM pg_temp.dataset_generate(seed, from, count, anchor, spacing_ms);  -- per chunk
+--   SELECT * FROM pg_temp.dataset_generate(seed, from, count, anchor, spacing_ms, live);  -- per chunk
 -- and, to check a schema's readiness functions against what the generator means
 -- (harness/bench/dataset/expected-readiness.ts):
---   SELECT * FROM pg_temp.dataset_expected_readiness(seed, from, count, anchor, spacing_ms, at);
+--   SELECT * FROM pg_temp.dataset_expected_readiness(seed, from, count, anchor, spacing_ms, at, live);
 
 -- ---------------------------------------------------------------------------------------------
 -- Definitions, filled by dataset_define().
@@ -84,7 +84,10 @@ CREATE TEMP TABLE IF NOT EXISTS dataset_mix (
   task_current_state      boolean NOT NULL DEFAULT false,
   -- Whether the schema keeps tasker-core's step-result audit (tasker.workflow_step_result_audit);
   -- see "Audit rows" in dataset_generate.
-  step_result_audit       boolean NOT NULL DEFAULT false
+  step_result_audit       boolean NOT NULL DEFAULT false,
+  -- Whether tasker.task_transitions has tasker-core's processor_uuid (the orchestrator instance
+  -- that made a transition); filled on the transitions tasker-core makes with ownership.
+  task_processor_uuid     boolean NOT NULL DEFAULT false
 );
 
 -- One chunk's tasks and steps with their drawn attributes; emptied at commit.
@@ -245,15 +248,18 @@ BEGIN
 
   INSERT INTO pg_temp.dataset_mix
   SELECT * FROM jsonb_populate_record(NULL::pg_temp.dataset_mix,
-                                      p_mix || '{"singleton": true, "task_current_state": false, "step_result_audit": false}');
+                                      p_mix || '{"singleton": true, "task_current_state": false, "step_result_audit": false, "task_processor_uuid": false}');
   UPDATE pg_temp.dataset_mix SET
     task_current_state = EXISTS (
       SELECT 1 FROM pg_attribute
       WHERE attrelid = 'tasker.tasks'::regclass AND attname = 'current_state' AND NOT attisdropped),
-    step_result_audit = to_regclass('tasker.workflow_step_result_audit') IS NOT NULL;
+    step_result_audit = to_regclass('tasker.workflow_step_result_audit') IS NOT NULL,
+    task_processor_uuid = EXISTS (
+      SELECT 1 FROM pg_attribute
+      WHERE attrelid = 'tasker.task_transitions'::regclass AND attname = 'processor_uuid' AND NOT attisdropped);
 
   SELECT string_agg(m.c, ', ') INTO v_missing
-  FROM (SELECT unnest(ARRAY['pending', 'in_progress', 'waiting_for_retry', 'error', 'complete']) AS c) m
+  FROM (SELECT unnest(ARRAY['pending', 'in_progress', 'waiting_for_dependencies', 'waiting_for_retry', 'error', 'complete']) AS c) m
   WHERE NOT EXISTS (SELECT 1 FROM pg_temp.dataset_task_paths tp WHERE tp.category = m.c);
   IF v_missing IS NOT NULL THEN
     RAISE EXCEPTION 'dataset generator: no task history defined for %', v_missing;
@@ -265,13 +271,17 @@ $$;
 -- Draws tasks p_from .. p_from + p_count - 1 of seed p_seed into the chunk tables (their shape,
 -- state category, progress, priority; every step's state, attempts, backoff and history), writing
 -- nothing else. dataset_generate writes these draws; dataset_expected_readiness reads them.
--- Task i is created at p_anchor + i * p_spacing_ms.
+-- Task i is created at p_anchor + i * p_spacing_ms; with p_live, p_anchor is the run's start
+-- instead: unfinished tasks are created between 20 and 3 minutes before it (fresh to any
+-- staleness rule, every backoff over, as a live system's work in flight), complete ones in the
+-- week before that (history), each at a time drawn from its own hash.
 CREATE OR REPLACE FUNCTION pg_temp.dataset_draw(
   p_seed text,
   p_from bigint,
   p_count integer,
   p_anchor timestamptz,
-  p_spacing_ms integer
+  p_spacing_ms integer,
+  p_live boolean
 ) RETURNS void
 LANGUAGE plpgsql
 SET TimeZone = 'UTC'
@@ -294,23 +304,30 @@ BEGIN
 
   -- Tasks: shape, state category, progress cut and priority, each from its own slot of the hash.
   INSERT INTO pg_temp.dataset_chunk_tasks (idx, h, ms, task_uuid, shape_idx, category, cut, priority, created_at)
-  SELECT g.idx, g.h, g.ms, pg_temp.dataset_uuid(g.ms, substr(g.h, 1, 18)), sh.shape_idx, g.category,
+  SELECT g.idx, g.h, v_anchor_ms + g.offset_ms, pg_temp.dataset_uuid(v_anchor_ms + g.offset_ms, substr(g.h, 1, 18)), sh.shape_idx, g.category,
          CASE g.category
            WHEN 'complete' THEN sh.step_count
            WHEN 'pending' THEN 0
            ELSE floor(g.u_cut * sh.step_count)::integer -- 0 .. steps - 1
          END,
          g.priority,
-         p_anchor + (g.idx * p_spacing_ms) * interval '1 millisecond'
+         p_anchor + g.offset_ms * interval '1 millisecond'
   FROM (
-    SELECT x.i AS idx, x.h, v_anchor_ms + x.i * p_spacing_ms AS ms,
-           width_bucket(pg_temp.dataset_unit(x.h, 0), m.shape_bounds) - 1 AS shape_idx,
-           m.categories[width_bucket(pg_temp.dataset_unit(x.h, 1), m.category_bounds)] AS category,
-           pg_temp.dataset_unit(x.h, 2) AS u_cut,
-           m.priorities[width_bucket(pg_temp.dataset_unit(x.h, 3), m.priority_bounds)] AS priority
-    FROM (SELECT i, md5(p_seed || '/task/' || i) AS h
-          FROM generate_series(p_from, p_from + p_count - 1) AS i
-          OFFSET 0) x -- OFFSET 0: hash once per task, not once per use
+    SELECT d.*,
+           CASE WHEN NOT p_live THEN d.idx * p_spacing_ms
+                WHEN d.category = 'complete' THEN -1200000 - floor(pg_temp.dataset_unit(md5(p_seed || '/at/' || d.idx), 0) * 604800000)::bigint
+                ELSE -1200000 + floor(pg_temp.dataset_unit(md5(p_seed || '/at/' || d.idx), 0) * 1020000)::bigint
+           END AS offset_ms
+    FROM (
+      SELECT x.i AS idx, x.h,
+             width_bucket(pg_temp.dataset_unit(x.h, 0), m.shape_bounds) - 1 AS shape_idx,
+             m.categories[width_bucket(pg_temp.dataset_unit(x.h, 1), m.category_bounds)] AS category,
+             pg_temp.dataset_unit(x.h, 2) AS u_cut,
+             m.priorities[width_bucket(pg_temp.dataset_unit(x.h, 3), m.priority_bounds)] AS priority
+      FROM (SELECT i, md5(p_seed || '/task/' || i) AS h
+            FROM generate_series(p_from, p_from + p_count - 1) AS i
+            OFFSET 0) x -- OFFSET 0: hash once per task, not once per use
+    ) d
   ) g
   JOIN pg_temp.dataset_shapes sh ON sh.shape_idx = g.shape_idx;
 
@@ -337,12 +354,14 @@ BEGIN
         CASE t.category
           WHEN 'waiting_for_retry' THEN 'waiting_for_retry'
           WHEN 'error' THEN 'error'
+          WHEN 'waiting_for_dependencies' THEN 'pending' -- its parents just completed: ready
           ELSE m.frontier_states[width_bucket(pg_temp.dataset_unit(x.hs, 0), m.frontier_bounds)]
         END
       WHEN s.max_parent_position < t.cut THEN -- another frontier step
         CASE t.category
           WHEN 'in_progress' THEN m.frontier_states[width_bucket(pg_temp.dataset_unit(x.hs, 0), m.frontier_bounds)]
           WHEN 'waiting_for_retry' THEN m.in_flight_states[width_bucket(pg_temp.dataset_unit(x.hs, 0), m.in_flight_bounds)]
+          WHEN 'waiting_for_dependencies' THEN m.in_flight_states[width_bucket(pg_temp.dataset_unit(x.hs, 0), m.in_flight_bounds)]
           ELSE 'complete' -- error: what was in flight when the failure came finished
         END
       ELSE 'pending'
@@ -388,7 +407,8 @@ CREATE OR REPLACE FUNCTION pg_temp.dataset_generate(
   p_from bigint,
   p_count integer,
   p_anchor timestamptz,
-  p_spacing_ms integer
+  p_spacing_ms integer,
+  p_live boolean
 ) RETURNS TABLE (tasks bigint, steps bigint, edges bigint, task_transitions bigint, step_transitions bigint,
                  step_result_audits bigint)
 LANGUAGE plpgsql
@@ -410,7 +430,7 @@ BEGIN
       USING HINT = 'grow the dataset from the number of tasks it already has (countSeededTasks)';
   END IF;
 
-  PERFORM pg_temp.dataset_draw(p_seed, p_from, p_count, p_anchor, p_spacing_ms);
+  PERFORM pg_temp.dataset_draw(p_seed, p_from, p_count, p_anchor, p_spacing_ms, p_live);
 
   -- Dynamic only for the optional current_state column; the values come in through USING.
   EXECUTE format($insert$
@@ -474,18 +494,31 @@ BEGIN
   JOIN pg_temp.dataset_shape_edges e ON e.shape_idx = t.shape_idx;
   GET DIAGNOSTICS edges = ROW_COUNT;
 
-  INSERT INTO tasker.task_transitions
-    (task_transition_uuid, task_uuid, to_state, from_state, metadata, sort_key, most_recent, created_at, updated_at)
-  SELECT pg_temp.dataset_uuid(t.ms + o.ms, substr(t.h, 1, 16) || pg_temp.dataset_hex2(p.seq::integer)),
-         t.task_uuid, p.to_state, tp.path[p.seq - 1], '{}'::jsonb, p.seq::integer,
-         p.seq = cardinality(tp.path), o.at, o.at
-  FROM pg_temp.dataset_chunk_tasks t
-  JOIN pg_temp.dataset_task_paths tp ON tp.category = t.category
-  CROSS JOIN LATERAL unnest(tp.path) WITH ORDINALITY AS p(to_state, seq)
-  CROSS JOIN LATERAL (
-    SELECT pg_temp.dataset_task_offset(t.cut, p.seq::integer) AS ms,
-           t.created_at + pg_temp.dataset_task_offset(t.cut, p.seq::integer) * interval '1 millisecond' AS at
-  ) o;
+  -- processor_uuid, where the schema has it: tasker-core writes it on the transitions its
+  -- orchestrator makes as the task's owner (TaskEvent::requires_ownership, tasker-shared
+  -- src/state_machine/events.rs:170: start, ready steps found, steps enqueued, step completed,
+  -- all steps completed), i.e. into initializing, enqueuing_steps, steps_in_process,
+  -- evaluating_results and complete; one orchestrator per seed here.
+  EXECUTE format($insert$
+    INSERT INTO tasker.task_transitions
+      (task_transition_uuid, task_uuid, to_state, from_state, metadata, sort_key, most_recent, created_at, updated_at %s)
+    SELECT pg_temp.dataset_uuid(t.ms + o.ms, substr(t.h, 1, 16) || pg_temp.dataset_hex2(p.seq::integer)),
+           t.task_uuid, p.to_state, tp.path[p.seq - 1], '{}'::jsonb, p.seq::integer,
+           p.seq = cardinality(tp.path), o.at, o.at %s
+    FROM pg_temp.dataset_chunk_tasks t
+    JOIN pg_temp.dataset_task_paths tp ON tp.category = t.category
+    CROSS JOIN LATERAL unnest(tp.path) WITH ORDINALITY AS p(to_state, seq)
+    CROSS JOIN LATERAL (
+      SELECT pg_temp.dataset_task_offset(t.cut, p.seq::integer) AS ms,
+             t.created_at + pg_temp.dataset_task_offset(t.cut, p.seq::integer) * interval '1 millisecond' AS at
+    ) o
+    $insert$,
+    CASE WHEN m.task_processor_uuid THEN ', processor_uuid' ELSE '' END,
+    CASE WHEN m.task_processor_uuid
+         THEN $p$, CASE WHEN p.to_state IN ('initializing', 'enqueuing_steps', 'steps_in_process', 'evaluating_results', 'complete')
+                        THEN md5($1 || '/processor')::uuid END$p$
+         ELSE '' END)
+  USING p_seed;
   GET DIAGNOSTICS task_transitions = ROW_COUNT;
 
   INSERT INTO tasker.workflow_step_transitions
@@ -553,7 +586,8 @@ CREATE OR REPLACE FUNCTION pg_temp.dataset_expected_readiness(
   p_count integer,
   p_anchor timestamptz,
   p_spacing_ms integer,
-  p_at timestamptz
+  p_at timestamptz,
+  p_live boolean
 ) RETURNS TABLE (task_uuid uuid, workflow_step_uuid uuid, category text, step_position integer,
                  current_state text, dependencies_satisfied boolean, retry_eligible boolean,
                  ready_for_execution boolean, next_retry_at timestamptz)
@@ -563,7 +597,7 @@ AS $$
 DECLARE
   v_at timestamptz := coalesce(p_at, now()); -- NULL: the transaction's now(), as the readiness functions read it
 BEGIN
-  PERFORM pg_temp.dataset_draw(p_seed, p_from, p_count, p_anchor, p_spacing_ms);
+  PERFORM pg_temp.dataset_draw(p_seed, p_from, p_count, p_anchor, p_spacing_ms, p_live);
   RETURN QUERY
   WITH parents AS ( -- per step with parents: are they all complete (equality joins: hashed)
     SELECT c.idx, c.position, bool_and(p.state = 'complete') AS satisfied
