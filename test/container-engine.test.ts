@@ -220,7 +220,8 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
   describe.skipIf(!orchestratorImage || !pgImage)(title('compose orchestrator with its own PostgreSQL', orchestratorImage && pgImage, `images missing: ${BUILD}`), () => {
     let started: ComposeOrchestrator
     beforeAll(async () => {
-      started = await startComposeOrchestrator({ workers: 1 })
+      // Two replicas starting at once against an empty database: the migrations serialise themselves.
+      started = await startComposeOrchestrator({ orchestrators: 2, workers: 1 })
     }, 240_000)
     afterAll(async () => {
       await started?.stop()
@@ -228,6 +229,7 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
 
     test('migrates its database and completes a task', async () => {
       expect(started.databaseUrl).toMatch(/^postgres:\/\/tasker:[0-9a-f]+@127\.0\.0\.1:\d+\/tasker$/)
+      expect(containersWithLabel(`com.docker.compose.project=${started.projectName}`)).toHaveLength(4) // postgres, 2 orchestration, 1 worker
       await completeOneTask(started.url)
       const client = new pg.Client({ connectionString: started.databaseUrl })
       await client.connect()
