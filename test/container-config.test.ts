@@ -4,12 +4,12 @@
  * container mode and compose mode fail fast with a message saying what to do.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parse } from 'yaml'
-import { startComposeOrchestrator, COMPOSE_FILE } from '../harness/main/orchestrator/compose.ts'
+import { scaleOptions, startComposeOrchestrator, COMPOSE_DIR, COMPOSE_FILE } from '../harness/main/orchestrator/compose.ts'
 import { probeEngine } from '../scripts/container/engine-probe.ts'
 import { bareImports, runtimePackageDirs } from '../scripts/container/runtime-packages.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
@@ -18,6 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '..')
 
 interface Service {
   image: string
+  container_name?: string
   network_mode?: string
   ports?: string[]
   profiles?: string[]
@@ -60,6 +61,38 @@ describe('orchestrator/docker/docker-compose.yml', () => {
     expect(services.postgres!.environment!.POSTGRES_PASSWORD).toMatch(/^\$\{TASKER_PG_PASSWORD:\?[^}]+\}$/)
     for (const name of ['orchestration', 'worker']) expect(services[name]!.environment!.DATABASE_URL, name).toMatch(/^\$\{DATABASE_URL:\?[^}]+\}$/)
     expect(readFileSync(COMPOSE_FILE, 'utf8')).not.toMatch(/:-[^}]*tasker:tasker@|TASKER_PG_PASSWORD:-/)
+  })
+
+  test('orchestration scales (--scale orchestration=N): replicas share TASKER_PORT with SO_REUSEPORT, each checks its own health', () => {
+    const orchestration = services.orchestration!
+    // A fixed name or a published port would make a second replica collide.
+    expect(orchestration.container_name).toBeUndefined()
+    expect(orchestration.ports).toBeUndefined()
+    expect(orchestration.environment!.TASKER_PORT).toBe('${TASKER_PORT:-8080}')
+    expect(orchestration.environment!.TASKER_REUSE_PORT).toBe('true')
+    // GET /health on the shared port may be answered by another replica: the check is per container.
+    expect(orchestration.healthcheck!.test).toEqual(['CMD', 'node', '/app/orchestrator/docker/healthcheck.ts'])
+    expect(readFileSync(path.join(COMPOSE_DIR, 'healthcheck.ts'), 'utf8')).toContain('/proc/net/tcp')
+  })
+
+  test('the suite scales both services: --scale orchestration=<BENCH_ORCHESTRATORS> --scale worker=<BENCH_WORKERS>', () => {
+    expect(scaleOptions(3, 5)).toEqual({ orchestration: ['--scale', 'orchestration=3'], worker: ['--scale', 'worker=5'] })
+  })
+
+  test('each orchestration replica writes its own log file (orchestration-<id>.log)', () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-entrypoint-test-'))
+    try {
+      // The entry file is not at /app here, so node stops at once: what matters is where its output went.
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync('sh', [path.join(COMPOSE_DIR, 'entrypoint.sh'), 'orchestration'], { env: { ...process.env, TASKER_LOG_DIR: logDir }, encoding: 'utf8', timeout: 30_000 })
+        expect(r.status).not.toBe(0)
+      }
+      const logs = readdirSync(logDir)
+      expect(logs).toHaveLength(2)
+      for (const f of logs) expect(f).toMatch(/^orchestration-[0-9a-f]{8}\.log$/)
+    } finally {
+      rmSync(logDir, { recursive: true, force: true })
+    }
   })
 
   test('Jaeger is optional (profile tracing) and publishes on 127.0.0.1 only', () => {

@@ -2,7 +2,8 @@
  * The container path for real, where an engine answers (skipped, with the reason in the title,
  * where none does; .ci/container-stage.sh runs this file after starting one):
  * the locally built PostgreSQL image through Testcontainers, and the compose orchestrator —
- * against the run's database and with its own PostgreSQL — completing a task.
+ * against the run's database (two orchestration replicas on one port) and with its own
+ * PostgreSQL — completing a task.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
@@ -40,6 +41,18 @@ const BUILD = 'run scripts/container/build-images.sh'
 const title = (what: string, ok: boolean, why: string) => (ok ? what : `${what} (skipped: ${why})`)
 if (!engine.ok) console.warn(`[container-engine.test] skipped: ${engine.why} (scripts/container/engine.sh starts one)`)
 else if (!pgImage || !orchestratorImage) console.warn(`[container-engine.test] image tests skipped: local images missing (${BUILD})`)
+
+/** Waits (bounded) until the container's health check reports healthy. */
+async function waitForHealthy(id: string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  let status = ''
+  while (Date.now() < deadline) {
+    status = execFileSync('docker', ['inspect', '--format', '{{.State.Health.Status}}', id], { encoding: 'utf8' }).trim()
+    if (status === 'healthy') return
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  throw new Error(`container ${id.slice(0, 12)} is ${status}, not healthy, after 60 s`)
+}
 
 /** Creates a linear task over the API and waits (bounded) until the orchestrator reports it complete. */
 async function completeOneTask(url: string): Promise<void> {
@@ -168,22 +181,33 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
     beforeAll(async () => {
       // Made here, not at collection: a skipped describe still collects but never runs afterAll.
       logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-compose-test-'))
-      started = await startComposeOrchestrator({ workers: 2, databaseUrl: db.server.url, logDir, env: { TASKER_POLL_INTERVAL_MS: '250' } })
+      started = await startComposeOrchestrator({ orchestrators: 2, workers: 2, databaseUrl: db.server.url, logDir, env: { TASKER_POLL_INTERVAL_MS: '250' } })
     }, 240_000)
     afterAll(async () => {
       await started?.stop()
       if (logDir) rmSync(logDir, { recursive: true, force: true })
     }, 60_000)
 
-    test('completes a task with two worker containers, their output in the log directory', async () => {
+    test('completes a task with two orchestration and two worker containers, each one’s output in its own log file', async () => {
       expect(started.databaseUrl).toBe(db.server.url)
       const project = containersWithLabel(`com.docker.compose.project=${started.projectName}`)
-      expect(project).toHaveLength(3)
+      expect(project).toHaveLength(4)
       expect(containersWithLabel(`${RUN_LABEL}=${containerRunId()}`)).toEqual(expect.arrayContaining(project))
       await completeOneTask(started.url)
       const logs = readdirSync(logDir)
-      expect(logs).toContain('orchestration.log')
+      expect(logs.filter((f) => /^orchestration-[0-9a-f]{8}\.log$/.test(f))).toHaveLength(2)
       expect(logs.filter((f) => /^worker-[0-9a-f]{8}\.log$/.test(f))).toHaveLength(2)
+    }, 120_000)
+
+    test('both orchestration replicas hold the one port: each is healthy, and either alone serves', async () => {
+      const project = containersWithLabel(`com.docker.compose.project=${started.projectName}`)
+      const replicas = containersWithLabel('com.docker.compose.service=orchestration').filter((id) => project.includes(id))
+      expect(replicas).toHaveLength(2)
+      // Each replica's health check asks that a process of its own container listens on the port.
+      for (const id of replicas) await waitForHealthy(id)
+      // With the first stopped, what answers on the port is the second.
+      execFileSync('docker', ['stop', '--time', '5', replicas[0]!])
+      await completeOneTask(started.url)
     }, 120_000)
 
     test('stop removes every container of the project', async () => {
@@ -196,7 +220,8 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
   describe.skipIf(!orchestratorImage || !pgImage)(title('compose orchestrator with its own PostgreSQL', orchestratorImage && pgImage, `images missing: ${BUILD}`), () => {
     let started: ComposeOrchestrator
     beforeAll(async () => {
-      started = await startComposeOrchestrator({ workers: 1 })
+      // Two replicas starting at once against an empty database: the migrations serialise themselves.
+      started = await startComposeOrchestrator({ orchestrators: 2, workers: 1 })
     }, 240_000)
     afterAll(async () => {
       await started?.stop()
@@ -204,6 +229,7 @@ describe.skipIf(!engine.ok)(title('with a container engine', engine.ok, engine.w
 
     test('migrates its database and completes a task', async () => {
       expect(started.databaseUrl).toMatch(/^postgres:\/\/tasker:[0-9a-f]+@127\.0\.0\.1:\d+\/tasker$/)
+      expect(containersWithLabel(`com.docker.compose.project=${started.projectName}`)).toHaveLength(4) // postgres, 2 orchestration, 1 worker
       await completeOneTask(started.url)
       const client = new pg.Client({ connectionString: started.databaseUrl })
       await client.connect()

@@ -29,6 +29,15 @@ describe('what the consent line says', () => {
     expect(total({ BENCH_PROFILE: 'smoke' })).toBeLessThan(total({}) / 10)
   })
 
+  test('the scaling bench counts when it is on (BENCH_SCALING=true): its ceiling tasks, then its rate for 10 s (2 s in smoke)', () => {
+    const scaling = (env: Record<string, string>) => tasksPerBench(settingsFor({ BENCH_SCALING: 'true', ...env }))
+    expect(Object.keys(scaling({}))).toEqual([...TASK_BENCHES, 'scaling'])
+    expect(scaling({}).scaling).toBe(300 + 20 * 10)
+    expect(scaling({ BENCH_SCALING_RATE: '50' }).scaling).toBe(300 + 50 * 10)
+    expect(scaling({ BENCH_PROFILE: 'smoke', BENCH_SCALING_RATE: '50' }).scaling).toBe(5 + 50 * 2)
+    expect(total({ BENCH_SCALING: 'true' })).toBe(total({}) + 500)
+  })
+
   test('.env.example and the README state the totals as the code estimates them', () => {
     const full = (Math.round(total({}) / 100) * 100).toLocaleString('en-US')
     const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8')

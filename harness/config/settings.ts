@@ -108,7 +108,7 @@ export const VARIABLES = {
   BENCH_ORCHESTRATOR: v(oneOf('auto', 'embedded', 'compose', 'external', 'off'), 'auto', 'where the orchestrator under test comes from'),
   TASKER_ORCHESTRATION_URL: v<string | undefined>(url('http:', 'https:'), undefined, 'external orchestration API (selects external mode under auto)'),
   BENCH_WORKERS: v(integer(1, 32), 2, 'worker processes the embedded orchestrator starts'),
-  BENCH_ORCHESTRATORS: v(integer(1, 8), 1, 'orchestration instances the embedded orchestrator starts (several: behind a loopback round-robin front, coordinating in the database)'),
+  BENCH_ORCHESTRATORS: v(integer(1, 8), 1, 'orchestration instances the embedded or compose orchestrator starts (several coordinate in the database; embedded: behind a loopback round-robin front; compose: --scale orchestration=N on one port)'),
   BENCH_RESULTS_DIR: v(text, 'results', 'where result files, logs and plans are written'),
   BENCH_BUDGETS_FILE: v(text, 'fixtures/budgets.yaml', 'budget (threshold) file'),
   BENCH_BUDGETS: v<string | undefined>(text, undefined, "budget overrides: 'event-propagation/notify small payload=p(95)<5,p(99)<10; e2e-latency/*=p(99)<1000'"),

@@ -1,7 +1,9 @@
 /**
  * Compose mode: the reference orchestrator as containers — orchestrator/docker/docker-compose.yml
- * brought up through Testcontainers' DockerComposeEnvironment: the orchestration service and N
+ * brought up through Testcontainers' DockerComposeEnvironment: N orchestration replicas and M
  * workers, against the run's own database (`databaseUrl`) or the compose file's PostgreSQL.
+ * The replicas coordinate through the database and share one port (SO_REUSEPORT, see the compose
+ * file), so the API has one URL however many there are.
  *
  * Testcontainers 12 drives `docker compose` (the v2 plugin) by default; it drives the standalone
  * `docker-compose` (v1, the only one Debian ships) when told `executable: { standalone: true }`,
@@ -45,10 +47,14 @@ const DOWN_TIMEOUT_S = 5
 const UP_SETTLE_MS = 20_000
 /** The line a worker logs once it serves its queues (orchestrator/src/worker/main.ts). */
 const WORKER_READY = /\] worker \S+ ready\b/
+/** The line an orchestration replica logs once it serves (orchestrator/src/orchestration/main.ts). */
+const ORCHESTRATION_READY = /\] orchestration listening on /
 
 export interface ComposeOrchestratorOptions {
   /** Worker replicas (`--scale worker=N`), 1..32. */
   workers: number
+  /** Orchestration replicas (`--scale orchestration=N`), 1..8; default 1. */
+  orchestrators?: number
   log?: (line: string) => void
   /**
    * The run's database, already prepared (pgmq + tasker schema), reachable from this machine at
@@ -56,7 +62,7 @@ export interface ComposeOrchestratorOptions {
    * and the orchestration service applies the migrations to it.
    */
   databaseUrl?: string
-  /** Where the containers' output goes (<logDir>/orchestration.log, worker-<id>.log); default a temp dir. */
+  /** Where the containers' output goes (<logDir>/orchestration-<id>.log, worker-<id>.log); default a temp dir. */
   logDir?: string
   /** OTLP/HTTP base URL the containers export spans to (127.0.0.1 works: host network); unset → tracing off. */
   otlpEndpoint?: string
@@ -80,6 +86,7 @@ export interface ComposeOrchestrator {
   databaseUrl: string
   projectName: string
   workers: number
+  orchestrators: number
   tool: ComposeTool
   logDir: string
   /** Jaeger's UI/query base URL when `jaeger` was asked for */
@@ -129,6 +136,8 @@ export async function checkComposePrerequisites(images: { image: string; advice:
 
 export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions): Promise<ComposeOrchestrator> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 32) throw new Error(`workers must be a whole number 1..32 (got ${opts.workers})`)
+  const orchestrators = opts.orchestrators ?? 1
+  if (!Number.isInteger(orchestrators) || orchestrators < 1 || orchestrators > 8) throw new Error(`orchestrators must be a whole number 1..8 (got ${orchestrators})`)
   const log = opts.log ?? (() => {})
   const orchestratorImage = opts.orchestratorImage ?? ORCHESTRATOR_IMAGE
   const postgresImage = opts.postgresImage ?? POSTGRES_IMAGE
@@ -209,7 +218,7 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
     .withStartupTimeout(opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS)
   if (opts.jaeger) environment.withProfiles('tracing')
   const executable = tool.command === 'docker-compose' ? { executable: { standalone: true as const } } : {}
-  const scale = ['--scale', `worker=${opts.workers}`]
+  const { orchestration: scaleOrchestration, worker: scaleWorkers } = scaleOptions(orchestrators, opts.workers)
   const up = (services: string[] | undefined, commandOptions: string[]) => {
     environment.withClientOptions({ ...executable, commandOptions })
     upInFlight = environment.up(services)
@@ -219,20 +228,22 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
   try {
     await withDeadline(opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS, down.async, async () => {
       if (ownPostgres) {
-        await up(undefined, scale)
+        await up(undefined, [...scaleOrchestration, ...scaleWorkers])
       } else {
         // No PostgreSQL service: --no-deps, so orchestration first (it must be healthy before the
         // workers, which the compose file's depends_on would otherwise ensure), then the workers.
-        await up(['orchestration', ...(opts.jaeger ? ['jaeger'] : [])], ['--no-deps'])
-        await up(['worker'], ['--no-deps', ...scale])
+        await up(['orchestration', ...(opts.jaeger ? ['jaeger'] : [])], ['--no-deps', ...scaleOrchestration])
+        await up(['worker'], ['--no-deps', ...scaleWorkers])
       }
     })
     upInFlight = undefined
     const url = `http://127.0.0.1:${apiPort}`
     await waitForHealth(url)
-    await waitForWorkers(logDir, opts.workers, logsBefore)
+    await waitForReady(logDir, 'orchestration', orchestrators, logsBefore)
+    await waitForReady(logDir, 'worker', opts.workers, logsBefore)
+    const replicas = orchestrators > 1 ? `${orchestrators} orchestration replicas (one port, SO_REUSEPORT) and ` : ''
     log(
-      `orchestrator: compose project ${projectName} (${tool.command} ${tool.version}) at ${url} with ${opts.workers} worker(s)` +
+      `orchestrator: compose project ${projectName} (${tool.command} ${tool.version}) at ${url} with ${replicas}${opts.workers} worker(s)` +
         `${ownPostgres ? `, its own PostgreSQL on 127.0.0.1:${pgPort}` : ''} in ${(performance.now() - t0).toFixed(0)} ms; logs in ${logDir}`,
     )
     return {
@@ -240,6 +251,7 @@ export async function startComposeOrchestrator(opts: ComposeOrchestratorOptions)
       databaseUrl,
       projectName,
       workers: opts.workers,
+      orchestrators,
       tool,
       logDir,
       jaegerUrl: jaegerPorts ? `http://127.0.0.1:${jaegerPorts.ui}` : undefined,
@@ -316,22 +328,31 @@ async function waitForHealth(url: string): Promise<void> {
   }
 }
 
+/** The `up` options that set the replica counts of the two services. */
+export function scaleOptions(orchestrators: number, workers: number): { orchestration: string[]; worker: string[] } {
+  return { orchestration: ['--scale', `orchestration=${orchestrators}`], worker: ['--scale', `worker=${workers}`] }
+}
+
 /**
- * Compose returns once the worker containers run, not when the workers serve; like the embedded
- * launcher, wait for each one's readiness report (`worker <id> ready`) in its log file — only in
- * what was written after `before` (a reused log directory holds earlier runs' files).
+ * Compose returns once the containers run, not when each replica serves (the port answering says
+ * only that one of the orchestration replicas does); like the embedded launcher, wait for each
+ * one's readiness report in its own log file (<service>-<id>.log: `orchestration listening on …`,
+ * `worker <id> ready`) — only in what was written after `before` (a reused log directory holds
+ * earlier runs' files).
  */
-async function waitForWorkers(logDir: string, expected: number, before: Map<string, number>): Promise<void> {
+async function waitForReady(logDir: string, service: 'orchestration' | 'worker', expected: number, before: Map<string, number>): Promise<void> {
+  const file = new RegExp(`^${service}-.+\\.log$`)
+  const line = service === 'worker' ? WORKER_READY : ORCHESTRATION_READY
   const deadline = Date.now() + HEALTH_TIMEOUT_MS
   let ready = 0
   for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
     ready = readdirSync(logDir)
-      .filter((f) => /^worker-.+\.log$/.test(f))
-      .filter((f) => WORKER_READY.test(readFileSync(path.join(logDir, f)).subarray(before.get(f) ?? 0).toString('utf8'))).length
+      .filter((f) => file.test(f))
+      .filter((f) => line.test(readFileSync(path.join(logDir, f)).subarray(before.get(f) ?? 0).toString('utf8'))).length
     if (ready >= expected) return
     await delay(200)
   }
-  throw new Error(`${ready} of ${expected} worker(s) reported ready within ${HEALTH_TIMEOUT_MS / 1000} s`)
+  throw new Error(`${ready} of ${expected} ${service} replica(s) reported ready within ${HEALTH_TIMEOUT_MS / 1000} s`)
 }
 
 /** Sizes of the log files already there, so waiting reads only what this run writes. */

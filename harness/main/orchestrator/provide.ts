@@ -84,7 +84,8 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
       refuseForeignDatabase(settings, postgres, 'compose')
       const databaseUrl = await orchestratorDatabase(postgres, runId, log)
       const logDir = path.join(resultsDir, 'logs')
-      const started = await startComposeOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, logDir, templatesDir, otlpEndpoint, log })
+      const orchestrators = settings.BENCH_ORCHESTRATORS
+      const started = await startComposeOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, orchestrators, logDir, templatesDir, otlpEndpoint, log })
       return { ...choice, url: started.url, templatesDir, workers: settings.BENCH_WORKERS, logDir, databaseUrl }
     }
     case 'embedded': {

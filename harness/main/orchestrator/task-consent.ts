@@ -11,7 +11,7 @@ import { profileValue, sampleCount } from '../../config/profile.ts'
 import type { Settings } from '../../config/settings.ts'
 import { redactCredentials } from '../../config/credentials.ts'
 
-type CountSettings = Pick<Settings, 'BENCH_PROFILE' | 'BENCH_E2E_SAMPLES' | 'BENCH_LOAD_RATES' | 'BENCH_LOAD_SECONDS'>
+type CountSettings = Pick<Settings, 'BENCH_PROFILE' | 'BENCH_E2E_SAMPLES' | 'BENCH_LOAD_RATES' | 'BENCH_LOAD_SECONDS' | 'BENCH_SCALING' | 'BENCH_SCALING_RATE'>
 
 /**
  * Roughly how many tasks each bench creates through the orchestrator, warm-ups included. Kept in
@@ -29,6 +29,9 @@ export function tasksPerBench(settings: CountSettings): Record<string, number> {
     'e2e-latency': 5 * (samples + warmup) + 10 * (Math.max(5, Math.ceil(samples / 10)) + warmup),
     baselines: 4 * (samples + warmup), // the E2E task of each interleaved iteration
     load: rates.reduce((a, b) => a + b, 0) * profileValue(settings, 'BENCH_LOAD_SECONDS'),
+    // opt-in; against a deployment it measures the one topology there: the throughput ceiling's
+    // tasks, then the fixed rate for 10 s (full) or 2 s
+    ...(settings.BENCH_SCALING ? { scaling: sampleCount(run, 300) + settings.BENCH_SCALING_RATE * (run.profile === 'full' ? 10 : 2) } : {}),
   }
 }
 

@@ -5,7 +5,7 @@
  *
  *   DATABASE_URL=postgres://… node orchestrator/src/orchestration/main.ts
  *
- * Environment: see ../config.ts (TASKER_PORT, TASKER_BIND_HOST, TASKER_POLL_INTERVAL_MS, …).
+ * Environment: see ../config.ts (TASKER_PORT, TASKER_BIND_HOST, TASKER_REUSE_PORT, TASKER_POLL_INTERVAL_MS, …).
  */
 import pg from 'pg'
 import { loadOrchestrationConfig } from '../config.ts'
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const recovery = new LostStepRecovery(pool, registry.namespaces(), config.staleEnqueuedS, log)
   recovery.start()
 
-  const server = await startApiServer({ pool, registered, enqueuer, telemetry, log }, config.bindHost, config.port)
+  const server = await startApiServer({ pool, registered, enqueuer, telemetry, log }, { host: config.bindHost, port: config.port, reusePort: config.reusePort })
 
   onShutdown(log, async () => {
     await server.close()
