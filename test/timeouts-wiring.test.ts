@@ -1,6 +1,6 @@
 /**
  * The time limits are wired where the sessions are opened (issue 21, item 12): a bench file's own
- * connections carry the bench limits (its setup file, harness/bench/pg/bench-defaults.ts), and
+ * connections carry the bench limits (its setup file, harness/bench/pg-defaults.ts), and
  * withClient bounds connecting and every answer with an error that names what it waited for.
  * The global setup's part: global-setup-limits.test.ts.
  */
@@ -8,8 +8,8 @@ import net from 'node:net'
 import { rmSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { applyPgDefaults, PgTimeoutError, processPgLimits, type PgLimits } from '../harness/bench/pg/limits.ts'
-import { withClient } from '../harness/bench/pg/with-client.ts'
+import { applyPgDefaults, PgTimeoutError, processPgLimits, type PgLimits } from '../harness/db/limits.ts'
+import { withClient } from '../harness/db/with-client.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
 
