@@ -7,7 +7,10 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { connectPg, newClient, openPool } from '../harness/db/connect.ts'
+import type { PgLimits } from '../harness/db/limits.ts'
 import { tsFiles } from './support/import-graph.ts'
+import { usePostgres } from './support/postgres.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const SCANNED = ['harness/', 'benchmarks/', 'scripts/']
@@ -73,5 +76,54 @@ describe('the scan', () => {
     expect(directConnections('a.ts', "import pg from 'pg'\nconst m = new Map<string, pg.Client>()\nconst same = a === pg.Pool\nconst isPool = db instanceof pg.Pool\nlet c: pg.Client\nconst x = (db as pg.Pool).connect()")).toEqual([])
     expect(directConnections('a.ts', "import { Pool } from 'undici'\nconst pool = new Pool(origin, {})")).toEqual([])
     expect(directConnections('a.ts', "import { connectPg } from '../db/connect.ts'\nconst c = await connectPg(url, 'x')")).toEqual([])
+  })
+})
+
+describe('every way out of connect.ts carries the limits and the name', () => {
+  const db = usePostgres()
+  const limits: PgLimits = { statementTimeoutMs: 4_321, lockTimeoutMs: 1_234, connectTimeoutMs: 5_000, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' }
+  const SESSION = "SELECT current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('application_name') AS app"
+  const expected = (purpose: string) => ({ st: '4321ms', lt: '1234ms', app: `tasker-bench ${purpose}` })
+
+  test('connectPg, newClient and openPool: statement_timeout, lock_timeout and application_name on the server', async () => {
+    const a = await connectPg(db.server.url, 'one-way a', limits)
+    const b = newClient(db.server.url, 'one-way b', limits)
+    const pool = openPool(db.server.url, 'one-way pool', limits, { max: 1 })
+    try {
+      await b.connect()
+      expect((await a.query(SESSION)).rows[0]).toEqual(expected('one-way a'))
+      expect((await b.query(SESSION)).rows[0]).toEqual(expected('one-way b'))
+      expect((await pool.query(SESSION)).rows[0]).toEqual(expected('one-way pool'))
+    } finally {
+      await Promise.allSettled([a.end(), b.end(), pool.end()])
+    }
+  })
+
+  test('a pool query past the limit fails naming the purpose and the setting', async () => {
+    const pool = openPool(db.server.url, 'one-way sleeper', { ...limits, statementTimeoutMs: 200 }, { max: 1 })
+    try {
+      await expect(pool.query('SELECT pg_sleep(5)')).rejects.toThrow(/one-way sleeper: a statement ran longer than 200 ms.*BENCH_STATEMENT_TIMEOUT_MS/)
+    } finally {
+      await pool.end()
+    }
+  })
+
+  test('an idle connection the server ends does not take the process down; the next query fails', async () => {
+    const client = await connectPg(db.server.url, 'one-way victim', limits)
+    const pool = openPool(db.server.url, 'one-way idle pool', limits, { max: 1 })
+    try {
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+      const poolPid = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+      // (an unhandled 'error' event on either would fail this file as an uncaught exception)
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()))
+      const removed = new Promise<void>((resolve) => pool.once('remove', () => resolve()))
+      await db.pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [[pid, poolPid]])
+      await Promise.all([ended, removed])
+      await expect(client.query('SELECT 1')).rejects.toThrow()
+      // the pool drops the dead connection and opens another
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1)
+    } finally {
+      await Promise.allSettled([client.end(), pool.end()])
+    }
   })
 })

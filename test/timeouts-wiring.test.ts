@@ -48,7 +48,7 @@ describe('a bench file', () => {
     if (run) for (const dir of [run.resultsDir, run.tmpDir]) rmSync(dir, { recursive: true, force: true })
   })
 
-  test('its own connections give up at BENCH_LOCK_TIMEOUT_MS when a table it reads is locked (setup file bench-defaults.ts)', async () => {
+  test('its own connections give up at BENCH_LOCK_TIMEOUT_MS when a table it reads is locked (setup file pg-defaults.ts)', async () => {
     // sql-functions reads the measured database on a plain pg.Client: only the process-wide
     // defaults bound its wait. Without them this run would hang until runBench gives up on it.
     await holder.query('BEGIN')
