@@ -32,7 +32,7 @@ export default defineConfig({
           include: [],
           benchmark: { include: ['benchmarks/**/*.bench.ts'], retainSamples: true },
           globalSetup: ['./harness/main/global-setup.ts'],
-          setupFiles: ['./harness/bench/bench-hooks.ts', './harness/bench/pg/bench-defaults.ts'],
+          setupFiles: ['./harness/bench/bench-hooks.ts', './harness/bench/pg-defaults.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
           pool: 'forks',

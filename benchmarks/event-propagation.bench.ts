@@ -12,13 +12,14 @@
  * bench here skips with the reason.
  */
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
-import pg from 'pg'
-import { createListener, type Listener } from '../harness/bench/pg/listener.ts'
+import type pg from 'pg'
+import { connectPg } from '../harness/db/connect.ts'
+import { createListener, type Listener } from '../harness/db/listener.ts'
 import { benchOptions } from '../harness/bench/bench-options.ts'
 import { skipReason } from '../harness/bench/requirements.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { openBenchDatabase, writesRefused, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
-import { qualifiedName } from '../harness/bench/database/tasker-functions.ts'
+import { qualifiedName } from '../harness/db/tasker-functions.ts'
 
 const NAMESPACE = 'benchmark_event_test'
 const QUEUE = `worker_${NAMESPACE}_queue`
@@ -45,8 +46,7 @@ beforeAll(async () => {
   sendWithNotify = qualifiedName(database.functions, 'pgmq_send_with_notify', database.name)
   sendBatchWithNotify = qualifiedName(database.functions, 'pgmq_send_batch_with_notify', database.name)
   log(`${database.reason}; calling ${sendWithNotify}`)
-  sender = new pg.Client({ connectionString: database.url })
-  await sender.connect()
+  sender = await connectPg(database.url, 'event-propagation sender')
   for (const queue of [QUEUE, BACKGROUND_QUEUE]) await sender.query('SELECT pgmq.create($1)', [queue])
   listener = await createListener(database.url, [CHANNEL])
 }, 120_000)
@@ -121,9 +121,7 @@ describe.skipIf(skip !== undefined)('under background load', () => {
     const started = performance.now()
     const senders = await Promise.all(
       Array.from({ length: SENDERS }, async () => {
-        const c = new pg.Client({ connectionString: database.url })
-        await c.connect()
-        return c
+        return connectPg(database.url, 'event-propagation background sender')
       }),
     )
     // Bounded in count and time; stopped by afterAll at the latest.

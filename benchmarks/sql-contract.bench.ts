@@ -14,9 +14,10 @@
  * Findings go to <resultsDir>/findings/sql-contract.json; npm run conformance prints them.
  */
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
-import pg from 'pg'
+import type pg from 'pg'
+import { connectPg } from '../harness/db/connect.ts'
 import { openBenchDatabase, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
-import { qualifiedName } from '../harness/bench/database/tasker-functions.ts'
+import { qualifiedName } from '../harness/db/tasker-functions.ts'
 import { countSeededTasks, seedDataset } from '../harness/bench/dataset/seed-dataset.ts'
 import { benchOptions } from '../harness/bench/bench-options.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
@@ -48,8 +49,7 @@ beforeAll(async () => {
   const opened = await openBenchDatabase(run, { purpose: 'contract', readOnly: false, log })
   if ('skip' in opened) return void (skipReason = opened.skip)
   db = opened
-  client = new pg.Client({ connectionString: db.url, application_name: 'tasker-bench sql-contract' })
-  await client.connect()
+  client = await connectPg(db.url, 'sql-contract')
   nextReady = qualifiedName(db.functions, 'get_next_ready_tasks', db.name)
   await seedDataset(client, { seed: 'live', from: 0, count: LIVE_TASKS, anchor: new Date(run.environment.timestamp), live: true, part: 'live' })
 }, 300_000)

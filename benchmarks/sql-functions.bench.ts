@@ -25,19 +25,20 @@
  */
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
-import pg from 'pg'
+import type pg from 'pg'
+import { connectPg, openPool } from '../harness/db/connect.ts'
 import { countSeededTasks } from '../harness/bench/dataset/seed-dataset.ts'
 import { captureScalePlans, datasetGrowth, scaleLabel, type DatasetGrowth } from '../harness/bench/dataset/scales.ts'
 import { sampleDataset, type DatasetSample } from '../harness/bench/dataset/sample.ts'
-import { countTaskerRows } from '../harness/bench/database/scratch-database.ts'
+import { countTaskerRows } from '../harness/db/scratch-database.ts'
 import { openBenchDatabase, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
-import { qualifiedName, type TaskerFunctionName } from '../harness/bench/database/tasker-functions.ts'
+import { qualifiedName, type TaskerFunctionName } from '../harness/db/tasker-functions.ts'
 import type { CapturedPlan, PlanTarget } from '../harness/bench/database/explain.ts'
 import { profileValue } from '../harness/config/profile.ts'
 import { benchOptions } from '../harness/bench/bench-options.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { annotateResult } from '../harness/bench/record.ts'
-import { pgLimitConfig, pgLimits } from '../harness/bench/pg/limits.ts'
+import { pgLimits } from '../harness/db/limits.ts'
 import { FindingsLog } from '../harness/bench/sql/findings.ts'
 import { recordScaleFindings, reportScalingOrder, ScalingPoints } from '../harness/bench/sql/scale-findings.ts'
 import { batchesOf, cycle, inRolledBack } from '../harness/bench/sql/calls.ts'
@@ -101,13 +102,11 @@ beforeAll(async () => {
   SQL.readinessBatch = `SELECT * FROM ${fn('get_step_readiness_status_batch')}($1::uuid[])`
   SQL.context = `SELECT * FROM ${fn('get_task_execution_context')}($1::uuid)`
   SQL.ancestors = `SELECT * FROM ${fn('get_step_transitive_dependencies')}($1::uuid)`
-  client = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions' })
-  await client.connect()
-  explainClient = new pg.Client({ connectionString: dataset.url, application_name: 'tasker-bench sql-functions explain' })
-  await explainClient.connect()
+  client = await connectPg(dataset.url, 'sql-functions')
+  explainClient = await connectPg(dataset.url, 'sql-functions explain')
   if (dataset.writable) {
     // Seeding 100K tasks legitimately runs long: its own, larger limit (BENCH_SETUP_STATEMENT_TIMEOUT_MS).
-    seedPool = new pg.Pool({ connectionString: dataset.url, max: 2, application_name: 'tasker-bench dataset seeder', ...pgLimitConfig(pgLimits(settings, 'setup')) })
+    seedPool = openPool(dataset.url, 'dataset seeder', pgLimits(settings, 'setup'), { max: 2 })
     // An idle connection that fails (server restarted) must not take the worker down.
     seedPool.on('error', (err) => log(`seeding connection lost: ${err.message}`))
     growth = datasetGrowth(seedPool, SEED, await countSeededTasks(client, SEED), log, { anchor: new Date(run.environment.timestamp), live: true })

@@ -14,12 +14,12 @@
  */
 import { parseArgs } from 'node:util'
 import path from 'node:path'
-import pg from 'pg'
+import { connectPg } from '../harness/db/connect.ts'
 import { onCleanup, runCleanups } from '../harness/main/cleanup.ts'
 import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
 import { percentile } from '../harness/results/percentiles.ts'
 import { installPgmq } from '../orchestrator/index.ts'
-import { withClient } from '../harness/bench/pg/with-client.ts'
+import { withClient } from '../harness/db/with-client.ts'
 import { loadDags, SHAPES } from '../harness/bench/baselines/dag.ts'
 import { WORKER_CONCURRENCY, type Baseline } from '../harness/bench/baselines/baseline.ts'
 import { startFloor } from '../harness/bench/baselines/floor/start-floor.ts'
@@ -53,8 +53,7 @@ async function main(): Promise<void> {
   })
   onCleanup('embedded PostgreSQL', () => postgres.stop())
   const url = (db: string) => postgres.url.replace(/\/postgres$/, `/${db}`)
-  const admin = new pg.Client({ connectionString: postgres.url })
-  await admin.connect()
+  const admin = await connectPg(postgres.url, 'profile admin')
   onCleanup('admin connection', () => admin.end())
   await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
   for (const db of ['floor', 'minimal', 'peer']) await admin.query(`CREATE DATABASE ${db}`)

@@ -21,13 +21,14 @@ import { cpuSince, cpuSnapshot, nodeServices, postgresBackends, type ProcessGrou
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import type pg from 'pg'
+import { connectPg } from '../harness/db/connect.ts'
 import { onCleanup, runCleanups } from '../harness/main/cleanup.ts'
 import { startEmbeddedOrchestrator } from '../harness/main/orchestrator/embedded.ts'
 import { startEmbeddedPostgres } from '../harness/main/postgres/embedded.ts'
 import { percentile } from '../harness/results/percentiles.ts'
-import { createTaskerClient } from '../harness/bench/tasker/api-client.ts'
-import { createEventWatcher } from '../harness/bench/tasker/completion.ts'
+import { createTaskerClient } from '../harness/tasker/api-client.ts'
+import { createEventWatcher } from '../harness/tasker/completion.ts'
 import { loadWorkflows, taskRequest } from '../harness/bench/tasker/workflows.ts'
 
 const TOP_STATEMENTS = `
@@ -92,8 +93,7 @@ async function main(): Promise<void> {
   const api = createTaskerClient(orchestrator.url)
   const watcher = await createEventWatcher(postgres.url, api)
   onCleanup('completion watcher', () => watcher.close())
-  const db = new pg.Client({ connectionString: postgres.url, application_name: 'tasker-profile' })
-  await db.connect()
+  const db = await connectPg(postgres.url, 'profile')
   onCleanup('profile connection', () => db.end())
   await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
   // The embedded server runs as the postgres user when started by root, else as this user.

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from 'vitest'
 import { runCleanups } from '../harness/main/cleanup.ts'
 import { loadSettings } from '../harness/config/settings.ts'
-import { withClient } from '../harness/bench/pg/with-client.ts'
+import { withClient } from '../harness/db/with-client.ts'
 import type { RunInfo } from '../harness/results/run-info.ts'
 import { provideBaselineServer } from '../harness/main/baseline-server.ts'
 import { openBaselineDatabase } from '../harness/bench/baselines/databases.ts'

@@ -11,7 +11,7 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import pg from 'pg'
-import { createScratchDatabase, dropRunScratchDatabases, newRunId } from '../harness/bench/database/scratch-database.ts'
+import { createScratchDatabase, dropRunScratchDatabases, newRunId } from '../harness/db/scratch-database.ts'
 import { dropRunScratchDatabasesSync } from '../harness/main/database/drop-scratch-databases.ts'
 import { usePostgres } from './support/postgres.ts'
 

@@ -4,9 +4,9 @@
  * worker), and completions of tasks nobody waits for are held only up to a bound.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createTaskerClient, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
-import { ArrivalBuffer, parseTaskFinished } from '../harness/bench/tasker/completion-arrivals.ts'
-import { createEventWatcher, type CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { createTaskerClient, type TaskerClient } from '../harness/tasker/api-client.ts'
+import { ArrivalBuffer, parseTaskFinished } from '../harness/tasker/completion-arrivals.ts'
+import { createEventWatcher, type CompletionWatcher } from '../harness/tasker/completion.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const CHANNEL = 'tasker_bench_task_finished'

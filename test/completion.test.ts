@@ -3,8 +3,8 @@
  * NOTIFY) and polling the API report the same tasks complete at about the same time, and a failing task is reported with its id, state and steps instead of hanging.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createTaskerClient, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
-import { createEventWatcher, createPollWatcher, TaskFailedError, type CompletionWatcher } from '../harness/bench/tasker/completion.ts'
+import { createTaskerClient, type TaskerClient } from '../harness/tasker/api-client.ts'
+import { createEventWatcher, createPollWatcher, TaskFailedError, type CompletionWatcher } from '../harness/tasker/completion.ts'
 import { createTask, taskBody, useOrchestrator } from './support/orchestrator.ts'
 
 describe('completion detection', () => {

@@ -21,7 +21,7 @@ import {
   startComposeOrchestrator,
   type ComposeOrchestrator,
 } from '../harness/main/orchestrator/compose.ts'
-import { createTaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { createTaskerClient } from '../harness/tasker/api-client.ts'
 import { loadWorkflows, taskRequest } from '../harness/bench/tasker/workflows.ts'
 import { containersWithLabel, imageExists, probeEngine } from '../scripts/container/engine-probe.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'

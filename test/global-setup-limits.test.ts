@@ -11,8 +11,8 @@ import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import type { TestProject } from 'vitest/node'
 import globalSetup from '../harness/main/global-setup.ts'
-import { processPgLimits } from '../harness/bench/pg/limits.ts'
-import { withClient } from '../harness/bench/pg/with-client.ts'
+import { processPgLimits } from '../harness/db/limits.ts'
+import { withClient } from '../harness/db/with-client.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')

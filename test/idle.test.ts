@@ -6,7 +6,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createTaskerClient, type TaskerClient } from '../harness/bench/tasker/api-client.ts'
+import { createTaskerClient, type TaskerClient } from '../harness/tasker/api-client.ts'
 import { apiProbe, databaseProbe, IN_FLIGHT_STATES, waitForTasksSettled, waitUntilIdle, type BacklogProbe } from '../harness/bench/tasker/idle.ts'
 import { createTask, taskBody, useOrchestrator } from './support/orchestrator.ts'
 

@@ -13,7 +13,7 @@ describe('the import graph of the tree', () => {
 
   test('is read from every part of the tree', () => {
     const files = tsFiles(ROOT)
-    for (const dir of ['orchestrator/', 'harness/main/', 'harness/bench/', 'harness/offline/', 'harness/results/', 'harness/config/', 'benchmarks/', 'scripts/', 'test/']) {
+    for (const dir of ['orchestrator/', 'harness/db/', 'harness/tasker/', 'harness/main/', 'harness/bench/', 'harness/offline/', 'harness/results/', 'harness/config/', 'benchmarks/', 'scripts/', 'test/']) {
       expect(files.some((f) => f.startsWith(dir)), dir).toBe(true)
     }
     expect(edges.length).toBeGreaterThan(200)
@@ -55,6 +55,24 @@ describe('the boundary check', () => {
     expect(violations('harness/config/a.ts', "const m = await import('../main/cleanup.ts')")).toHaveLength(1)
     expect(violations('harness/bench/a.ts', "import { onCleanup } from '../main/cleanup.ts'")).toHaveLength(1)
     expect(violations('harness/bench/a.ts', "import type { StartedPostgres } from '../main/postgres/types.ts'")).toEqual([])
-    expect(violations('harness/main/a.ts', "import { x } from '../bench/record.ts'\nimport { y } from '../offline/report/finish-run.ts'")).toEqual([])
+    expect(violations('harness/main/a.ts', "import { y } from '../offline/report/finish-run.ts'")).toEqual([])
+  })
+
+  test('reports the main process importing bench-worker code; types, and the shared rooms, pass', () => {
+    expect(violations('harness/main/a.ts', "import { x } from '../bench/record.ts'")).toEqual([
+      'harness/main/a.ts:1 imports harness/bench/record.ts: main-process code never imports bench-worker code (types only); what both use lives in harness/db, harness/tasker or harness/results',
+    ])
+    expect(violations('harness/main/load-engine/a.ts', "const m = await import('../../bench/tasker/idle.ts')")).toHaveLength(1)
+    expect(violations('harness/main/a.ts', "import type { SketchFile } from '../bench/load-engine/artillery-plugin-tasker-sketch/index.ts'")).toEqual([])
+    expect(violations('harness/main/a.ts', "import { withClient } from '../db/with-client.ts'\nimport { createTaskerClient } from '../tasker/api-client.ts'")).toEqual([])
+    expect(violations('harness/bench/a.ts', "import { connectPg } from '../db/connect.ts'")).toEqual([])
+  })
+
+  test('reports the shared rooms importing either side, and config or results importing the rooms', () => {
+    expect(violations('harness/db/a.ts', "import { onCleanup } from '../main/cleanup.ts'")).toHaveLength(1)
+    expect(violations('harness/tasker/a.ts', "import { annotateResult } from '../bench/record.ts'")).toHaveLength(1)
+    expect(violations('harness/db/a.ts', "import type { RunInfo } from '../bench/record.ts'")).toHaveLength(1)
+    expect(violations('harness/results/traces/a.ts', "import { withClient } from '../../db/with-client.ts'")).toHaveLength(1)
+    expect(violations('harness/db/a.ts', "import { redactUrl } from '../config/settings.ts'\nimport type { RunInfo } from '../results/run-info.ts'")).toEqual([])
   })
 })

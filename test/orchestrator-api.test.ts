@@ -10,7 +10,7 @@ import { KNOWN_CALLABLES, loadTemplates } from '../orchestrator/index.ts'
 import { checkOrchestrator } from '../harness/main/orchestrator/external.ts'
 import { startEmbeddedOrchestrator } from '../harness/main/orchestrator/embedded.ts'
 import { freePort } from '../harness/main/net/free-port.ts'
-import type { TaskRequest } from '../harness/bench/tasker/api-client.ts'
+import type { TaskRequest } from '../harness/tasker/api-client.ts'
 import { createTask, getJson, postJson, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/

@@ -1,6 +1,6 @@
 /**
  * The time limits are wired where the sessions are opened (issue 21, item 12): a bench file's own
- * connections carry the bench limits (its setup file, harness/bench/pg/bench-defaults.ts), and
+ * connections carry the bench limits (its setup file, harness/bench/pg-defaults.ts), and
  * withClient bounds connecting and every answer with an error that names what it waited for.
  * The global setup's part: global-setup-limits.test.ts.
  */
@@ -8,8 +8,8 @@ import net from 'node:net'
 import { rmSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { applyPgDefaults, PgTimeoutError, processPgLimits, type PgLimits } from '../harness/bench/pg/limits.ts'
-import { withClient } from '../harness/bench/pg/with-client.ts'
+import { applyPgDefaults, PgTimeoutError, processPgLimits, type PgLimits } from '../harness/db/limits.ts'
+import { withClient } from '../harness/db/with-client.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 import { runBench, type BenchRun } from './support/run-bench.ts'
 
@@ -48,7 +48,7 @@ describe('a bench file', () => {
     if (run) for (const dir of [run.resultsDir, run.tmpDir]) rmSync(dir, { recursive: true, force: true })
   })
 
-  test('its own connections give up at BENCH_LOCK_TIMEOUT_MS when a table it reads is locked (setup file bench-defaults.ts)', async () => {
+  test('its own connections give up at BENCH_LOCK_TIMEOUT_MS when a table it reads is locked (setup file pg-defaults.ts)', async () => {
     // sql-functions reads the measured database on a plain pg.Client: only the process-wide
     // defaults bound its wait. Without them this run would hang until runBench gives up on it.
     await holder.query('BEGIN')

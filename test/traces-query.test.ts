@@ -11,7 +11,7 @@ import { ConfigError } from '../harness/config/settings.ts'
 import { chooseTraceMode, exporterEnvironment, provideTraces } from '../harness/main/traces/provide.ts'
 import { createTraceQuery } from '../harness/bench/traces/query.ts'
 import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
-import type { OtlpTraceRequest } from '../harness/bench/traces/otlp-json.ts'
+import type { OtlpTraceRequest } from '../harness/results/traces/otlp-json.ts'
 
 afterAll(async () => {
   await runCleanups() // receivers started through provideTraces register themselves there

@@ -13,7 +13,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
 import type { NormalisedSpan } from '../harness/results/traces/types.ts'
-import type { OtlpAnyValue, OtlpKeyValue, OtlpTraceRequest } from '../harness/bench/traces/otlp-json.ts'
+import type { OtlpAnyValue, OtlpKeyValue, OtlpTraceRequest } from '../harness/results/traces/otlp-json.ts'
 
 // ---- a tiny protobuf encoder for the ExportTraceServiceRequest subset -------------------------
 

@@ -8,7 +8,7 @@
  */
 import type { Settings } from '../config/settings.ts'
 import { providePostgres } from './postgres/provide.ts'
-import { withClient } from '../bench/pg/with-client.ts'
+import { withClient } from '../db/with-client.ts'
 import { installPgmq } from '../../orchestrator/index.ts'
 
 export interface BaselineServer {

@@ -1,7 +1,12 @@
 /**
  * The import graph of the project's TypeScript files and the layout's boundaries (README, Layout):
- *   harness/config, harness/results   import nothing from harness/main, harness/bench, harness/offline
+ *   harness/config, harness/results   import nothing from harness/main, harness/bench, harness/offline,
+ *                                     harness/db, harness/tasker
+ *   harness/db, harness/tasker        shared by the main process and the bench files (PostgreSQL
+ *                                     connections and scratch databases; the Tasker API client and
+ *                                     completion watcher): import nothing from main, bench or offline
  *   harness/offline                   never imports harness/main or harness/bench
+ *   harness/main                      never imports harness/bench, except `import type`
  *   harness/bench                     never imports harness/main, except `import type`
  *   outside orchestrator/             imports the orchestrator only through orchestrator/index.ts
  *   orchestrator/                     imports nothing of the suite (it is the system under test; it
@@ -61,7 +66,7 @@ export function importGraph(root: string): ImportEdge[] {
 }
 
 const under = (file: string, dir: string) => file === dir || file.startsWith(dir + '/')
-const HARNESS_LAYERS = ['config', 'results', 'main', 'bench', 'offline'] as const
+const HARNESS_LAYERS = ['config', 'results', 'db', 'tasker', 'main', 'bench', 'offline'] as const
 const layerOf = (file: string) => HARNESS_LAYERS.find((layer) => under(file, `harness/${layer}`))
 
 /** One line per import that crosses a boundary: `file:line imports target: rule`. */
@@ -81,10 +86,14 @@ function brokenRule(e: ImportEdge): string | undefined {
   if (!fromInside && toInside && e.to !== 'orchestrator/index.ts') return 'outside orchestrator/, import only orchestrator/index.ts'
   const from = layerOf(e.from)
   const to = layerOf(e.to)
-  if ((from === 'config' || from === 'results') && (to === 'main' || to === 'bench' || to === 'offline')) {
+  if ((from === 'config' || from === 'results') && to !== undefined && to !== 'config' && to !== 'results') {
     return `harness/${from} is shared by every layer and imports none of them`
+  }
+  if ((from === 'db' || from === 'tasker') && (to === 'main' || to === 'bench' || to === 'offline')) {
+    return `harness/${from} is shared by the main process and the bench files and imports neither (nor offline)`
   }
   if (from === 'offline' && (to === 'main' || to === 'bench')) return 'offline analysis never imports main-process or bench-worker code'
   if (from === 'bench' && to === 'main' && !e.typeOnly) return 'bench-worker code never imports main-process code (types only)'
+  if (from === 'main' && to === 'bench' && !e.typeOnly) return 'main-process code never imports bench-worker code (types only); what both use lives in harness/db, harness/tasker or harness/results'
   return undefined
 }

@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
 import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../harness/main/orchestrator/embedded.ts'
-import type { TaskRequest } from '../../harness/bench/tasker/api-client.ts'
+import type { TaskRequest } from '../../harness/tasker/api-client.ts'
 import { usePostgres, type TestPostgres } from './postgres.ts'
 
 export interface TestOrchestrator {

@@ -3,7 +3,7 @@
  * arrives (timestamped in the notification handler). One dedicated LISTEN connection per
  * baseline; a waiter is registered before the task starts, so no completion can come early.
  */
-import pg from 'pg'
+import { connectPg } from '../../db/connect.ts'
 
 /** A task's completion payload (floor and peer alike). */
 export interface TaskCompletion {
@@ -33,9 +33,8 @@ const CHANNEL = /^[a-z_][a-z0-9_]*$/
 
 export async function listenForCompletions(databaseUrl: string, channel: string, label: string): Promise<CompletionListener> {
   if (!CHANNEL.test(channel)) throw new Error(`${label}: invalid channel name ${JSON.stringify(channel)}`)
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 })
-  client.on('error', () => {}) // a server stopping at teardown: pending waits time out and say so
-  await client.connect()
+  // (connectPg: a server stopping at teardown does not crash the process; pending waits time out and say so)
+  const client = await connectPg(databaseUrl, `${label} completion listener`)
   const waiting = new Map<string, (c: Completed) => void>()
   const strays: TaskCompletion[] = []
   client.on('notification', (n) => {

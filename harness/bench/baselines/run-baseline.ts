@@ -5,7 +5,9 @@
  * start statement.
  */
 import { randomUUID } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
+import { openPool } from '../../db/connect.ts'
+import { processPgLimits } from '../../db/limits.ts'
 import type { Shape } from '../tasker/workflows.ts'
 import type { Baseline, BaselineOptions } from './baseline.ts'
 import { listenForCompletions } from './completion-listener.ts'
@@ -24,8 +26,8 @@ export interface BaselineParts {
 
 export async function runBaseline(parts: BaselineParts, options: BaselineOptions): Promise<Baseline> {
   // A pool, so that tasks started together (the tests) each have a connection of their own.
-  const starter = new pg.Pool({ connectionString: options.databaseUrl, statement_timeout: options.statementTimeoutMs, connectionTimeoutMillis: 10_000, max: 4 })
-  starter.on('error', () => {})
+  const limits = { ...processPgLimits(), statementTimeoutMs: options.statementTimeoutMs, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' as const }
+  const starter = openPool(options.databaseUrl, `${parts.name} starter`, limits, { max: 4 })
   await starter.query('SELECT 1')
   const completions = await listenForCompletions(options.databaseUrl, parts.doneChannel, parts.name)
   let workers

@@ -14,11 +14,11 @@
  * suite's own sessions that copy a target resolve names in pg_catalog only (withClient).
  */
 import { redactUrl } from '../../config/settings.ts'
-import { withClient } from '../pg/with-client.ts'
+import { withClient } from '../../db/with-client.ts'
 import type { RunInfo } from '../../results/run-info.ts'
 import { copySchema } from './copy-schema.ts'
-import { createScratchDatabase, databaseName } from './scratch-database.ts'
-import { findTaskerFunctions, type TaskerFunctions } from './tasker-functions.ts'
+import { createScratchDatabase, databaseName } from '../../db/scratch-database.ts'
+import { findTaskerFunctions, type TaskerFunctions } from '../../db/tasker-functions.ts'
 
 export interface BenchDatabase {
   mode: 'scratch' | 'read-only'

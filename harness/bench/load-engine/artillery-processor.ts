@@ -21,8 +21,8 @@
  * this one, so the set-up (API pool, LISTEN connection) starts when Artillery loads the processor,
  * before the first arrival.
  */
-import { createTaskerClient, type TaskerClient, type TaskerClientLimits } from '../tasker/api-client.ts'
-import { createEventWatcher, createPollWatcher, type CompletionWatcher } from '../tasker/completion.ts'
+import { createTaskerClient, type TaskerClient, type TaskerClientLimits } from '../../tasker/api-client.ts'
+import { createEventWatcher, createPollWatcher, type CompletionWatcher } from '../../tasker/completion.ts'
 import { loadWorkflows, taskRequest, type Workflow } from '../tasker/workflows.ts'
 
 export interface LoadGeneratorConfig {

@@ -10,7 +10,8 @@
  * Sends on a queue of its own (created here: run it in a scratch database) and listens on
  * `pgmq_message_ready`, where every message is announced.
  */
-import pg from 'pg'
+import type pg from 'pg'
+import { newClient } from '../../db/connect.ts'
 import type { ProbeResult } from '../../results/findings.ts'
 
 const QUEUE = 'tasker_bench_probe_queue'
@@ -38,8 +39,8 @@ const message = (c: Case) => ({ p: c.fill.repeat(c.chars - 9) })
 
 export async function probeNotifySizes(url: string, sendWithNotify: string): Promise<ProbeResult> {
   const name = 'notify payload sizes'
-  const listener = new pg.Client({ connectionString: url, application_name: 'tasker-bench probe listener' })
-  const sender = new pg.Client({ connectionString: url, application_name: 'tasker-bench probe sender' })
+  const listener = newClient(url, 'probe listener')
+  const sender = newClient(url, 'probe sender')
   const received: string[] = []
   try {
     await listener.connect()

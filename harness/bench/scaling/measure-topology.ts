@@ -5,8 +5,8 @@
  * corrected). Bounded in count (tasks) and time (each task's timeout, the drain timeout).
  */
 import { correctedLatencies, runOpenModel } from '../load/open-model.ts'
-import type { TaskerClient } from '../tasker/api-client.ts'
-import type { CompletionWatcher } from '../tasker/completion.ts'
+import type { TaskerClient } from '../../tasker/api-client.ts'
+import type { CompletionWatcher } from '../../tasker/completion.ts'
 import { taskRequest, type Workflow } from '../tasker/workflows.ts'
 
 export interface TopologyLoad {

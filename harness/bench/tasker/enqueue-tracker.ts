@@ -7,8 +7,8 @@
  * KEPT_ANNOUNCEMENTS are kept: a bench marks the stream right before each task, so it needs the
  * few since; a run that announces millions does not grow the list with them.
  */
-import pg from 'pg'
-import { useCatalogSearchPath } from '../pg/with-client.ts'
+import { connectPg } from '../../db/connect.ts'
+import { useCatalogSearchPath } from '../../db/with-client.ts'
 
 /** Announcements kept for waitForMessages; older ones are dropped. */
 export const KEPT_ANNOUNCEMENTS = 10_000
@@ -42,11 +42,8 @@ export async function createEnqueueTracker(databaseUrl: string, namespace: strin
   const channel = `pgmq_message_ready.${namespace}`
   const queue = `worker_${namespace}_queue`
   if (!QUEUE_NAME.test(queue)) throw new Error(`namespace ${namespace}: its queue name ${queue} is not a plain pgmq queue name (a-z, 0-9, _)`)
-  const listener = new pg.Client({ connectionString: databaseUrl })
-  const lookup = new pg.Client({ connectionString: databaseUrl })
-  await Promise.all([listener.connect(), lookup.connect()])
-  listener.on('error', () => {}) // the server stopping at teardown must not crash the worker
-  lookup.on('error', () => {})
+  // (connectPg: the server stopping at teardown does not crash the worker)
+  const [listener, lookup] = await Promise.all([connectPg(databaseUrl, 'enqueue tracker listener'), connectPg(databaseUrl, 'enqueue tracker lookup')])
   // The database may be a deployment's: the lookups' operators are pg_catalog's.
   await useCatalogSearchPath(lookup)
   /** The latest announcements; seen[0] is at position `dropped` of the stream. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
-import type { TaskRequest } from './api-client.ts'
+import type { TaskRequest } from '../../tasker/api-client.ts'
 
 export interface FanoutTemplate {
   name: string

@@ -21,8 +21,9 @@ import type pg from 'pg'
 import { redactUrl } from '../../config/settings.ts'
 import { annotateResult } from '../record.ts'
 import type { RunInfo } from '../../results/run-info.ts'
-import { connectPg, pgLimits } from '../pg/limits.ts'
-import { createTaskerClient, taskerClientLimits, TaskerApiError, type TaskerClient } from './api-client.ts'
+import { connectPg } from '../../db/connect.ts'
+import { pgLimits } from '../../db/limits.ts'
+import { createTaskerClient, taskerClientLimits, TaskerApiError, type TaskerClient } from '../../tasker/api-client.ts'
 
 /** Task states with work still ahead (tasker-core's task_transitions check constraint; the reference's are the same). */
 export const IN_FLIGHT_STATES = ['pending', 'initializing', 'enqueuing_steps', 'steps_in_process', 'evaluating_results', 'waiting_for_dependencies', 'waiting_for_retry'] as const

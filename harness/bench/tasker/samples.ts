@@ -8,7 +8,8 @@
  * task view has completed_at always null. Where the suite cannot read that database the duration
  * is null and the results say why — never a number from somewhere else.
  */
-import { connectPg, type PgLimits } from '../pg/limits.ts'
+import { connectPg } from '../../db/connect.ts'
+import type { PgLimits } from '../../db/limits.ts'
 
 export interface SampleRecord {
   task_uuid: string

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
-import type { TaskRequest } from './api-client.ts'
+import type { TaskRequest } from '../../tasker/api-client.ts'
 
 export type Shape = 'linear' | 'diamond' | 'tree' | 'mixed_dag'
 

@@ -8,7 +8,7 @@
  * task. A span with none of these keys (a database query inside a phase, a pgmq send) stays when
  * its trace holds one of the task's spans.
  */
-import { correlationIdOf } from './span-store.ts'
+import { correlationIdOf } from '../../results/traces/span-store.ts'
 import type { NormalisedSpan } from '../../results/traces/types.ts'
 
 export const TASK_KEYS = ['task_uuid', 'tasker.task_uuid'] as const

@@ -8,7 +8,7 @@
  *   GET /api/traces/<traceID>                                               → {batches|resourceSpans}
  */
 import { getJson, TraceBackendError } from './http-json.ts'
-import { normaliseTraceRequest } from './otlp-json.ts'
+import { normaliseTraceRequest } from '../../results/traces/otlp-json.ts'
 import type { NormalisedSpan } from '../../results/traces/types.ts'
 
 /** The traces holding a span with this attribute (correlation_id by default; task_uuid, step_uuid for the join). */

@@ -17,7 +17,7 @@ import type { RunInfo } from '../../results/run-info.ts'
 import type { WorkMeasurement } from '../../results/work.ts'
 import { workLine } from '../../results/work-line.ts'
 import { annotateResult } from '../record.ts'
-import { pgLimits } from '../pg/limits.ts'
+import { pgLimits } from '../../db/limits.ts'
 import { openWorkMeter, type CpuAttribution, type WindowResult, type WorkMeter } from './work-meter.ts'
 
 /** Timer-driven statements are measured for this long before the file's first window. */

@@ -5,7 +5,8 @@
  * harness/results/work.ts for the database(s) a system under test works in.
  */
 import { WORK_FORMAT, type WorkCounter, type WorkMeasurement } from '../../results/work.ts'
-import { connectPg, type PgLimits } from '../pg/limits.ts'
+import { connectPg } from '../../db/connect.ts'
+import type { PgLimits } from '../../db/limits.ts'
 import { openPgStats, type PgStatsReader } from './pg-stats.ts'
 import { cpuSince, cpuSnapshot, nodeServices, postgresBackends, type CpuSnapshot, type GroupCpu } from './process-cpu.ts'
 import {

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { redactCredentials } from '../../config/credentials.ts'
 import { redactUrl } from '../../config/settings.ts'
-import { dropRunScratchDatabases } from '../../bench/database/scratch-database.ts'
+import { dropRunScratchDatabases } from '../../db/scratch-database.ts'
 
 const SELF = fileURLToPath(import.meta.url)
 const DEFAULT_TIMEOUT_MS = 15_000

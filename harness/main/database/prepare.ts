@@ -6,11 +6,11 @@
  *   only inspected. Benches that write do so in scratch databases (bench-database.ts).
  * Either way the Tasker functions it defines are found and fingerprinted for the results.
  */
-import pg from 'pg'
 import type { StartedPostgres } from '../postgres/types.ts'
 import { applyMigrations, detectPgmq } from '../../../orchestrator/index.ts'
-import { databaseName } from '../../bench/database/scratch-database.ts'
-import { findTaskerFunctions, missingFunctions, type TaskerFunctionName, type TaskerFunctions } from '../../bench/database/tasker-functions.ts'
+import { connectPg } from '../../db/connect.ts'
+import { databaseName } from '../../db/scratch-database.ts'
+import { findTaskerFunctions, missingFunctions, type TaskerFunctionName, type TaskerFunctions } from '../../db/tasker-functions.ts'
 
 export interface PreparedDatabase {
   serverVersion: string
@@ -22,8 +22,7 @@ export interface PreparedDatabase {
 const REQUIRED: TaskerFunctionName[] = ['pgmq_send_with_notify', 'get_step_readiness_status', 'get_task_execution_context', 'get_next_ready_tasks']
 
 export async function prepareDatabase(server: StartedPostgres, log: (line: string) => void): Promise<PreparedDatabase> {
-  const client = new pg.Client({ connectionString: server.url, connectionTimeoutMillis: 10_000 })
-  await client.connect()
+  const client = await connectPg(server.url, 'database preparation')
   try {
     const { rows } = await client.query<{ server_version: string }>('SHOW server_version')
     const serverVersion = rows[0]!.server_version

@@ -1,6 +1,6 @@
 /** External mode: a server the user runs, named by DATABASE_URL. Never prints the password. */
 import { redactUrl } from '../../config/settings.ts'
-import { withClient } from '../../bench/pg/with-client.ts'
+import { withClient } from '../../db/with-client.ts'
 import type { StartedPostgres } from './types.ts'
 
 export async function connectExternalPostgres(url: string, variable = 'DATABASE_URL'): Promise<StartedPostgres> {

@@ -17,7 +17,7 @@
  *   AnyValue (oneof)           1 string  2 bool  3 int (int64)  4 double  5 array (ArrayValue: 1 values)
  *                              6 kvlist (KeyValueList: 1 values)  7 bytes
  */
-import type { OtlpAnyValue, OtlpEvent, OtlpKeyValue, OtlpResourceSpans, OtlpScopeSpans, OtlpSpan, OtlpTraceRequest } from '../../bench/traces/otlp-json.ts'
+import type { OtlpAnyValue, OtlpEvent, OtlpKeyValue, OtlpResourceSpans, OtlpScopeSpans, OtlpSpan, OtlpTraceRequest } from '../../results/traces/otlp-json.ts'
 import { expectWireType, ProtobufReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-wire.ts'
 
 export function decodeExportTraceRequest(body: Uint8Array): OtlpTraceRequest {

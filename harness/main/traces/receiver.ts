@@ -17,11 +17,11 @@ import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
 import { onCleanup } from '../cleanup.ts'
-import { normaliseTraceRequest, OtlpFormatError } from '../../bench/traces/otlp-json.ts'
+import { normaliseTraceRequest, OtlpFormatError } from '../../results/traces/otlp-json.ts'
 import { decodeExportTraceRequest } from './otlp-protobuf.ts'
 import { exportResponse, statusResponse, STATUS_INVALID_ARGUMENT, type OtlpEncoding } from './otlp-response.ts'
 import { ProtobufDecodeError } from './protobuf-wire.ts'
-import { createSpanStore, type SpanStore } from '../../bench/traces/span-store.ts'
+import { createSpanStore, type SpanStore } from '../../results/traces/span-store.ts'
 
 export interface TraceReceiver {
   /** base URL for OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:43817 */

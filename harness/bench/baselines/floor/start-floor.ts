@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Shape } from '../../tasker/workflows.ts'
-import { withClient } from '../../pg/with-client.ts'
+import { withClient } from '../../../db/with-client.ts'
 import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
 import { roots, type Dag } from '../dag.ts'
 import { runBaseline } from '../run-baseline.ts'

@@ -4,7 +4,8 @@
  * slots, each message runs on its own connection (runFloorStep), and reading goes on until the
  * queue has nothing visible. Concurrency per process: the same as the reference worker's default.
  */
-import pg from 'pg'
+import { connectPg, openPool } from '../../../db/connect.ts'
+import { processPgLimits } from '../../../db/limits.ts'
 import type { Dag } from '../dag.ts'
 import { onWorkerStop, reportReady, workerConfig } from '../worker-processes.ts'
 import type { FloorMessage } from './messages.ts'
@@ -24,10 +25,10 @@ const SAFETY_POLL_MS = 1_000
 
 const config = workerConfig<FloorWorkerConfig>()
 const dags = new Map(config.dags.map((d) => [d.shape, d]))
-const connection = { connectionString: config.databaseUrl, statement_timeout: config.statementTimeoutMs, connectionTimeoutMillis: 10_000 }
-const pool = new pg.Pool({ ...connection, max: config.concurrency })
-const reader = new pg.Client(connection)
-const listener = new pg.Client(connection)
+// A child process applied no limits of its own: the run's statement timeout, the defaults for the rest.
+const limits = { ...processPgLimits(), statementTimeoutMs: config.statementTimeoutMs, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' as const }
+const pool = openPool(config.databaseUrl, 'floor worker', limits, { max: config.concurrency })
+const [reader, listener] = await Promise.all([connectPg(config.databaseUrl, 'floor worker reader', limits), connectPg(config.databaseUrl, 'floor worker listener', limits)])
 const logError = (err: Error) => console.error(`[floor worker ${process.pid}] ${err.message}`)
 pool.on('error', logError)
 reader.on('error', logError)
@@ -90,8 +91,6 @@ function start(msgId: string, message: FloorMessage): void {
     })
 }
 
-await reader.connect()
-await listener.connect()
 listener.on('notification', wake)
 await listener.query(`LISTEN ${WAKE_CHANNEL}`)
 const poll = setInterval(wake, SAFETY_POLL_MS)

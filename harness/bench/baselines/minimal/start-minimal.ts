@@ -12,9 +12,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import pg from 'pg'
+import type pg from 'pg'
+import { newClient, openPool } from '../../../db/connect.ts'
+import { processPgLimits } from '../../../db/limits.ts'
 import type { Shape } from '../../tasker/workflows.ts'
-import { withClient } from '../../pg/with-client.ts'
+import { withClient } from '../../../db/with-client.ts'
 import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
 import { listenForCompletions, type TaskCompletion } from '../completion-listener.ts'
 import { roots, sinks, joins, stepOf, stepValue, type Dag } from '../dag.ts'
@@ -59,11 +61,12 @@ export async function startMinimalChain(dags: Record<Shape, Dag>, options: Basel
   const input = options.input ?? TASK_INPUT
   // as many steps at once as the floor's worker processes together
   const slots = options.workers * options.concurrency
-  const connection = { connectionString: options.databaseUrl, statement_timeout: options.statementTimeoutMs, connectionTimeoutMillis: 10_000 }
-  const starter = new pg.Pool({ ...connection, max: 4 })
-  const steps = new pg.Pool({ ...connection, max: slots })
-  const claimer = new pg.Client(connection)
-  const listener = new pg.Client(connection)
+  const limits = { ...processPgLimits(), statementTimeoutMs: options.statementTimeoutMs, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' as const }
+  const url = options.databaseUrl
+  const starter = openPool(url, 'minimal chain starter', limits, { max: 4 })
+  const steps = openPool(url, 'minimal chain steps', limits, { max: slots })
+  const claimer = newClient(url, 'minimal chain claimer', limits)
+  const listener = newClient(url, 'minimal chain listener', limits)
   const report = (err: Error) => console.error(`[minimal chain] ${err.message}`)
   starter.on('error', report)
   steps.on('error', report)

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Logger, runMigrations } from 'graphile-worker'
 import type { Shape } from '../../tasker/workflows.ts'
-import { withClient } from '../../pg/with-client.ts'
+import { openPool } from '../../../db/connect.ts'
+import { withClient } from '../../../db/with-client.ts'
 import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
 import { joins, roots, sinks, type Dag } from '../dag.ts'
 import type { FloorMessage as StepMessage } from '../floor/messages.ts'
@@ -24,7 +25,12 @@ const quiet = new Logger(() => (level, message) => {
 
 /** graphile-worker's migrations and the join counters (idempotent). */
 export async function installPeer(databaseUrl: string): Promise<void> {
-  await runMigrations({ connectionString: databaseUrl, logger: quiet })
+  const pool = openPool(databaseUrl, 'peer migrations', undefined, { max: 1 })
+  try {
+    await runMigrations({ pgPool: pool, logger: quiet })
+  } finally {
+    await pool.end()
+  }
   await withClient(databaseUrl, async (client) => {
     await client.query('SET client_min_messages = warning')
     await client.query(SCHEMA)

@@ -4,6 +4,7 @@
  * LISTEN/NOTIFY on job insertion; its own logging is kept to warnings and errors.
  */
 import { Logger, run } from 'graphile-worker'
+import { openPool } from '../../../db/connect.ts'
 import type { Dag } from '../dag.ts'
 import { onWorkerStop, reportReady, workerConfig } from '../worker-processes.ts'
 import { peerTask } from './step-task.ts'
@@ -19,12 +20,14 @@ const config = workerConfig<PeerWorkerConfig>()
 const logger = new Logger(() => (level, message) => {
   if (level === 'error' || level === 'warning') console.error(`[peer worker ${process.pid}] ${level}: ${message}`)
 })
+// graphile-worker takes our pool (the suite's limits and name) rather than making its own.
+const pool = openPool(config.databaseUrl, 'peer worker')
 const runner = await run({
-  connectionString: config.databaseUrl,
+  pgPool: pool,
   concurrency: config.concurrency,
   noHandleSignals: true,
   logger,
   taskList: { [TASK_IDENTIFIER]: peerTask(new Map(config.dags.map((d) => [d.shape, d]))) },
 })
-onWorkerStop(() => runner.stop())
+onWorkerStop(() => runner.stop().finally(() => pool.end()))
 reportReady()

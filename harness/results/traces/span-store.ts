@@ -7,7 +7,7 @@
  * along; a span in such a trace that names a *different* correlation id is left out, so a trace
  * shared by several tasks (a batch poll) does not leak other tasks' spans into this one's breakdown.
  */
-import type { NormalisedSpan } from '../../results/traces/types.ts'
+import type { NormalisedSpan } from './types.ts'
 
 export const DEFAULT_MAX_SPANS = 500_000
 

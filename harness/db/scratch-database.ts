@@ -15,8 +15,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
-import { redactUrl } from '../../config/settings.ts'
-import { withClient } from '../pg/with-client.ts'
+import { redactUrl } from '../config/settings.ts'
+import { withClient } from './with-client.ts'
 
 /** What a scratch database may be called: checked again right before it is created or dropped. */
 const SCRATCH_NAME = /^tasker_bench_[0-9a-f]{8}_[a-z]{1,20}$/

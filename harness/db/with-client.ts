@@ -4,7 +4,8 @@
  * (processPgLimits()), and an error that names `purpose` and what was waited for when one runs out.
  */
 import type pg from 'pg'
-import { connectPg, processPgLimits } from './limits.ts'
+import { connectPg } from './connect.ts'
+import { processPgLimits } from './limits.ts'
 
 export interface SessionOptions {
   /** what the session is for, named in its errors */

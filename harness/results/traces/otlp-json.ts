@@ -9,7 +9,7 @@
  * - enums as integers (OTLP) or names (`SPAN_KIND_SERVER`, `STATUS_CODE_ERROR`)
  * - `batches` for `resourceSpans` and `instrumentationLibrarySpans` for `scopeSpans` (older Tempo)
  */
-import type { AttributeValue, Attributes, NormalisedSpan, SpanEvent } from '../../results/traces/types.ts'
+import type { AttributeValue, Attributes, NormalisedSpan, SpanEvent } from './types.ts'
 
 export interface OtlpAnyValue {
   stringValue?: string

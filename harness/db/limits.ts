@@ -5,13 +5,13 @@
  * becomes an error that says what it waited for, for how long, and which setting to change —
  * never a run that hangs.
  *
- * Two ways in: applyPgDefaults() sets node-postgres' process-wide defaults (every connection
- * opened afterwards without its own values gets the limits), and connectPg() opens a client with
- * the limits whose errors name its purpose and statement. Set-up work that legitimately runs long
- * (seeding 100K tasks) takes its own, larger limit: pgLimits(settings, 'setup').
+ * Connections are opened only through harness/db/connect.ts, which applies these limits;
+ * applyPgDefaults() records the run's limits for this process (and sets node-postgres' defaults
+ * for a connection a library opens itself). Set-up work that legitimately runs long (seeding 100K
+ * tasks) takes its own, larger limit: pgLimits(settings, 'setup').
  */
 import pg from 'pg'
-import { VARIABLES, type Settings } from '../../config/settings.ts'
+import { VARIABLES, type Settings } from '../config/settings.ts'
 
 export interface PgLimits {
   statementTimeoutMs: number
@@ -54,7 +54,7 @@ let applied: PgLimits | undefined
 /**
  * Process-wide defaults: every connection opened afterwards that does not set its own gets
  * statement_timeout and lock_timeout (the connect timeout is per connection in node-postgres;
- * withClient() takes all of them from processPgLimits()).
+ * connect.ts takes all of them from processPgLimits() unless given other limits).
  */
 export function applyPgDefaults(limits: PgLimits): void {
   pg.defaults.statement_timeout = limits.statementTimeoutMs
@@ -75,12 +75,6 @@ function endpoint(url: string): string {
   } catch {
     return 'the database'
   }
-}
-
-function statementText(arg: unknown): string {
-  const text = typeof arg === 'string' ? arg : typeof arg === 'object' && arg !== null ? String((arg as { text?: unknown }).text ?? '') : ''
-  const oneLine = text.replace(/\s+/g, ' ').trim()
-  return oneLine.length > 120 ? `${oneLine.slice(0, 117)}…` : oneLine
 }
 
 export class PgTimeoutError extends Error {
@@ -126,29 +120,4 @@ export function explainPgError(err: unknown, context: { purpose: string; stateme
     return new PgTimeoutError(`${purpose}: could not connect to PostgreSQL${at} within ${limits.connectTimeoutMs} ms (BENCH_CONNECT_TIMEOUT_MS)`, e)
   }
   return err
-}
-
-/**
- * A connected client with these limits whose failed queries name `purpose` and the statement when
- * a limit ran out. An error on the idle connection (server stopped) is not thrown into the
- * process: the next query fails instead.
- */
-export async function connectPg(url: string, purpose: string, limits: PgLimits, config: pg.ClientConfig = {}): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: `tasker-bench ${purpose}`.slice(0, 63), ...pgLimitConfig(limits), ...config })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-  } catch (err) {
-    await client.end().catch(() => {})
-    throw explainPgError(err, { purpose, limits, url })
-  }
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown
-  client.query = ((...args: unknown[]) => {
-    const result = query(...args)
-    if (!(result instanceof Promise)) return result
-    return result.catch((err: unknown) => {
-      throw explainPgError(err, { purpose, statement: statementText(args[0]), limits, url })
-    })
-  }) as typeof client.query
-  return client
 }

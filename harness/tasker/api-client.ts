@@ -3,8 +3,8 @@
  * happens once, outside the samples.
  */
 import { Pool } from 'undici'
-import { redactUrl } from '../../config/settings.ts'
-import { httpTarget } from '../../config/credentials.ts'
+import { redactUrl } from '../config/settings.ts'
+import { httpTarget } from '../config/credentials.ts'
 
 export interface TaskRequest {
   name: string

@@ -4,6 +4,6 @@
  * so a lock wait fails the bench instead of hanging the run.
  */
 import { inject } from 'vitest'
-import { applyPgDefaults, pgLimits } from './limits.ts'
+import { applyPgDefaults, pgLimits } from '../db/limits.ts'
 
 applyPgDefaults(pgLimits(inject('run').settings))

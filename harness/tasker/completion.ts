@@ -7,7 +7,7 @@
  *   it reproduces tasker-core's published method, polling delay included.
  */
 import { readFileSync } from 'node:fs'
-import pg from 'pg'
+import { connectPg } from '../db/connect.ts'
 import type { TaskerClient, TaskView } from './api-client.ts'
 import { ArrivalBuffer, parseTaskFinished, type ArrivalBufferOptions } from './completion-arrivals.ts'
 
@@ -54,9 +54,8 @@ export interface EventWatcherOptions {
 
 export async function createEventWatcher(databaseUrl: string, api: TaskerClient, buffer: ArrivalBufferOptions = {}, options: EventWatcherOptions = {}): Promise<CompletionWatcher> {
   const owner = (options.trigger ?? 'install') === 'install'
-  const client = new pg.Client({ connectionString: databaseUrl })
-  client.on('error', () => {}) // the server stopping at teardown must not crash the worker; waits time out with the task's state
-  await client.connect()
+  // (connectPg: the server stopping at teardown does not crash the worker; waits time out with the task's state)
+  const client = await connectPg(databaseUrl, 'completion watcher')
   if (owner) await client.query(TRIGGER_SQL)
   await client.query(`LISTEN ${CHANNEL}`)
   // Completions can arrive before the POST's response does: keep them (bounded) until someone asks.

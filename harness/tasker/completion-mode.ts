@@ -4,7 +4,7 @@
  * a scratch database on an external server). An external deployment's database is never changed,
  * so its tasks are polled through the API.
  */
-import type { RunInfo } from '../../results/run-info.ts'
+import type { RunInfo } from '../results/run-info.ts'
 import { createEventWatcher, createPollWatcher, type CompletionWatcher } from './completion.ts'
 import type { TaskerClient } from './api-client.ts'
 

@@ -3,7 +3,7 @@
  * `notification` event fires, so a sample can end at the observed event rather than when the
  * awaiting code happens to resume.
  */
-import pg from 'pg'
+import { connectPg } from './connect.ts'
 
 export interface ReceivedNotification {
   channel: string
@@ -21,8 +21,7 @@ export interface Listener {
 const CHANNEL = /^[A-Za-z0-9_.]+$/
 
 export async function createListener(connectionString: string, channels: string[]): Promise<Listener> {
-  const client = new pg.Client({ connectionString })
-  await client.connect()
+  const client = await connectPg(connectionString, 'notification listener')
   const waiting = new Map<string, Array<(n: ReceivedNotification) => void>>()
   client.on('notification', (msg) => {
     const at = performance.now()
