@@ -23,16 +23,13 @@
  * per task of each (harness/bench/work/) with its ratios E2E ÷ baseline. The file ends with the
  * efficiency table.
  */
-import { afterAll, beforeAll, describe, inject, test } from 'vitest'
+import { afterAll, describe, inject, test } from 'vitest'
 import { annotateResult, recordSamples } from '../harness/bench/record.ts'
 import { profileValue, sampleCount } from '../harness/config/profile.ts'
 import { fixedCount } from '../harness/bench/bench-options.ts'
 import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/tasker/api-client.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../harness/tasker/completion-mode.ts'
-import type { CompletionWatcher } from '../harness/tasker/completion.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
-import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { orchestratorSession } from '../harness/bench/tasker/orchestrator-session.ts'
+import { taskRequest, type Shape } from '../harness/bench/tasker/workflows.ts'
 import { loadDags, SHAPES, type Dag } from '../harness/bench/baselines/dag.ts'
 import { startBaselines, type Baselines } from '../harness/bench/baselines/start-baselines.ts'
 import { interleave } from '../harness/bench/baselines/interleave.ts'
@@ -49,38 +46,29 @@ const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
 const options = fixedCount(samples, sampleCount(run, 10))
 const log = (line: string) => console.log(`[baselines] ${line}`)
 
-let api: TaskerClient
-let watcher: CompletionWatcher
-let workflows: Record<Shape, Workflow>
 let dags: Record<Shape, Dag>
 let baselines: Baselines | undefined
 const table: EfficiencyRow[] = []
 const work = workPerTask(run, 'baselines', () => (baselines?.description.server === 'server under test' ? Object.values(baselines.databases) : []))
 
 describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', () => {
-  const completion = chooseCompletionMode(run)
-
-  beforeAll(async () => {
-    api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
-    await api.health()
-    workflows = loadWorkflows(run.templatesDir)
-    dags = loadDags(run.templatesDir)
-    watcher = await createCompletionWatcher(run, api, completion)
-    baselines = await startBaselines(run, dags, log)
-    const d = baselines.description
-    log(`floor: ${d.floor}, pgmq ${d.pgmq} in ${d.floorDatabase}`)
-    log(`peer: ${d.peer} in ${d.peerDatabase}`)
-    log(`minimal chain: ${d.minimal} in ${d.minimalDatabase}`)
-    log(`E2E completion: ${completion.mode} (${completion.reason}); ${samples} interleaved samples per workflow${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
+  const tasker = orchestratorSession(run, 'baselines', {
+    skip,
+    watch: true,
+    then: async ({ completion }) => {
+      dags = loadDags(run.templatesDir)
+      baselines = await startBaselines(run, dags, log)
+      const d = baselines.description
+      log(`floor: ${d.floor}, pgmq ${d.pgmq} in ${d.floorDatabase}`)
+      log(`peer: ${d.peer} in ${d.peerDatabase}`)
+      log(`minimal chain: ${d.minimal} in ${d.minimalDatabase}`)
+      log(`E2E completion: ${completion.mode} (${completion.reason}); ${samples} interleaved samples per workflow${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
+    },
   })
 
-  waitForIdleBeforeFirstSample(run, 'baselines')
-
   afterAll(async () => {
-    if (table.length > 0) console.log(['', `[baselines] efficiency (E2E ${completion.mode}; baselines on the ${baselines?.description.server ?? '?'}):`, ...efficiencyTable(table), ''].join('\n'))
+    if (table.length > 0) console.log(['', `[baselines] efficiency (E2E ${tasker.completion.mode}; baselines on the ${baselines?.description.server ?? '?'}):`, ...efficiencyTable(table), ''].join('\n'))
     await baselines?.close()
-    await watcher?.close()
-    await api?.close()
   })
 
   describe.each(SHAPES)('%s workflow', (shape) => {
@@ -88,8 +76,8 @@ describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', (
       const b = baselines!
       const e2e = async () => {
         const t0 = performance.now()
-        const created = await api.createTask(taskRequest(workflows[shape]))
-        const done = await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
+        const created = await tasker.api.createTask(taskRequest(tasker.workflows[shape]))
+        const done = await tasker.watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
         return done.at - t0
       }
       const { fn, fnOpts, samples: taken, iterations } = interleave(e2e, {
@@ -103,7 +91,7 @@ describe.skipIf(skip !== undefined)('efficiency against the floor and a peer', (
       recordSamples(task, baselineName(shape, 'minimal'), taken.minimal!)
       recordEfficiency(task, shape, taken.e2e!, { floor: taken.floor!, peer: taken.peer!, minimal: taken.minimal! })
       recordWorkRatios(task, shape, works, { e2e: interleavedE2eName(shape), floor: baselineName(shape, 'floor'), peer: baselineName(shape, 'peer'), minimal: baselineName(shape, 'minimal') })
-      annotateResult(task, { completion: completion.mode, pollIntervalMs: watcher.pollIntervalMs, steps: dags[shape].steps.length, baselines: b.description })
+      annotateResult(task, { completion: tasker.completion.mode, pollIntervalMs: tasker.watcher.pollIntervalMs, steps: dags[shape].steps.length, baselines: b.description })
       table.push(...efficiencyRows(taskerMeta(task).measurements))
     })
   })

@@ -14,18 +14,17 @@
  * window (warm-up included) also counts the work per task: statements, round trips, rows, buffers,
  * WAL, commits, pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/).
  */
-import { afterAll, beforeAll, describe, inject, test } from 'vitest'
+import { describe, inject, test } from 'vitest'
 import { annotateResult } from '../harness/bench/record.ts'
 import { profileValue, sampleCount } from '../harness/config/profile.ts'
 import { fixedCount } from '../harness/bench/bench-options.ts'
 import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
 import { pgLimits } from '../harness/db/limits.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/tasker/api-client.ts'
 import { createPollWatcher, type CompletionWatcher } from '../harness/tasker/completion.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../harness/tasker/completion-mode.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { orchestratorSession } from '../harness/bench/tasker/orchestrator-session.ts'
+import { taskRequest, type Workflow } from '../harness/bench/tasker/workflows.ts'
 import { serverDurations, type SampleRecord } from '../harness/bench/tasker/samples.ts'
-import { orchestratorDatabaseUrl, waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
+import { orchestratorDatabaseUrl } from '../harness/bench/tasker/idle.ts'
 import { reportBreakdown } from '../harness/bench/traces/report.ts'
 import { workPerTask } from '../harness/bench/work/bench-work.ts'
 
@@ -34,28 +33,12 @@ const TASK_TIMEOUT_MS = 30_000
 const skip = skipReason('e2e', noOrchestrator(run))
 const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
 const options = fixedCount(samples, sampleCount(run, 10))
-const completion = chooseCompletionMode(run)
 const work = workPerTask(run, 'e2e')
-
-let api: TaskerClient
-let watcher: CompletionWatcher
-let workflows: Record<Shape, Workflow>
 const durationsFrom = { url: orchestratorDatabaseUrl(run), limits: pgLimits(run.settings) }
-
-beforeAll(async () => {
-  if (skip) return
-  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
-  await api.health()
-  workflows = loadWorkflows(run.templatesDir)
-  watcher = await createCompletionWatcher(run, api, completion)
-  console.log(`[e2e] completion: ${completion.mode} (${completion.reason}); ${samples} samples per scenario${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`)
-})
-
-if (!skip) waitForIdleBeforeFirstSample(run, 'e2e')
-
-afterAll(async () => {
-  await watcher?.close()
-  await api?.close()
+const tasker = orchestratorSession(run, 'e2e', {
+  skip,
+  watch: true,
+  then: async ({ completion }) => console.log(`[e2e] completion: ${completion.mode} (${completion.reason}); ${samples} samples per scenario${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`),
 })
 
 /** Creates one task, waits for it; keeps its ids for the results file (run phase only). */
@@ -65,7 +48,7 @@ function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => Com
   const fn = async () => {
     const request = taskRequest(workflow)
     const t0 = performance.now()
-    const task = await api.createTask(request)
+    const task = await tasker.api.createTask(request)
     const done = await waitFor().wait(task.task_uuid, TASK_TIMEOUT_MS)
     const ms = done.at - t0
     tasks++
@@ -83,25 +66,25 @@ function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => Com
 describe.each(['linear', 'diamond', 'tree', 'mixed_dag'] as const)('%s workflow', (shape) => {
   test.skipIf(skip !== undefined)(`one task at a time`, async ({ bench, task }) => {
     const records: SampleRecord[] = []
-    const { fn, fnOpts, tasks } = oneTask(workflows[shape], records, () => watcher)
+    const { fn, fnOpts, tasks } = oneTask(tasker.workflows[shape], records, () => tasker.watcher)
     await work.measure(task, `e2e ${shape}`, async () => (await bench(`e2e ${shape}`, fnOpts, fn).run(options), tasks()))
     annotateResult(task, {
-      completion: completion.mode,
-      pollIntervalMs: watcher.pollIntervalMs,
-      steps: workflows[shape].steps.length,
+      completion: tasker.completion.mode,
+      pollIntervalMs: tasker.watcher.pollIntervalMs,
+      steps: tasker.workflows[shape].steps.length,
       serverDuration: await serverDurations(records, durationsFrom),
       samples: records,
-      completionWatcher: watcher.stats(),
+      completionWatcher: tasker.watcher.stats(),
     })
-    await reportBreakdown(task, shape, records, run.traces, { expectSteps: workflows[shape].steps })
+    await reportBreakdown(task, shape, records, run.traces, { expectSteps: tasker.workflows[shape].steps })
   })
 })
 
 test.skipIf(skip !== undefined)('linear, polled every BENCH_POLL_INTERVAL_MS (tasker-core’s method)', async ({ bench, task }) => {
   const interval = run.settings.BENCH_POLL_INTERVAL_MS
-  const poller = createPollWatcher(api, interval)
+  const poller = createPollWatcher(tasker.api, interval)
   const records: SampleRecord[] = []
-  const { fn, fnOpts, tasks } = oneTask(workflows.linear, records, () => poller)
+  const { fn, fnOpts, tasks } = oneTask(tasker.workflows.linear, records, () => poller)
   await work.measure(task, `e2e linear (poll ${interval} ms)`, async () => (await bench(`e2e linear (poll ${interval} ms)`, fnOpts, fn).run(options), tasks()))
   const serverDuration = await serverDurations(records, durationsFrom)
   annotateResult(task, { completion: 'poll', pollIntervalMs: interval, serverDuration, samples: records })
@@ -112,12 +95,12 @@ test.skipIf(skip !== undefined)('10 linear tasks started together, until the las
   const records: SampleRecord[] = []
   let tasks = 0
   await work.measure(task, `e2e linear x${K} concurrent`, async () => (await bench(`e2e linear x${K} concurrent`, async () => {
-    const requests = Array.from({ length: K }, () => taskRequest(workflows.linear))
+    const requests = Array.from({ length: K }, () => taskRequest(tasker.workflows.linear))
     const t0 = performance.now()
     const finished = await Promise.all(
       requests.map(async (request) => {
-        const created = await api.createTask(request)
-        const done = await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
+        const created = await tasker.api.createTask(request)
+        const done = await tasker.watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)
         tasks++
         records.push({ task_uuid: created.task_uuid, correlation_id: created.correlation_id, ms: done.at - t0 })
         return done.at
@@ -125,5 +108,5 @@ test.skipIf(skip !== undefined)('10 linear tasks started together, until the las
     )
     return { overriddenDuration: Math.max(...finished) - t0 }
   }).run({ ...options, iterations: Math.max(5, Math.ceil(options.iterations / K)) }), tasks))
-  annotateResult(task, { completion: completion.mode, concurrency: K, tasks: records.length, completionWatcher: watcher.stats() })
+  annotateResult(task, { completion: tasker.completion.mode, concurrency: K, tasks: records.length, completionWatcher: tasker.watcher.stats() })
 })

@@ -20,6 +20,7 @@ import { skipReason } from '../harness/bench/requirements.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { openBenchDatabase, writesRefused, type BenchDatabase } from '../harness/bench/database/bench-database.ts'
 import { qualifiedName } from '../harness/db/tasker-functions.ts'
+import { stepMessage } from '../harness/bench/sql/statements.ts'
 
 const NAMESPACE = 'benchmark_event_test'
 const QUEUE = `worker_${NAMESPACE}_queue`
@@ -78,12 +79,8 @@ async function batchAndObserve(messages: object[]): Promise<{ overriddenDuration
   return { overriddenDuration: n.at - t0 }
 }
 
-const stepMessage = () => ({ task_uuid: crypto.randomUUID(), step_uuid: crypto.randomUUID(), correlation_id: crypto.randomUUID() })
-/** ~6 KB: still sent inline (the wrapper inlines payloads under 7000 bytes). */
-const sixKb = { ...stepMessage(), padding: 'x'.repeat(6_000) }
-/** Over the inline limit: the notification is a signal only (payload_omitted). */
-const tenKb = { ...stepMessage(), padding: 'x'.repeat(10_000) }
-
+const sixKb = { ...stepMessage(), padding: 'x'.repeat(6_000) } // still sent inline (the wrapper inlines payloads under 7000 bytes)
+const tenKb = { ...stepMessage(), padding: 'x'.repeat(10_000) } // over the inline limit: the notification is a signal only (payload_omitted)
 const options = (samples: number) => benchOptions(run, samples, 50)
 
 describe.skipIf(skip !== undefined)('idle', () => {

@@ -7,19 +7,16 @@
  * Loopback only; bounded in count (rate × seconds) and time.
  */
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { afterAll, describe, expect, inject, test } from 'vitest'
 import { achievedThroughput, correctedLatencies, runOpenModel } from '../harness/bench/load/open-model.ts'
 import { annotateResult, recordSamples } from '../harness/bench/record.ts'
 import { summarize } from '../harness/results/percentiles.ts'
-import { connectPg } from '../harness/db/connect.ts'
 import { pgLimits } from '../harness/db/limits.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/tasker/api-client.ts'
-import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
-import type { CompletionWatcher } from '../harness/tasker/completion.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../harness/tasker/completion-mode.ts'
+import { connectPg } from '../harness/db/connect.ts'
+import { orchestratorSession } from '../harness/bench/tasker/orchestrator-session.ts'
 import { profileValue } from '../harness/config/profile.ts'
 import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
-import { loadWorkflows, taskRequest, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { taskRequest } from '../harness/bench/tasker/workflows.ts'
 import { workPerTask } from '../harness/bench/work/bench-work.ts'
 
 const run = inject('run')
@@ -32,30 +29,21 @@ const BREAKDOWN_P99_MS = 100
 const TASK_TIMEOUT_MS = 30_000
 const QUEUE_SAMPLE_MS = 250
 
-let api: TaskerClient
-let watcher: CompletionWatcher
-let linear: Workflow
 let db: pg.Client | undefined
 const verdicts: { rate: number; p99: number | undefined; throughput: number; brokeDown: boolean }[] = []
-
-beforeAll(async () => {
-  if (skip) return
-  api = createTaskerClient(run.orchestratorUrl!, 256, taskerClientLimits(run.settings))
-  await api.health()
-  linear = loadWorkflows(run.templatesDir).linear
-  const completion = chooseCompletionMode(run)
-  watcher = await createCompletionWatcher(run, api, completion)
-  if (completion.mode === 'event') {
-    db = await connectPg(run.databaseUrl, 'load: queue depth', pgLimits(run.settings), { options: '-c default_transaction_read_only=on' })
-  }
-  console.log(`[load] rates ${rates.join(', ')} tasks/s for ${seconds} s each; completion ${completion.mode}`)
+const tasker = orchestratorSession(run, 'load', {
+  skip,
+  connections: 256,
+  watch: true,
+  then: async ({ completion }) => {
+    if (completion.mode === 'event') {
+      db = await connectPg(run.databaseUrl, 'load: queue depth', pgLimits(run.settings), { options: '-c default_transaction_read_only=on' })
+    }
+    console.log(`[load] rates ${rates.join(', ')} tasks/s for ${seconds} s each; completion ${completion.mode}`)
+  },
 })
 
-if (!skip) waitForIdleBeforeFirstSample(run, 'load')
-
 afterAll(async () => {
-  await watcher?.close()
-  await api?.close()
   await db?.end()
   if (verdicts.length > 0) {
     const broken = verdicts.find((v) => v.brokeDown)
@@ -90,9 +78,9 @@ describe.each(rates)('%i linear tasks/s', (rate) => {
       durationMs: seconds * 1000,
       drainTimeoutMs: TASK_TIMEOUT_MS,
       start: async () => {
-        const created = await api.createTask(taskRequest(linear))
+        const created = await tasker.api.createTask(taskRequest(tasker.workflows.linear))
         ids.push({ task_uuid: created.task_uuid, correlation_id: created.correlation_id })
-        return (await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)).at
+        return (await tasker.watcher.wait(created.task_uuid, TASK_TIMEOUT_MS)).at
       },
     })
     // the work window opens before the first arrival; the tasks that completed are the divisor
@@ -130,7 +118,7 @@ describe.each(rates)('%i linear tasks/s', (rate) => {
     }
     if (summary) recordSamples(task, `load linear @${rate}/s`, latencies, extra)
     else annotateResult(task, extra)
-    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown, completionWatcher: watcher.stats() })
+    annotateResult(task, { breakdownP99Ms: BREAKDOWN_P99_MS, brokeDown, completionWatcher: tasker.watcher.stats() })
     // A failed or abandoned task is a failure of the system under test, reported with its reason.
     expect(failures.map((f) => f.error), 'tasks that failed under load').toEqual([])
     expect(result.abandoned, 'tasks still running after the drain timeout').toBe(0)

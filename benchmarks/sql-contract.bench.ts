@@ -22,7 +22,7 @@ import { countSeededTasks, seedDataset } from '../harness/bench/dataset/seed-dat
 import { benchOptions } from '../harness/bench/bench-options.ts'
 import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
 import { annotateResult } from '../harness/bench/record.ts'
-import { inRolledBack } from '../harness/bench/sql/calls.ts'
+import { inRolledBack, timedInRolledBack } from '../harness/bench/sql/calls.ts'
 import { checkFindingBudgets, FindingsLog } from '../harness/bench/sql/findings.ts'
 import { reportScalingOrder, ScalingPoints } from '../harness/bench/sql/scale-findings.ts'
 import { probeClaimExclusivity } from '../harness/bench/probes/claim-exclusivity.ts'
@@ -67,16 +67,7 @@ describe('history series', () => {
     await seedDataset(client, { seed: 'history', from: seeded, count: historyTasks - seeded, anchor: new Date(run.environment.timestamp), live: true, part: 'history' })
     const query = { name: 'contract_next_ready', text: `SELECT * FROM ${nextReady}($1::integer)`, values: [10] }
     expect((await inRolledBack(client, () => client.query(query))).rowCount).toBeGreaterThan(0)
-    const r = await bench(`get_next_ready_tasks(10) @${sizeLabel(LIVE_TASKS)} live + ${sizeLabel(historyTasks)} history`, async () => {
-      await client.query('BEGIN')
-      try {
-        const t0 = performance.now()
-        await client.query(query)
-        return { overriddenDuration: performance.now() - t0 }
-      } finally {
-        await client.query('ROLLBACK')
-      }
-    }).run(claims)
+    const r = await bench(`get_next_ready_tasks(10) @${sizeLabel(LIVE_TASKS)} live + ${sizeLabel(historyTasks)} history`, () => timedInRolledBack(client, query)).run(claims)
     history.add('get_next_ready_tasks(10) history', LIVE_TASKS + historyTasks, r.latency?.p50)
     annotateResult(task, { datasetTasks: LIVE_TASKS + historyTasks, liveTasks: LIVE_TASKS, historyTasks, function: nextReady })
   })

@@ -14,16 +14,13 @@
  *
  * Needs the orchestrator's database: the embedded orchestrator's, or DATABASE_URL for a deployment.
  */
-import { afterAll, beforeAll, describe, inject, test } from 'vitest'
+import { afterAll, describe, inject, test } from 'vitest'
 import { annotateResult } from '../harness/bench/record.ts'
 import { benchOptions } from '../harness/bench/bench-options.ts'
 import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/tasker/api-client.ts'
 import { createEnqueueTracker, type EnqueueTracker } from '../harness/bench/tasker/enqueue-tracker.ts'
 import { fanoutRequest, loadFanoutTemplates, type FanoutTemplate } from '../harness/bench/tasker/fanout-templates.ts'
-import { waitForIdleBeforeFirstSample } from '../harness/bench/tasker/idle.ts'
-import { chooseCompletionMode, createCompletionWatcher } from '../harness/tasker/completion-mode.ts'
-import type { CompletionWatcher } from '../harness/tasker/completion.ts'
+import { orchestratorSession } from '../harness/bench/tasker/orchestrator-session.ts'
 
 const NAMESPACE = 'enqueue_benchmark'
 const CHANNEL = `pgmq_message_ready.${NAMESPACE}`
@@ -40,26 +37,19 @@ const skip = skipReason(
   listenable ? undefined : 'the orchestrator’s database is not the run’s: set DATABASE_URL to the deployment’s database',
 )
 
-let api: TaskerClient
 let tracker: EnqueueTracker
-let watcher: CompletionWatcher
 let templates: Map<number, FanoutTemplate>
-
-beforeAll(async () => {
-  if (skip) return
-  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
-  await api.health()
-  templates = loadFanoutTemplates(run.templatesDir, SIZES, NAMESPACE)
-  tracker = await createEnqueueTracker(run.databaseUrl, NAMESPACE)
-  watcher = await createCompletionWatcher(run, api, chooseCompletionMode(run))
+const tasker = orchestratorSession(run, 'step-enqueueing', {
+  skip,
+  watch: true,
+  then: async () => {
+    templates = loadFanoutTemplates(run.templatesDir, SIZES, NAMESPACE)
+    tracker = await createEnqueueTracker(run.databaseUrl, NAMESPACE)
+  },
 })
 
-if (!skip) waitForIdleBeforeFirstSample(run, 'step-enqueueing')
-
 afterAll(async () => {
-  await watcher?.close()
   await tracker?.close()
-  await api?.close()
 })
 
 describe.skipIf(skip !== undefined)('root steps enqueued by POST /v1/tasks', () => {
@@ -70,12 +60,12 @@ describe.skipIf(skip !== undefined)('root steps enqueued by POST /v1/tasks', () 
       const request = fanoutRequest(template)
       const from = tracker.mark()
       const t0 = performance.now()
-      const created = await api.createTask(request)
+      const created = await tasker.api.createTask(request)
       const enqueuedAt = await tracker.waitForMessages(created.task_uuid, n, from, ENQUEUE_TIMEOUT_MS)
       const ms = enqueuedAt - t0
-      await watcher.wait(created.task_uuid, TASK_TIMEOUT_MS) // untimed: let the workers finish it
+      await tasker.watcher.wait(created.task_uuid, TASK_TIMEOUT_MS) // untimed: let the workers finish it
       return { overriddenDuration: ms }
     }).run(options)
-    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: watcher.mode, completionWatcher: watcher.stats() })
+    annotateResult(task, { rootSteps: n, channel: CHANNEL, announcements: tracker.takeCounts(), completion: tasker.watcher.mode, completionWatcher: tasker.watcher.stats() })
   })
 })

@@ -8,33 +8,19 @@
  * the next scenario nor the next bench file measures this one's backlog. Both waits are recorded.
  * Work per task counts the samples and the drain: creating and running each task.
  */
-import { afterAll, beforeAll, inject, test } from 'vitest'
+import { inject, test } from 'vitest'
 import { benchOptions } from '../harness/bench/bench-options.ts'
 import { noOrchestrator, skipReason } from '../harness/bench/requirements.ts'
 import { annotateResult } from '../harness/bench/record.ts'
-import { createTaskerClient, taskerClientLimits, type TaskerClient } from '../harness/tasker/api-client.ts'
-import { openBacklogProbe, waitForIdleBeforeFirstSample, waitForTasksSettled } from '../harness/bench/tasker/idle.ts'
-import { loadWorkflows, taskRequest, type Shape, type Workflow } from '../harness/bench/tasker/workflows.ts'
+import { orchestratorSession } from '../harness/bench/tasker/orchestrator-session.ts'
+import { openBacklogProbe, waitForTasksSettled } from '../harness/bench/tasker/idle.ts'
+import { taskRequest } from '../harness/bench/tasker/workflows.ts'
 import { workPerTask } from '../harness/bench/work/bench-work.ts'
 
 const run = inject('run')
 const skip = skipReason('task-initialization', noOrchestrator(run))
 const work = workPerTask(run, 'task-initialization')
-let api: TaskerClient
-let workflows: Record<Shape, Workflow>
-
-beforeAll(async () => {
-  if (skip) return
-  api = createTaskerClient(run.orchestratorUrl!, 32, taskerClientLimits(run.settings))
-  await api.health()
-  workflows = loadWorkflows(run.templatesDir)
-})
-
-if (!skip) waitForIdleBeforeFirstSample(run, 'task-initialization')
-
-afterAll(async () => {
-  await api?.close()
-})
+const tasker = orchestratorSession(run, 'task-initialization', { skip })
 
 /** Waits (bounded by BENCH_IDLE_TIMEOUT_MS, outside the samples) until these tasks are settled. */
 async function drain(taskUuids: string[]): Promise<Record<string, unknown>> {
@@ -59,9 +45,9 @@ test.skipIf(skip !== undefined).for(['linear', 'diamond'] as const)('create a %s
   const created: string[] = []
   let drained: Record<string, unknown> = {}
   await work.measure(testTask, `create ${shape} task`, async () => (await bench(`create ${shape} task`, async () => {
-    const request = taskRequest(workflows[shape])
+    const request = taskRequest(tasker.workflows[shape])
     const t0 = performance.now()
-    const task = await api.createTask(request)
+    const task = await tasker.api.createTask(request)
     const ms = performance.now() - t0
     if (!task.task_uuid) throw new Error(`POST /v1/tasks answered without a task_uuid: ${JSON.stringify(task).slice(0, 200)}`)
     created.push(task.task_uuid)

@@ -15,7 +15,7 @@ import type { RunInfo } from '../harness/results/run-info.ts'
 import { writeResultsFiles } from '../harness/results/write.ts'
 import { summarize } from '../harness/results/percentiles.ts'
 import { checkTestResults } from '../harness/results/budgets/check-test.ts'
-import { BudgetBook } from '../harness/results/budgets/load.ts'
+import { BudgetBook, loadRunBudgets, runBudgets } from '../harness/results/budgets/load.ts'
 import { MAX_RETAINED_SAMPLES } from '../harness/results/retained-samples.ts'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-results-'))
@@ -180,7 +180,7 @@ describe('the results-json reporter', () => {
     const lines: string[] = []
     const reporter = new ResultsJsonReporter()
     reporter.onInit(fakeVitest(root, lines))
-    const run = { environment, resultsDir, profile: 'full' } as RunInfo
+    const run = { environment, resultsDir, profile: 'full', budgets: loadRunBudgets(budgetSettings(root), 'external').toData() } as RunInfo
     reporter.onTestRunEnd([fakeModule('benchmarks/event-propagation.bench.ts', [{ name: 'notify', state: 'passed', meta: measuredMeta() }], run)])
     expect(lines.filter((l) => l.startsWith('note:'))).toEqual(['note: budgets for "event-propagation > small paylod" matched no bench of event-propagation (bench names are case-sensitive)'])
 
@@ -193,7 +193,35 @@ describe('the results-json reporter', () => {
     ])
     expect(lines.filter((l) => l.startsWith('note:'))).toEqual([])
   })
+
+  test('the run’s one book, reference overlay included, makes the verdict, the written results and the notes', () => {
+    const root = freshDir()
+    mkdirSync(path.join(root, 'fixtures'))
+    writeFileSync(path.join(root, 'fixtures', 'budgets.yaml'), 'event-propagation:\n  step claim: [p(95)<10]\n')
+    writeFileSync(path.join(root, 'fixtures', 'budgets.reference.yaml'), 'event-propagation:\n  step claim: [p(95)<2]\n  batch: [p(95)<5]\n')
+    // what the global setup provides, as a worker and the reporter receive it (serialised)
+    const budgets = JSON.parse(JSON.stringify(loadRunBudgets(budgetSettings(root), 'embedded').toData()))
+    const run = { environment, resultsDir: path.join(root, 'out'), profile: 'full', budgets } as RunInfo
+    const meta: TaskMeta = {}
+    recordSamples({ meta }, 'step claim', [1, 2, 3]) // p95 2.9: within the file's 10, over the overlay's 2
+    const verdict = checkTestResults({ meta, benchmarks: [], file: { name: 'benchmarks/event-propagation.bench.ts' } }, () => runBudgets(run))
+    expect(verdict.violations).toEqual(["budget violated: event-propagation > step claim: p(95) = 2.90 ms, limit < 2 ms"])
+
+    const lines: string[] = []
+    const reporter = new ResultsJsonReporter()
+    reporter.onInit(fakeVitest(root, lines))
+    reporter.onTestRunEnd([fakeModule('benchmarks/event-propagation.bench.ts', [{ name: 'claim', state: 'failed', meta }], run)])
+    const written = readResultsFile(path.join(root, 'out', 'latest.json')).results[0]!
+    expect(written.budgets).toEqual(meta.tasker!.measurements[0]!.budgets)
+    expect(written.budgets).toEqual([expect.objectContaining({ expression: 'p(95)<2', limit: 2, passed: false })])
+    // the notes read the same book: a key of the overlay alone is checked too
+    expect(lines.filter((l) => l.startsWith('note:'))).toEqual(['note: budgets for "event-propagation > batch" matched no bench of event-propagation (bench names are case-sensitive)'])
+  })
 })
+
+function budgetSettings(root: string) {
+  return { root, BENCH_BUDGETS_FILE: 'fixtures/budgets.yaml', BENCH_BUDGETS: undefined, BENCH_BUDGET_SCALE: undefined, BENCH_PROFILE: 'full' as const }
+}
 
 describe('writeResultsFiles / readResultsFile', () => {
   const doc = () => buildResultsDocument(environment, [{ module: 'benchmarks/x.bench.ts', test: 't', state: 'passed', meta: measuredMeta() }])

@@ -12,22 +12,14 @@ import { TracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
+import { varint as encodeVarint } from '../harness/main/traces/otlp-response.ts'
 import type { NormalisedSpan } from '../harness/results/traces/types.ts'
 import type { OtlpAnyValue, OtlpKeyValue, OtlpTraceRequest } from '../harness/results/traces/otlp-json.ts'
 
 // ---- a tiny protobuf encoder for the ExportTraceServiceRequest subset -------------------------
 
-function varint(value: bigint): number[] {
-  const out: number[] = []
-  let v = BigInt.asUintN(64, value)
-  do {
-    let byte = Number(v & 0x7fn)
-    v >>= 7n
-    if (v !== 0n) byte |= 0x80
-    out.push(byte)
-  } while (v !== 0n)
-  return out
-}
+// the varint the receiver answers with (its decoder, under test here, is separate code)
+const varint = (value: bigint): number[] => [...encodeVarint(value)]
 const tag = (field: number, wire: number) => varint(BigInt((field << 3) | wire))
 const len = (field: number, bytes: number[] | Uint8Array) => [...tag(field, 2), ...varint(BigInt(bytes.length)), ...bytes]
 const str = (field: number, s: string) => len(field, [...Buffer.from(s, 'utf8')])

@@ -9,24 +9,14 @@
  * budget the first one violated (`violated, confirmed on rerun` / `violated once, held on rerun`).
  */
 import { afterEach, beforeEach, inject, type TestContext } from 'vitest'
-import { ConfigError, loadSettings } from '../config/settings.ts'
 import { checkTestResults } from '../results/budgets/check-test.ts'
-import { budgetOverlays, loadBudgets, type BudgetBook } from '../results/budgets/load.ts'
+import { runBudgets } from '../results/budgets/load.ts'
 import { REMEASURE_MARK, rememberFirstAttempt, settleRerun, startRerun, violatedTimeBudget } from '../results/budgets/rerun.ts'
 import { benchFileStem } from '../results/file-stem.ts'
 import { taskerMeta } from '../results/meta.ts'
 
-let book: BudgetBook | undefined
-// Loaded on the first measurement, once per worker module graph; a ConfigError fails that test
-// (the global setup loads the budgets too, so a bad file normally stops the run before it starts).
-function budgets(): BudgetBook {
-  try {
-    return (book ??= loadBudgets(loadSettings(), { overlays: budgetOverlays(inject('run').orchestrator.mode) }))
-  } catch (err) {
-    if (err instanceof ConfigError) err.stack = `${err.name}: ${err.message}` // a typo, not a bug: no stack
-    throw err
-  }
-}
+// The run's book, loaded and validated once by the global setup with its overlays (run.budgets).
+const budgets = () => runBudgets(inject('run'))
 
 export class BudgetViolationError extends Error {
   override name = 'BudgetViolationError'

@@ -9,7 +9,7 @@ import type { TestProject } from 'vitest/node'
 import { onCleanup, onInterrupt, runCleanups } from './cleanup.ts'
 import { ConfigError, loadSettings, redactUrl, unknownBenchVariables, type Settings } from '../config/settings.ts'
 import { collectEnvironment } from './environment.ts'
-import { loadBudgets, REFERENCE_BUDGETS } from '../results/budgets/load.ts'
+import { loadRunBudgets, type BudgetBook } from '../results/budgets/load.ts'
 import { choosePostgresMode, providePostgres } from './postgres/provide.ts'
 import type { StartedPostgres } from './postgres/types.ts'
 import { prepareDatabase } from './database/prepare.ts'
@@ -31,11 +31,12 @@ const log = (line: string) => console.log(`[tasker-bench] ${redactCredentials(li
 export default async function globalSetup(project: TestProject) {
   let settings: Settings
   let orchestratorChoice: OrchestratorChoice
+  let budgets: BudgetBook
   try {
     // Everything that can be wrong in the settings fails here, before anything starts.
     settings = loadSettings({ root: project.config.root })
-    loadBudgets(settings, { overlays: [REFERENCE_BUDGETS] })
     orchestratorChoice = chooseOrchestratorMode(settings)
+    budgets = loadRunBudgets(settings, orchestratorChoice.mode)
   } catch (err) {
     throw oneLine(err)
   }
@@ -86,6 +87,7 @@ export default async function globalSetup(project: TestProject) {
       orchestrator: { mode: orchestrator.mode, reason: orchestrator.reason, workers: orchestrator.workers, logDir: orchestrator.logDir, ...(orchestrator.tasksRefused ? { tasksRefused: orchestrator.tasksRefused } : {}) },
       traces,
       ...(baselineServer ? { baselineServer } : {}),
+      budgets: budgets.toData(),
       environment: redactDeep(collectEnvironment({
         profile: settings.BENCH_PROFILE,
         postgres: { mode: postgres.mode, version: database.serverVersion, reason: choice.reason },

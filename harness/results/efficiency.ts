@@ -15,6 +15,7 @@
  * Shared by the bench that records the figures, the reports that print them and the tests.
  */
 import type { LatencySummary } from './percentiles.ts'
+import { formatMs } from './format.ts'
 import type { WorkMeasurement, WorkRatios } from './work.ts'
 
 export type BaselineName = 'floor' | 'peer' | 'minimal'
@@ -99,7 +100,7 @@ export function efficiencyRows(entries: readonly { extra?: Record<string, unknow
   return [...rows.values()]
 }
 
-const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
+const ms = formatMs
 const times = (n: number) => `${n >= 10 ? n.toFixed(0) : n.toFixed(1)}×`
 
 /**

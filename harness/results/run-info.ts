@@ -6,6 +6,7 @@
 import type { Settings } from '../config/settings.ts'
 import type { EnvironmentFingerprint, PostgresMode, Profile } from './environment.ts'
 import type { TraceSettings } from './traces/types.ts'
+import type { BudgetBookData } from './budgets/load.ts'
 
 export interface RunInfo {
   environment: EnvironmentFingerprint
@@ -50,6 +51,8 @@ export interface RunInfo {
    * server under test is not writable (else they run in scratch databases on that server).
    */
   baselineServer?: { url: string; reason: string; pgmq: string }
+  /** the run's budget book, loaded once by the global setup with its overlays (BudgetBook.fromData) */
+  budgets: BudgetBookData
 }
 
 declare module 'vitest' {

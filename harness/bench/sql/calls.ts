@@ -23,3 +23,28 @@ export async function inRolledBack<T>(client: pg.ClientBase, fn: () => Promise<T
     await client.query('ROLLBACK')
   }
 }
+
+/** One sample of a claiming call: timed alone, inside a transaction that is rolled back. */
+export async function timedInRolledBack(client: pg.ClientBase, query: pg.QueryConfig): Promise<{ overriddenDuration: number }> {
+  await client.query('BEGIN')
+  try {
+    const t0 = performance.now()
+    await client.query(query)
+    return { overriddenDuration: performance.now() - t0 }
+  } finally {
+    await client.query('ROLLBACK')
+  }
+}
+
+/** A bench function calling one named prepared statement with the next arguments in turn. */
+export function preparedCall(client: pg.ClientBase, name: string, text: string, args: () => unknown[]): () => Promise<void> {
+  return async () => {
+    await client.query({ name, text, values: args() })
+  }
+}
+
+/** A prepared call taking one argument, the items in turn. */
+export function cycledCall(client: pg.ClientBase, name: string, text: string, items: unknown[]): () => Promise<void> {
+  const next = cycle(items)
+  return preparedCall(client, name, text, () => [next()])
+}

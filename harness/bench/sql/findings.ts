@@ -5,9 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { loadSettings } from '../../config/settings.ts'
 import { checkFinding, type BudgetCheck } from '../../results/budgets/evaluate.ts'
-import { budgetOverlays, loadBudgets, type BudgetBook } from '../../results/budgets/load.ts'
+import { runBudgets } from '../../results/budgets/load.ts'
 import { findingsDir, type Finding, type FindingsFile } from '../../results/findings.ts'
 import type { RunInfo } from '../../results/run-info.ts'
 
@@ -29,14 +28,12 @@ export class FindingsLog {
   }
 }
 
-let book: BudgetBook | undefined
-
 /**
  * The budgets of a finding (`scaling` or `probes`, then its name) checked against what was
  * observed; `violations` are the failed ones that are not targets.
  */
 export function checkFindingBudgets(run: RunInfo, section: 'scaling' | 'probes', name: string, observed: Partial<Record<string, number>>): { checks: BudgetCheck[]; violations: string[] } {
-  book ??= loadBudgets(loadSettings(), { overlays: budgetOverlays(run.orchestrator.mode) })
+  const book = runBudgets(run)
   const checks: BudgetCheck[] = []
   const violations: string[] = []
   for (const b of book.for(section, name).filter((x) => x.finding)) {

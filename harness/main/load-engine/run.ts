@@ -12,7 +12,7 @@ import { onCleanup } from '../cleanup.ts'
 import { loadSettings, redactUrl, type Settings } from '../../config/settings.ts'
 import { profileValue } from '../../config/profile.ts'
 import { collectEnvironment } from '../environment.ts'
-import { budgetOverlays, loadBudgets } from '../../results/budgets/load.ts'
+import { loadRunBudgets } from '../../results/budgets/load.ts'
 import { choosePostgresMode, providePostgres } from '../postgres/provide.ts'
 import { prepareDatabase } from '../database/prepare.ts'
 import { newRunId } from '../../db/scratch-database.ts'
@@ -55,7 +55,7 @@ export async function runDistributedLoad(options: DistributedLoadOptions): Promi
   const rates = profileValue(settings, 'BENCH_LOAD_RATES')
   const seconds = profileValue(settings, 'BENCH_LOAD_SECONDS')
   const orchestratorChoice = chooseOrchestratorMode(settings)
-  const book = loadBudgets(settings, { overlays: budgetOverlays(orchestratorChoice.mode) })
+  const book = loadRunBudgets(settings, orchestratorChoice.mode)
   for (const rate of rates) shareArrivals(rate, seconds, generators) // a rate too low for the generators fails before anything starts
   const engine = ensureLoadEngine(engineDir(settings.root), log)
   log(`load engine: Artillery ${engine.version} (${engine.dir}); telemetry off`)

@@ -39,7 +39,7 @@
  */
 import path from 'node:path'
 import type { Reporter, TestModule, Vitest } from 'vitest/node'
-import { loadBudgets } from '../../results/budgets/load.ts'
+import { runBudgets } from '../../results/budgets/load.ts'
 import { loadSettings } from '../../config/settings.ts'
 import { collectEnvironment } from '../environment.ts'
 import { buildResultsDocument, type FinishedTestRecord } from '../../results/document.ts'
@@ -65,7 +65,7 @@ export default class ResultsJsonReporter implements Reporter {
     const doc = buildResultsDocument(environment, tests)
     const { file } = writeResultsFiles(doc, dir)
     this.#log(`results: ${path.relative(process.cwd(), file) || file} (${doc.results.length} measurements)`)
-    for (const line of unmatchedBudgetWarnings(root, doc.results, completeModules)) this.#log(line)
+    if (run?.budgets) for (const line of unmatchedBudgetWarnings(run, doc.results, completeModules)) this.#log(line)
     // reports next to the results, and the comparison with BENCH_BASELINE when one is set
     const { exitCode } = finishRun(doc, dir, { root, log: (line) => this.#log(line) })
     if (exitCode !== 0) process.exitCode = exitCode
@@ -101,15 +101,11 @@ function collect(testModules: ReadonlyArray<TestModule>) {
 
 /**
  * A budget key that names no bench of a file that ran completely is most likely a typo, and a
- * typo silently disables the budget. Only a note: a budget file problem was reported already.
+ * typo silently disables the budget. Only a note.
  */
-function unmatchedBudgetWarnings(root: string, results: ReadonlyArray<{ file: string; bench: string }>, completeModules: ReadonlySet<string>): string[] {
-  let book
-  try {
-    book = loadBudgets(loadSettings({ root }))
-  } catch {
-    return []
-  }
+export function unmatchedBudgetWarnings(run: Pick<RunInfo, 'budgets'>, results: ReadonlyArray<{ file: string; bench: string }>, completeModules: ReadonlySet<string>): string[] {
+  // the run's own book (run.budgets): the one its verdicts were made with, overlays included
+  const book = runBudgets(run)
   const warnings: string[] = []
   for (const stem of completeModules) {
     const measured = new Set(results.filter((r) => r.file === stem).map((r) => r.bench))

@@ -36,7 +36,8 @@ function lengthDelimited(field: number, bytes: Buffer): Buffer {
   return Buffer.concat([tag(field, 2), varint(BigInt(bytes.length)), bytes])
 }
 
-function varint(value: bigint): Buffer {
+/** A protobuf base-128 varint (a negative number as its 64-bit two's complement, as protobuf does). */
+export function varint(value: bigint): Buffer {
   const out: number[] = []
   let v = BigInt.asUintN(64, value)
   do {

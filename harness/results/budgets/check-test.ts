@@ -11,6 +11,7 @@ import { summarize, type LatencySummary } from '../percentiles.ts'
 import { checkBudgets, evaluateBudgets, formatViolation } from './evaluate.ts'
 import type { BudgetBook } from './load.ts'
 import { workLine } from '../work-line.ts'
+import { formatMs } from '../format.ts'
 
 /** The parts of a finished Vitest test this needs (a RunnerTestCase has them). */
 export interface FinishedTest {
@@ -72,8 +73,7 @@ function benchMeasurements(benchmarks: readonly TestBenchmark[]): Measurement[] 
   return out
 }
 
-/** 3 significant figures at most: 123, 12.3, 1.23, 0.12, and 0.000049 rather than 0.00 for tiny benches. */
-const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 0.01 || n === 0 ? n.toFixed(2) : String(Number(n.toPrecision(2))))
+const ms = formatMs
 
 function summaryLine(file: string, m: Measurement): string {
   const s: LatencySummary = m.summary

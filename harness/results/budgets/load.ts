@@ -63,6 +63,34 @@ export class BudgetBook {
   fileStems(): string[] {
     return [...this.#entries.keys()]
   }
+
+  /** Plain data, to hand the run's book from the global setup to the bench workers and the reporter. */
+  toData(): BudgetBookData {
+    const entries: BudgetBookData['entries'] = {}
+    for (const [stem, benches] of this.#entries) entries[stem] = Object.fromEntries(benches)
+    return { scale: this.scale, entries }
+  }
+
+  static fromData(data: BudgetBookData): BudgetBook {
+    const entries: Entries = new Map(Object.entries(data.entries).map(([stem, benches]) => [stem, new Map(Object.entries(benches))]))
+    return new BudgetBook(entries, data.scale)
+  }
+}
+
+const books = new WeakMap<BudgetBookData, BudgetBook>()
+
+/** The run's book from what the global setup handed on (`run.budgets`), rebuilt once per worker. */
+export function runBudgets(run: { budgets: BudgetBookData }): BudgetBook {
+  let book = books.get(run.budgets)
+  if (!book) books.set(run.budgets, (book = BudgetBook.fromData(run.budgets)))
+  return book
+}
+
+/** A BudgetBook as JSON-serialisable data (what `run.budgets` carries). */
+export interface BudgetBookData {
+  scale: number
+  /** bench file stem → bench name or `*` → its budgets, loaded, overlaid and scaled */
+  entries: Record<string, Record<string, BudgetExpression[]>>
 }
 
 /** What an exact-name entry replaces in `*`: the same metric, and budgets only by budgets, targets only by targets. */
@@ -77,6 +105,15 @@ export const REFERENCE_BUDGETS = 'fixtures/budgets.reference.yaml'
 
 export function budgetOverlays(orchestratorMode: string): string[] {
   return orchestratorMode === 'embedded' ? [REFERENCE_BUDGETS] : []
+}
+
+/**
+ * The run's budgets: the budget file, the overlays for the orchestrator under test, the
+ * overrides and the scale. The global setup calls it once per run and hands the book on
+ * (`run.budgets`): the bench workers' verdicts and the written results read the same book.
+ */
+export function loadRunBudgets(settings: BudgetSettings, orchestratorMode: string): BudgetBook {
+  return loadBudgets(settings, { overlays: budgetOverlays(orchestratorMode) })
 }
 
 export interface LoadBudgetOptions {

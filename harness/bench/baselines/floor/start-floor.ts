@@ -14,9 +14,10 @@ import { runBaseline } from '../run-baseline.ts'
 import type { FloorMessage } from './messages.ts'
 import { initialCounters } from './run-step.ts'
 import { CREATE_QUEUE, DONE_CHANNEL, QUEUE, START_TASK, WAKE_CHANNEL } from './statements.ts'
+import { joinCountersTable } from '../join-counters.ts'
 import type { FloorWorkerConfig } from './worker-process.ts'
 
-const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8')
+const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8') + joinCountersTable('floor_baseline')
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-process.ts', import.meta.url))
 const VISIBILITY_TIMEOUT_S = 30
 

@@ -6,6 +6,8 @@
  * project's pgmq-compatible SQL alike. send_batch is called in its full form: the short
  * send_batch(queue, msgs) only calls it, one SQL-function layer more per send.
  */
+import { arriveAtJoins, insertJoinCounters } from '../join-counters.ts'
+
 export const QUEUE = 'floor_steps'
 /** every worker LISTENs here; a send NOTIFYs it in the same transaction (delivered at commit) */
 export const WAKE_CHANNEL = 'floor_baseline_wake'
@@ -19,8 +21,7 @@ export const CREATE_QUEUE = `SELECT pgmq.create($1)`
 /** A new task in one statement: its join counters, its root messages, the wake-up. */
 export const START_TASK = `
 WITH counters AS (
-  INSERT INTO floor_baseline.joins (task_id, step, remaining)
-  SELECT $2::uuid, j.step, j.remaining FROM unnest($3::text[], $4::int[]) AS j(step, remaining)
+  ${insertJoinCounters('floor_baseline', { task: '$2', steps: '$3', remaining: '$4' })}
 ), sent AS (
   SELECT pgmq.send_batch($1, $5::jsonb[], NULL::jsonb[], clock_timestamp()) AS msg_id
 )
@@ -46,12 +47,7 @@ export const READ = `SELECT msg_id, message FROM pgmq.read($1, $2, $3)`
 export const RUN_STEP = `
 WITH claimed AS MATERIALIZED (SELECT pgmq.delete($1, $2::bigint) AS deleted),
 arrived AS (
-  UPDATE floor_baseline.joins
-     SET remaining = remaining - 1,
-         parent_values = parent_values || to_jsonb($5::bigint),
-         trail = trail || $6::jsonb
-   WHERE task_id = $3::uuid AND step = ANY($4::text[]) AND (SELECT deleted FROM claimed)
-  RETURNING step, remaining, parent_values, trail
+  ${arriveAtJoins('floor_baseline', { task: '$3', steps: '$4', value: '$5', trail: '$6', when: '(SELECT deleted FROM claimed)' })}
 ),
 ready AS (
   SELECT array_agg(m) AS msgs, count(*)::int AS n FROM (

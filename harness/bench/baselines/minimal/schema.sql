@@ -9,12 +9,4 @@ CREATE TABLE IF NOT EXISTS minimal_chain.steps (
   message jsonb NOT NULL
 );
 CREATE INDEX IF NOT EXISTS steps_unclaimed ON minimal_chain.steps (id) WHERE NOT claimed;
-
-CREATE TABLE IF NOT EXISTS minimal_chain.joins (
-  task_id uuid NOT NULL,
-  step text NOT NULL,
-  remaining integer NOT NULL CHECK (remaining >= 0),
-  parent_values jsonb NOT NULL DEFAULT '[]',
-  trail jsonb NOT NULL DEFAULT '[]',
-  PRIMARY KEY (task_id, step)
-);
+-- (its join counters: harness/bench/baselines/join-counters.ts, created after this file)

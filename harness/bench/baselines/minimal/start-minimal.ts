@@ -22,8 +22,9 @@ import { listenForCompletions, type TaskCompletion } from '../completion-listene
 import { roots, sinks, joins, stepOf, stepValue, type Dag } from '../dag.ts'
 import { mergeTrails, type FloorMessage as StepMessage } from '../floor/messages.ts'
 import { CLAIM, DONE_CHANNEL, FINISH_STEP, START_TASK, WAKE_CHANNEL } from './statements.ts'
+import { joinCountersTable } from '../join-counters.ts'
 
-const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8')
+const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8') + joinCountersTable('minimal_chain')
 
 export async function installMinimalChain(databaseUrl: string): Promise<void> {
   await withClient(databaseUrl, async (client) => {

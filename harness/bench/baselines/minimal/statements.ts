@@ -2,6 +2,8 @@
  * Every statement of the minimal chain: plain SQL on its own tables, no queue extension, no
  * function layer. Three statements in all: start a task, claim, finish a step.
  */
+import { arriveAtJoins, insertJoinCounters } from '../join-counters.ts'
+
 /** the in-process runner LISTENs here; every insert of step rows NOTIFYs it (delivered at commit) */
 export const WAKE_CHANNEL = 'minimal_chain_wake'
 /** a task's last step NOTIFYs here with { t, v, tr } */
@@ -10,8 +12,7 @@ export const DONE_CHANNEL = 'minimal_chain_done'
 /** A new task in one statement: its join counters, its root rows, the wake-up. */
 export const START_TASK = `
 WITH counters AS (
-  INSERT INTO minimal_chain.joins (task_id, step, remaining)
-  SELECT $1::uuid, j.step, j.remaining FROM unnest($2::text[], $3::int[]) AS j(step, remaining)
+  ${insertJoinCounters('minimal_chain', { task: '$1', steps: '$2', remaining: '$3' })}
 ), sent AS (
   INSERT INTO minimal_chain.steps (message) SELECT m FROM unnest($4::jsonb[]) AS m RETURNING id
 )
@@ -36,12 +37,7 @@ RETURNING s.id, s.message`
  */
 export const FINISH_STEP = `
 WITH arrived AS (
-  UPDATE minimal_chain.joins
-     SET remaining = remaining - 1,
-         parent_values = parent_values || to_jsonb($3::bigint),
-         trail = trail || $4::jsonb
-   WHERE task_id = $1::uuid AND step = ANY($2::text[])
-  RETURNING step, remaining, parent_values, trail
+  ${arriveAtJoins('minimal_chain', { task: '$1', steps: '$2', value: '$3', trail: '$4' })}
 ), sent AS (
   INSERT INTO minimal_chain.steps (message)
   SELECT m FROM unnest($5::jsonb[]) AS m

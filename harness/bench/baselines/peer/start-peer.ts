@@ -15,9 +15,10 @@ import { joins, roots, sinks, type Dag } from '../dag.ts'
 import type { FloorMessage as StepMessage } from '../floor/messages.ts'
 import { runBaseline } from '../run-baseline.ts'
 import { DONE_CHANNEL, START_TASK, TASK_IDENTIFIER } from './statements.ts'
+import { joinCountersTable } from '../join-counters.ts'
 import type { PeerWorkerConfig } from './worker-process.ts'
 
-const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8')
+const SCHEMA = readFileSync(new URL('./schema.sql', import.meta.url), 'utf8') + joinCountersTable('peer_baseline')
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-process.ts', import.meta.url))
 const quiet = new Logger(() => (level, message) => {
   if (level === 'error') console.error(`[peer] ${message}`)
