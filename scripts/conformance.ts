@@ -39,7 +39,7 @@ const log = (line: string) => console.log(`[conformance] ${line}`)
 
 function required(name: string): string {
   const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set: it names a local checkout (see README, "Measure tasker-core")`)
+  if (!value) throw new Error(`${name} is not set: it names a local checkout (see docs/deployments.md, "Measure tasker-core")`)
   return value
 }
 

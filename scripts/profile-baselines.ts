@@ -1,7 +1,6 @@
 /**
- * Where the floor's time goes, next to the minimal chain and the peer (README, "Efficiency: the
- * floor and a peer"): starts an embedded PostgreSQL with pg_stat_statements, one database per
- * baseline, and
+ * Where the floor's time goes, next to the minimal chain and the peer (docs/efficiency.md): starts
+ * an embedded PostgreSQL with pg_stat_statements, one database per baseline, and
  *   1. runs --tasks tasks of --shape on each baseline, interleaved (one of each per round, the
  *      order rotating), and prints each one's p50 / p90 and the ratios floor ÷ peer and
  *      minimal chain ÷ peer, measured in the same run;

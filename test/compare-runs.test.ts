@@ -8,7 +8,7 @@
  *     a regression under the default margins; a large slowdown still is;
  *   - only the headline metric of a gating bench fails a check; every verdict says how large a
  *     change it could have detected.
- * The proof on real reruns is npm run bench:power (README: "Pull-request regression checks").
+ * The proof on real reruns is npm run bench:power (docs/regression-checks.md).
  */
 import { describe, expect, test } from 'vitest'
 import { compareRuns, detectableSlowdown, gateRegressed, hasRegression, type Comparison } from '../harness/offline/compare/compare-runs.ts'

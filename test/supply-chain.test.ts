@@ -79,7 +79,7 @@ describe('install scripts', () => {
 
   test('every dependency with an install script is allowed or denied by name in package.json', () => {
     const undecided = [...new Set(withScripts)].filter((name) => typeof pkg.allowScripts?.[name] !== 'boolean')
-    expect(undecided, 'review these install scripts and add each to package.json allowScripts (README "Set-up")').toEqual([])
+    expect(undecided, 'review these install scripts and add each to package.json allowScripts (docs/install.md)').toEqual([])
     const stale = Object.keys(pkg.allowScripts ?? {}).filter((name) => !withScripts.includes(name))
     expect(stale, 'allowScripts entries for packages without an install script').toEqual([])
   })

@@ -38,12 +38,14 @@ describe('what the consent line says', () => {
     expect(total({ BENCH_SCALING: 'true' })).toBe(total({}) + 500)
   })
 
-  test('.env.example and the README state the totals as the code estimates them', () => {
+  test('.env.example, the README and docs/deployments.md state the totals as the code estimates them', () => {
     const full = (Math.round(total({}) / 100) * 100).toLocaleString('en-US')
     const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8')
     expect(/about ([\d,]+) tasks in the full profile/.exec(example)?.[1]).toBe(full)
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
-    expect(/about ([\d,]+) in the full profile, ([\d,]+) in smoke/.exec(readme)?.slice(1)).toEqual([full, total({ BENCH_PROFILE: 'smoke' }).toLocaleString('en-US')])
+    for (const page of ['README.md', 'docs/deployments.md']) {
+      const text = readFileSync(path.join(ROOT, page), 'utf8')
+      expect(/about ([\d,]+) in the full profile, ([\d,]+) in smoke/.exec(text)?.slice(1), page).toEqual([full, total({ BENCH_PROFILE: 'smoke' }).toLocaleString('en-US')])
+    }
   })
 
   test('the namespaces are read from the templates', () => {

@@ -1,7 +1,7 @@
 /**
  * The work-power analysis (harness/offline/compare/work-power.ts) on synthetic runs: the spread of
  * every counter over identical runs, and how often one round flags the extra statement per step and
- * identical code, per hog condition. The real experiment: npm run bench:power -- --work (README).
+ * identical code, per hog condition. The real experiment: npm run bench:power -- --work (docs/regression-checks.md).
  */
 import { describe, expect, test } from 'vitest'
 import { simulatedDocument } from '../harness/offline/compare/simulate.ts'

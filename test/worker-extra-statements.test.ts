@@ -2,7 +2,7 @@
  * The work-injection knob of the reference worker (TASKER_WORKER_EXTRA_STATEMENTS, set by the
  * suite's BENCH_WORKER_EXTRA_STATEMENTS): off by default, a whole number of extra statements per
  * step, a bad value one line naming the variable. That each adds one statement per step to the
- * work per task is shown on real runs by npm run bench:power -- --work (README).
+ * work per task is shown on real runs by npm run bench:power -- --work (docs/regression-checks.md).
  */
 import { describe, expect, test } from 'vitest'
 import { ConfigError, loadWorkerConfig } from '../orchestrator/index.ts'

@@ -55,7 +55,7 @@ export async function startContainerPostgres(image: string, log: (line: string) 
   if (!status.present) {
     throw new Error(
       `BENCH_POSTGRES=container: image ${image} is not present locally and no registry may be reachable. ` +
-        `Pull it (docker pull ${image}), build one and set BENCH_PG_IMAGE (see README, "Container mode"), or use BENCH_POSTGRES=embedded.`,
+        `Pull it (docker pull ${image}), build one and set BENCH_PG_IMAGE (see docs/deployments.md, "Container mode without a registry"), or use BENCH_POSTGRES=embedded.`,
     )
   }
   await disableRyukWithoutImage(log)

@@ -8,7 +8,7 @@
  * run only the files of the gating benches. The gates need the rounds: on a 2-core machine two
  * runs of identical code differ by about 13 % in `e2e linear` p50 (each run's processes keep their
  * own luck for the whole run), so catching a 20 % slowdown 9 times in 10 takes about 9 pairs
- * (README, "What the check catches"), while the informing benches are fine with a few.
+ * (docs/regression-checks.md, "What the check catches"), while the informing benches are fine with a few.
  */
 export type Side = 'base' | 'head'
 
@@ -23,7 +23,7 @@ export interface PlannedRun {
 export const MAX_ROUNDS = 20
 /** rounds of every bench: enough to see how much the pairs disagree */
 export const DEFAULT_ROUNDS = 3
-/** rounds of the gating benches, chosen from npm run bench:power on a 2-core machine (README) */
+/** rounds of the gating benches, chosen from npm run bench:power on a 2-core machine (docs/regression-checks.md) */
 export const DEFAULT_GATE_ROUNDS = 9
 
 export function interleavedPlan(rounds: number, gateRounds = rounds): PlannedRun[] {

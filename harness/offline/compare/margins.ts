@@ -8,11 +8,11 @@
  *     time. Without calibration the defaults are WIDE (BASELINE_MARGINS: p50 25 %, p95 40 %, p99
  *     60 %): wider than the +14 % two runs of one commit a minute apart were seen to differ here, so
  *     only large regressions are caught — and under heavy neighbour load even they are not wide
- *     enough (README: the power table). The output says when these defaults decided. `npm run bench:calibrate` measures the drift of the machine
+ *     enough (docs/regression-checks.md: the power table). The output says when these defaults decided. `npm run bench:calibrate` measures the drift of the machine
  *     that compares and writes per-bench margins into the margins file, which then decide.
  *   - interleaved A/B rounds (bench:ab): the effect is estimated within adjacent base/head pairs and
  *     combined over the rounds (paired-effect.ts), so most drift cancels; PAIRED_MARGINS are
- *     narrower, chosen from the power experiment (npm run bench:power, README).
+ *     narrower, chosen from the power experiment (npm run bench:power, docs/regression-checks.md).
  *
  * The margins file (YAML, BENCH_MARGINS_FILE, written by scripts/bench-calibrate.ts or by hand)
  * overrides the defaults per bench file and per bench:
@@ -44,14 +44,14 @@ export interface Margin {
 
 export type MetricMargins = Record<ComparedMetric, Margin>
 
-/** Single runs without calibration: wide, from the spread of real reruns on a busy 2-core machine (README). */
+/** Single runs without calibration: wide, from the spread of real reruns on a busy 2-core machine (docs/regression-checks.md). */
 export const BASELINE_MARGINS: Readonly<MetricMargins> = Object.freeze({
   p50: Object.freeze({ relative: 0.25, absoluteMs: 0.05 }),
   p95: Object.freeze({ relative: 0.4, absoluteMs: 0.1 }),
   p99: Object.freeze({ relative: 0.6, absoluteMs: 0.2 }),
 })
 
-/** Interleaved A/B rounds (paired): chosen from the power table of npm run bench:power (README). */
+/** Interleaved A/B rounds (paired): chosen from the power table of npm run bench:power (docs/regression-checks.md). */
 export const PAIRED_MARGINS: Readonly<MetricMargins> = Object.freeze({
   p50: Object.freeze({ relative: 0.1, absoluteMs: 0.05 }),
   p95: Object.freeze({ relative: 0.15, absoluteMs: 0.1 }),
@@ -61,7 +61,7 @@ export const PAIRED_MARGINS: Readonly<MetricMargins> = Object.freeze({
 /**
  * Drift-normalized figures (E2E / floor of the same run, normalized-statistic.ts), any comparison:
  * the machine's drift cancels in the ratio, so single runs need no wide margin. From 10 + 7 real
- * runs of the baselines bench here (README): the ratio's p50 spread 3 % between runs, so two runs
+ * runs of the baselines bench here (docs/regression-checks.md): the ratio's p50 spread 3 % between runs, so two runs
  * differ by more than 12 % about once in 400 pairs, and a 30 % slower worker moves it by 25 %.
  * absoluteMs is in the ratio's own unit here (0: the relative margin decides).
  */

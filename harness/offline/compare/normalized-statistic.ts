@@ -4,7 +4,7 @@
  * run on the same server. A machine that is 30 % slower for a minute slows both, so the ratio keeps
  * its value while the raw milliseconds do not: measured here, 12 runs of identical code spread
  * 9 % in raw E2E p50 and 3 % in E2E/floor; with a busy neighbour on one core, raw p50 rose 35–45 %
- * and the ratio 3–5 % (README: comparing two single runs). That is what lets two single runs made
+ * and the ratio 3–5 % (docs/regression-checks.md: comparing two single runs). That is what lets two single runs made
  * at different times be compared at a margin that still catches a real slowdown.
  *
  * A ratio entry keeps no samples of its own; its uncertainty comes from its two benches of the same
