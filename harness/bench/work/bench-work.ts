@@ -20,8 +20,12 @@ import { annotateResult } from '../record.ts'
 import { pgLimits } from '../pg/limits.ts'
 import { openWorkMeter, type CpuAttribution, type WindowResult, type WorkMeter } from './work-meter.ts'
 
-/** Timer-driven statements are measured for this long before the file's first window. */
-export const IDLE_WINDOW_MS = 3000
+/**
+ * Timer-driven statements are measured for this long before the file's first window: longer than
+ * the reference orchestrator's slowest timer (lost-step recovery, every TASKER_STALE_ENQUEUED_S / 2
+ * = 15 s), so each timer is seen at least once and none is counted as work per task.
+ */
+export const IDLE_WINDOW_MS = 16_000
 /** Backends flush pg_stat_database when idle after at most 10 s (PostgreSQL's PGSTAT_IDLE_INTERVAL). */
 export const SETTLE_MAX_MS = 11_000
 
@@ -65,6 +69,7 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
           ? `none expected: the suite's own ${run.postgres.mode} server, used only by the system under test and the suite (whose own probes are left out)`
           : `possible: ${redactUrl(run.targetDatabaseUrl)} is not the suite's server; other clients of ${dbs.join(', ')} would be counted`,
         selfName: `node: bench (${label})`,
+        vacuumBeforeWindows: run.postgres.owned,
       }),
     ))
   afterAll(async () => {

@@ -7,6 +7,7 @@
 import { WORK_FORMAT, type WorkCounter, type WorkMeasurement } from '../../results/work.ts'
 import { connectPg, type PgLimits } from '../pg/limits.ts'
 import { openPgStats, type PgStatsReader } from './pg-stats.ts'
+import { QUIET_TABLES, quietTables, type QuietTables } from './quiet-tables.ts'
 import { cpuSince, cpuSnapshot, nodeServices, postgresBackends, type CpuSnapshot, type GroupCpu } from './process-cpu.ts'
 import {
   backgroundRates,
@@ -41,6 +42,8 @@ export interface WorkMeterOptions {
   otherActivity: string
   /** the measuring process's CPU group name */
   selfName: string
+  /** vacuum before each window and pause autovacuum during it (quiet-tables.ts): only on a server the suite owns */
+  vacuumBeforeWindows?: boolean
 }
 
 export interface CpuAttribution {
@@ -79,6 +82,8 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
     await client.end().catch(() => {})
     return { missing: `work per task: cannot read pg_stat_statements (${(err as Error).message})` }
   }
+  if (o.vacuumBeforeWindows && !o.owned) throw new Error('work per task: vacuumBeforeWindows on a server the suite does not own')
+  const quiet: QuietTables | undefined = o.vacuumBeforeWindows ? quietTables(client, o.statsUrl, o.databases, o.limits) : undefined
   let idle: StatDelta | undefined
   const processes = async () => new Map([...nodeServices(o.root), ...(await postgresBackends(client))])
   const measureIdle = async () => {
@@ -88,6 +93,7 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
   }
   return {
     async start() {
+      await quiet?.beforeWindow()
       if (idle === undefined && o.idleMs > 0) await measureIdle()
       const cpu0 = cpuSnapshot(await processes())
       const stats0 = await reader.snapshot(o.databases)
@@ -96,11 +102,15 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
           const stats1 = await reader.snapshot(o.databases)
           const cpu = cpuSince(cpu0, o.selfName)
           const settle = await settleDatabases(reader, o.databases, stats1, o.settleMs, idle)
+          await quiet?.afterWindow()
           return { measure: (tasks, databases, attribution) => measurement(o, reader, { stats0, stats1, cpu, cpu0, settle, idle }, tasks, databases ?? o.databases, attribution) }
         },
       }
     },
-    close: () => client.end().catch(() => {}),
+    async close() {
+      await quiet?.close()
+      await client.end().catch(() => {})
+    },
   }
 }
 
@@ -179,6 +189,7 @@ function measurement(o: WorkMeterOptions, reader: PgStatsReader, w: Window, task
     ...(Object.keys(unavailable).length > 0 ? { unavailable } : {}),
     pgStatDatabase: { settled: w.settle.settled, waitedMs: w.settle.waitedMs },
     otherActivity: o.otherActivity,
+    ...(o.vacuumBeforeWindows ? { preparation: QUIET_TABLES } : {}),
     source: `${reader.description}, /proc`,
     pgmqCounted: PGMQ_COUNTED,
     notifiesCounted: NOTIFIES_COUNTED,
