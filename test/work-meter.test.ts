@@ -5,6 +5,7 @@
  * (counts, not times); one extra statement per task shows as one more statement and round trip per
  * task; a server without the extension, not the suite's to change, gets one line and no counters.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import pg from 'pg'
 import { describe, expect, test } from 'vitest'
@@ -23,21 +24,27 @@ function ownWork(w: WorkMeasurement, field: 'calls' | 'sharedBlks'): number {
   return total - (poll?.[field] ?? 0)
 }
 
+/** A CPU-bound process that ends by itself after two minutes (killed sooner by the test). */
+function busyLoop(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'const end = Date.now() + 120000; while (Date.now() < end) {}'], { stdio: 'ignore' })
+}
+
 describe('work per task on a real server', () => {
   const o = useOrchestrator({ workers: 1 })
   const database = () => new URL(o.db.server.url).pathname.slice(1) || 'postgres'
 
-  async function meter(): Promise<WorkMeter> {
+  async function meter(options: { idleMs?: number; vacuumBeforeWindows?: boolean } = {}): Promise<WorkMeter> {
     const m = await openWorkMeter({
       statsUrl: o.db.server.url,
       owned: true,
       databases: [database()],
       root: ROOT,
       limits: LIMITS,
-      idleMs: 2000,
+      idleMs: options.idleMs ?? 2000,
       settleMs: 3000,
       otherActivity: 'none expected: a test server',
       selfName: 'node: test',
+      vacuumBeforeWindows: options.vacuumBeforeWindows,
     })
     if ('missing' in m) throw new Error(m.missing)
     return m
@@ -81,6 +88,35 @@ describe('work per task on a real server', () => {
       await m.close()
     }
   }, 240_000)
+
+  test('beside a busy loop on both cores, statements and buffers per task agree within 2 % with a quiet window', async () => {
+    // TEST_ENV's lost-step recovery runs every 2.5 s: the idle window must see it
+    const m = await meter({ idleMs: 3000, vacuumBeforeWindows: true })
+    try {
+      await window(m)
+      const quiet = await window(m)
+      const hogs = [busyLoop(), busyLoop()]
+      let busy: WorkMeasurement
+      try {
+        busy = await window(m)
+      } finally {
+        for (const h of hogs) h.kill('SIGKILL')
+      }
+      expect(busy.windowMs).toBeGreaterThan(0)
+      for (const field of ['calls', 'sharedBlks'] as const) {
+        expect(Math.abs(ownWork(busy, field) - ownWork(quiet, field)) / ownWork(quiet, field), field).toBeLessThan(0.02)
+      }
+      expect(busy.preparation).toMatch(/^VACUUM \(ANALYZE\)/)
+      // autovacuum is back to the server's setting between windows: nothing left in postgresql.auto.conf
+      const c = new pg.Client({ connectionString: o.db.server.url })
+      await c.connect()
+      const { rows } = await c.query(`SELECT 1 FROM pg_file_settings WHERE name = 'autovacuum' AND sourcefile LIKE '%postgresql.auto.conf'`)
+      await c.end()
+      expect(rows).toEqual([])
+    } finally {
+      await m.close()
+    }
+  }, 300_000)
 
   test('a server the suite does not own and without the extension in that database: one line, no counters', async () => {
     const admin = new pg.Client({ connectionString: o.db.server.url })
