@@ -11,8 +11,10 @@
  * sample the file waits until the system is idle (harness/bench/tasker/idle.ts). After each workflow, the samples'
  * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
  * submit, result processing, orchestration gaps; which worker ran which step). Each scenario's
- * window (warm-up included) also counts the work per task: statements, round trips, rows, buffers,
- * WAL, commits, pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/).
+ * timed phase also counts the work per task: statements, round trips, rows, buffers, WAL, commits,
+ * pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/); on the suite's own server
+ * after a VACUUM (ANALYZE) between warm-up and samples, autovacuum paused until the last sample,
+ * so that the blocks per task repeat whatever the machine's load.
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import { annotateResult } from '../harness/bench/record.ts'
@@ -35,7 +37,7 @@ const skip = skipReason('e2e', noOrchestrator(run))
 const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
 const options = fixedCount(samples, sampleCount(run, 10))
 const completion = chooseCompletionMode(run)
-const work = workPerTask(run, 'e2e')
+const work = workPerTask(run, 'e2e', undefined, { vacuumBeforeWindows: true })
 
 let api: TaskerClient
 let watcher: CompletionWatcher
@@ -58,6 +60,12 @@ afterAll(async () => {
   await api?.close()
 })
 
+/** Work per task counts the timed phase only: the window starts again after the warm-up (untimed). */
+async function startCounting(resetTasks: () => void) {
+  await work.restart()
+  resetTasks()
+}
+
 /** Creates one task, waits for it; keeps its ids for the results file (run phase only). */
 function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => CompletionWatcher) {
   let phase: 'warmup' | 'run' = 'warmup'
@@ -73,8 +81,9 @@ function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => Com
     return { overriddenDuration: ms }
   }
   const fnOpts = {
-    beforeAll(mode?: string) {
+    async beforeAll(mode?: string) {
       phase = mode === 'warmup' ? 'warmup' : 'run'
+      if (phase === 'run') await startCounting(() => (tasks = 0))
     },
   }
   return { fn, fnOpts, tasks: () => tasks }
@@ -111,7 +120,8 @@ test.skipIf(skip !== undefined)('10 linear tasks started together, until the las
   const K = 10
   const records: SampleRecord[] = []
   let tasks = 0
-  await work.measure(task, `e2e linear x${K} concurrent`, async () => (await bench(`e2e linear x${K} concurrent`, async () => {
+  const fnOpts = { beforeAll: (mode?: string) => (mode === 'run' ? startCounting(() => (tasks = 0)) : undefined) }
+  await work.measure(task, `e2e linear x${K} concurrent`, async () => (await bench(`e2e linear x${K} concurrent`, fnOpts, async () => {
     const requests = Array.from({ length: K }, () => taskRequest(workflows.linear))
     const t0 = performance.now()
     const finished = await Promise.all(

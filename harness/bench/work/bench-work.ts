@@ -38,6 +38,13 @@ export interface BenchWork {
   measure(task: Task, name: string, body: () => Promise<number>): Promise<WorkMeasurement | undefined>
   /** the same for a body that returns something else: `tasks` says how many tasks it completed */
   around<T>(task: Task, name: string, body: () => Promise<T>, tasks: (value: T) => number): Promise<T>
+  /**
+   * Inside measure/around's body (e.g. in tinybench's beforeAll('run'), untimed): starts the open
+   * window again here, so the warm-up's work is not counted; with `vacuumBeforeWindows`, after a
+   * VACUUM (ANALYZE) of tables the warm-up has filled (statistics of empty tables would give plans
+   * that only a time-driven autoanalyze corrects). The body then returns the tasks since.
+   */
+  restart(): Promise<void>
   /** the same for several systems in one window (baselines): body returns tasks per name */
   measureEach(task: Task, body: () => Promise<Record<string, { tasks: number; databases?: string[]; cpu?: CpuAttribution }>>): Promise<Record<string, WorkMeasurement>>
 }
@@ -50,8 +57,20 @@ export function recordWork(task: Task, name: string, work: WorkMeasurement): voi
   meta.work = { ...meta.work, [name]: JSON.parse(JSON.stringify(work)) as WorkMeasurement }
 }
 
-export function workPerTask(run: RunInfo, label: string, extraDatabases: () => string[] = () => []): BenchWork {
+export interface WorkPerTaskOptions {
+  /**
+   * Same table state at every window's start, on a server the suite owns only (quiet-tables.ts):
+   * VACUUM (ANALYZE) before it, autovacuum paused during it. For benches of short windows of
+   * tasks one at a time (e2e latency), whose blocks per task must repeat on a loaded machine; not
+   * for long load windows, whose latency should include autovacuum.
+   */
+  vacuumBeforeWindows?: boolean
+}
+
+export function workPerTask(run: RunInfo, label: string, extraDatabases: () => string[] = () => [], options: WorkPerTaskOptions = {}): BenchWork {
   let meter: Promise<WorkMeter | { missing: string }> | undefined
+  /** the window measure/around has open (restart replaces it) */
+  let current: { stop(): Promise<WindowResult> } | undefined
   let said = false
   const orchestratorDb = databaseName(run.databaseUrl)
   const databases = async () => [orchestratorDb, ...extraDatabases()]
@@ -69,7 +88,7 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
           ? `none expected: the suite's own ${run.postgres.mode} server, used only by the system under test and the suite (whose own probes are left out)`
           : `possible: ${redactUrl(run.targetDatabaseUrl)} is not the suite's server; other clients of ${dbs.join(', ')} would be counted`,
         selfName: `node: bench (${label})`,
-        vacuumBeforeWindows: run.postgres.owned,
+        vacuumBeforeWindows: options.vacuumBeforeWindows === true && run.postgres.owned,
       }),
     ))
   afterAll(async () => {
@@ -87,8 +106,16 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
     return m.start()
   }
   async function around<T>(task: Task, name: string, body: () => Promise<T>, count: (value: T) => number, seen?: (w: WorkMeasurement) => void): Promise<T> {
-    const w = await window(task)
-    const value = await body()
+    current = await window(task)
+    let value: T
+    try {
+      value = await body()
+    } catch (err) {
+      current = undefined
+      throw err
+    }
+    const w = current // restart() may have replaced it
+    current = undefined
     const tasks = count(value)
     if (!w) return value
     const result = await w.stop()
@@ -109,6 +136,11 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
       return work
     },
     around: (task, name, body, count) => around(task, name, body, count),
+    async restart() {
+      if (!current) return
+      const m = await open()
+      if (!('missing' in m)) current = await m.start()
+    },
     async measureEach(task, body) {
       const w = await window(task)
       const systems = await body()
