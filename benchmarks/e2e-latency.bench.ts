@@ -13,8 +13,8 @@
  * submit, result processing, orchestration gaps; which worker ran which step). Each scenario's
  * timed phase also counts the work per task: statements, round trips, rows, buffers, WAL, commits,
  * pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/); on the suite's own server
- * after a VACUUM (ANALYZE) between warm-up and samples, autovacuum paused until the last sample,
- * so that the blocks per task repeat whatever the machine's load.
+ * with autovacuum paused while the file runs and a VACUUM (ANALYZE) between warm-up and samples
+ * (from the second scenario on), so that the blocks per task repeat whatever the machine's load.
  */
 import { afterAll, beforeAll, describe, inject, test } from 'vitest'
 import { annotateResult } from '../harness/bench/record.ts'

@@ -41,8 +41,9 @@ export interface BenchWork {
   /**
    * Inside measure/around's body (e.g. in tinybench's beforeAll('run'), untimed): starts the open
    * window again here, so the warm-up's work is not counted; with `vacuumBeforeWindows`, after a
-   * VACUUM (ANALYZE) of tables the warm-up has filled (statistics of empty tables would give plans
-   * that only a time-driven autoanalyze corrects). The body then returns the tasks since.
+   * VACUUM (ANALYZE), except in the file's first window: its tables hold only the warm-up's tasks,
+   * and statistics of nearly empty tables give plans (seq scans) whose cost grows with the window,
+   * where the planner's guess for tables never analyzed does not. The body returns the tasks since.
    */
   restart(): Promise<void>
   /** the same for several systems in one window (baselines): body returns tasks per name */
@@ -59,10 +60,10 @@ export function recordWork(task: Task, name: string, work: WorkMeasurement): voi
 
 export interface WorkPerTaskOptions {
   /**
-   * Same table state at every window's start, on a server the suite owns only (quiet-tables.ts):
-   * VACUUM (ANALYZE) before it, autovacuum paused during it. For benches of short windows of
-   * tasks one at a time (e2e latency), whose blocks per task must repeat on a loaded machine; not
-   * for long load windows, whose latency should include autovacuum.
+   * Table state that depends on the tasks run, not on time, on a server the suite owns only
+   * (quiet-tables.ts): autovacuum paused from the first window until the file ends, VACUUM
+   * (ANALYZE) at restart(). For benches of windows of tasks (e2e latency) whose blocks per task
+   * must repeat on a loaded machine; not for long load windows, whose latency includes autovacuum.
    */
   vacuumBeforeWindows?: boolean
 }
@@ -71,6 +72,7 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
   let meter: Promise<WorkMeter | { missing: string }> | undefined
   /** the window measure/around has open (restart replaces it) */
   let current: { stop(): Promise<WindowResult> } | undefined
+  let windows = 0
   let said = false
   const orchestratorDb = databaseName(run.databaseUrl)
   const databases = async () => [orchestratorDb, ...extraDatabases()]
@@ -107,6 +109,7 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
   }
   async function around<T>(task: Task, name: string, body: () => Promise<T>, count: (value: T) => number, seen?: (w: WorkMeasurement) => void): Promise<T> {
     current = await window(task)
+    windows++
     let value: T
     try {
       value = await body()
@@ -139,7 +142,7 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
     async restart() {
       if (!current) return
       const m = await open()
-      if (!('missing' in m)) current = await m.start()
+      if (!('missing' in m)) current = await m.start({ vacuum: windows > 1 })
     },
     async measureEach(task, body) {
       const w = await window(task)

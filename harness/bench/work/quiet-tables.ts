@@ -1,25 +1,26 @@
 /**
- * Same table state at the start of every measured window, on a server the suite owns only:
- * `VACUUM (ANALYZE)` of the system's database(s) before the window, and autovacuum paused until it
- * ends (ALTER SYSTEM, then reloaded; reset after the window and when the meter closes).
+ * Table state that is a function of the tasks run, not of wall-clock time, on a server the suite
+ * owns only: autovacuum paused while the meter is open (ALTER SYSTEM, reloaded; reset when it
+ * closes), and `VACUUM (ANALYZE)` of the system's database(s) when a bench asks for it (after a
+ * warm-up, before the counted samples).
  *
- * Why: the blocks a statement touches depend on dead tuples, HOT chains and the planner's
- * statistics. With autovacuum on, when it runs is a matter of wall-clock time (its naptime), so a
- * slower window (a loaded machine) runs more of its tasks after an autovacuum/autoanalyze than a
- * fast one and reads a different number of blocks per task. Vacuuming at the window's start and
- * holding autovacuum off makes that state a function of the tasks run, as pgbench does (VACUUM
- * before each run). A server the suite did not create is never touched (bench-work.ts decides).
+ * Why: the blocks a statement touches depend on dead tuples, HOT chains and the plans the
+ * statistics give. Autovacuum runs on a timer (its naptime), so a slower window (a loaded
+ * machine) runs more of its tasks after an autovacuum/autoanalyze than a fast one and reads a
+ * different number of blocks per task. pgbench does the same: VACUUM before each run. A server
+ * the suite did not create is never touched (bench-work.ts decides).
  */
 import type pg from 'pg'
 import { connectPg, type PgLimits } from '../pg/limits.ts'
 
-export const QUIET_TABLES = 'VACUUM (ANALYZE) of the database(s) before the window, autovacuum paused during it (the suite’s own server)'
+export const QUIET_TABLES = 'autovacuum paused while the file measures, VACUUM (ANALYZE) of the database(s) after the warm-up of every window but the first (the suite’s own server)'
 
 export interface QuietTables {
-  /** vacuum + analyze every database, autovacuum off; resolves when the statistics are flushed */
-  beforeWindow(): Promise<void>
-  /** autovacuum back to the server's setting */
-  afterWindow(): Promise<void>
+  /** autovacuum off (once) */
+  pause(): Promise<void>
+  /** VACUUM (ANALYZE) of every database; resolves when its statistics are flushed */
+  vacuum(): Promise<void>
+  /** autovacuum back to the server's setting; the sessions closed */
   close(): Promise<void>
 }
 
@@ -52,17 +53,16 @@ export function quietTables(admin: pg.Client, serverUrl: string, databases: read
     paused = off
   }
   return {
-    async beforeWindow() {
-      await setAutovacuum(true)
+    async pause() {
+      if (!paused) await setAutovacuum(true)
+    },
+    async vacuum() {
       for (const db of databases) {
         const c = await session(db)
         await c.query('VACUUM (ANALYZE)')
         // flushed as this session goes idle, before the reply: none of it lands in the window
         await c.query('SELECT pg_stat_force_next_flush()')
       }
-    },
-    async afterWindow() {
-      if (paused) await setAutovacuum(false)
     },
     async close() {
       if (paused) await setAutovacuum(false).catch(() => {})

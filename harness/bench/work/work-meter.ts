@@ -42,7 +42,7 @@ export interface WorkMeterOptions {
   otherActivity: string
   /** the measuring process's CPU group name */
   selfName: string
-  /** vacuum before each window and pause autovacuum during it (quiet-tables.ts): only on a server the suite owns */
+  /** pause autovacuum while open, vacuum when a window asks (quiet-tables.ts): only on a server the suite owns */
   vacuumBeforeWindows?: boolean
 }
 
@@ -59,7 +59,8 @@ export interface WindowResult {
 }
 
 export interface WorkMeter {
-  start(): Promise<{ stop(): Promise<WindowResult> }>
+  /** `vacuum`: VACUUM (ANALYZE) first (only with vacuumBeforeWindows) */
+  start(options?: { vacuum?: boolean }): Promise<{ stop(): Promise<WindowResult> }>
   close(): Promise<void>
 }
 
@@ -92,8 +93,9 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
     idle = diffSnapshots(before, await reader.snapshot(o.databases))
   }
   return {
-    async start() {
-      await quiet?.beforeWindow()
+    async start(options = {}) {
+      await quiet?.pause()
+      if (options.vacuum) await quiet?.vacuum()
       if (idle === undefined && o.idleMs > 0) await measureIdle()
       const cpu0 = cpuSnapshot(await processes())
       const stats0 = await reader.snapshot(o.databases)
@@ -102,7 +104,6 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
           const stats1 = await reader.snapshot(o.databases)
           const cpu = cpuSince(cpu0, o.selfName)
           const settle = await settleDatabases(reader, o.databases, stats1, o.settleMs, idle)
-          await quiet?.afterWindow()
           return { measure: (tasks, databases, attribution) => measurement(o, reader, { stats0, stats1, cpu, cpu0, settle, idle }, tasks, databases ?? o.databases, attribution) }
         },
       }
