@@ -94,10 +94,12 @@ export function diffSnapshots(before: StatSnapshot, after: StatSnapshot): StatDe
  * at today's cost, not the idle window's). A statement that runs both on a timer and per task (a
  * fallback poll with the same text as the event-driven read) keeps the calls beyond its timer rate.
  *
- * A slow timer (a recovery sweep every 15 s) is seen once or twice in the idle window, so its rate
- * is known only to a factor of two, and a sweep costs thousands of blocks: removing "rate × window"
- * of it would leave a share that grows with the window's length, i.e. with latency. A statement
- * whose window calls are within what its timer could have made (TIMER_SLACK) is all background.
+ * A slow timer (a recovery sweep every 15 s, one call per namespace) is seen once or twice in the
+ * idle window, so its rate is known only to a factor of two, and a sweep costs thousands of
+ * blocks: removing "rate × window" of it would leave a share that grows with the window's length,
+ * i.e. with latency. A statement whose window calls are within what its timer could have made is
+ * all background: a timer of period P ≤ the idle window I making bursts of b calls was seen
+ * c ≥ b·⌊I/P⌋ times, and makes at most b·(W/P + 1) ≤ 2·c·W/I + c calls in a window W.
  */
 export function subtractBackground(window: StatDelta, idle: StatDelta | undefined): StatDelta {
   if (!idle || idle.ms <= 0) return window
@@ -109,7 +111,7 @@ export function subtractBackground(window: StatDelta, idle: StatDelta | undefine
     const d = { ...s }
     if (bg) {
       const expected = bg.calls * factor
-      const share = s.calls <= expected * TIMER_SLACK.factor + TIMER_SLACK.calls ? 1 : expected / s.calls
+      const share = s.calls <= 2 * expected + bg.calls ? 1 : expected / s.calls
       for (const f of STAT_FIELDS) d[f] = s[f] * (1 - share)
     }
     if (d.calls > 1e-9) statements.push(d)
@@ -123,13 +125,6 @@ export function subtractBackground(window: StatDelta, idle: StatDelta | undefine
   })
   return { ms: window.ms, statements, databases }
 }
-
-/**
- * A timer statement's calls in a window may exceed its idle rate × the window by this much (×2 + 3
- * calls: a period near the idle window's length, seen once, and the phase of the timer) and still
- * be only the timer; beyond it, the calls above the rate are per-task work with the same text.
- */
-export const TIMER_SLACK = { factor: 2, calls: 3 } as const
 
 /** Only the named databases' statements and counters. */
 export function onlyDatabases(delta: StatDelta, datnames: readonly string[]): StatDelta {
