@@ -11,8 +11,10 @@
  * sample the file waits until the system is idle (harness/bench/tasker/idle.ts). After each workflow, the samples'
  * traces are joined by correlation id into a worker-level breakdown (queue wait, claim, handler,
  * submit, result processing, orchestration gaps; which worker ran which step). Each scenario's
- * window (warm-up included) also counts the work per task: statements, round trips, rows, buffers,
- * WAL, commits, pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/).
+ * timed phase also counts the work per task: statements, round trips, rows, buffers, WAL, commits,
+ * pgmq messages, NOTIFYs, CPU by process group (harness/bench/work/); on the suite's own server
+ * with autovacuum paused while the file runs and a VACUUM (ANALYZE) between warm-up and samples
+ * (from the second scenario on), so that the blocks per task repeat whatever the machine's load.
  */
 import { describe, inject, test } from 'vitest'
 import { annotateResult } from '../harness/bench/record.ts'
@@ -33,13 +35,19 @@ const TASK_TIMEOUT_MS = 30_000
 const skip = skipReason('e2e', noOrchestrator(run))
 const samples = profileValue(run.settings, 'BENCH_E2E_SAMPLES')
 const options = fixedCount(samples, sampleCount(run, 10))
-const work = workPerTask(run, 'e2e')
+const work = workPerTask(run, 'e2e', undefined, { vacuumBeforeWindows: true })
 const durationsFrom = { url: orchestratorDatabaseUrl(run), limits: pgLimits(run.settings) }
 const tasker = orchestratorSession(run, 'e2e', {
   skip,
   watch: true,
   then: async ({ completion }) => console.log(`[e2e] completion: ${completion.mode} (${completion.reason}); ${samples} samples per scenario${samples < 100 ? ' — fewer than 100: p99 is not meaningful' : ''}`),
 })
+
+/** Work per task counts the timed phase only: the window starts again after the warm-up (untimed). */
+async function startCounting(resetTasks: () => void) {
+  await work.restart()
+  resetTasks()
+}
 
 /** Creates one task, waits for it; keeps its ids for the results file (run phase only). */
 function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => CompletionWatcher) {
@@ -56,8 +64,9 @@ function oneTask(workflow: Workflow, records: SampleRecord[], waitFor: () => Com
     return { overriddenDuration: ms }
   }
   const fnOpts = {
-    beforeAll(mode?: string) {
+    async beforeAll(mode?: string) {
       phase = mode === 'warmup' ? 'warmup' : 'run'
+      if (phase === 'run') await startCounting(() => (tasks = 0))
     },
   }
   return { fn, fnOpts, tasks: () => tasks }
@@ -94,7 +103,8 @@ test.skipIf(skip !== undefined)('10 linear tasks started together, until the las
   const K = 10
   const records: SampleRecord[] = []
   let tasks = 0
-  await work.measure(task, `e2e linear x${K} concurrent`, async () => (await bench(`e2e linear x${K} concurrent`, async () => {
+  const fnOpts = { beforeAll: (mode?: string) => (mode === 'run' ? startCounting(() => (tasks = 0)) : undefined) }
+  await work.measure(task, `e2e linear x${K} concurrent`, async () => (await bench(`e2e linear x${K} concurrent`, fnOpts, async () => {
     const requests = Array.from({ length: K }, () => taskRequest(tasker.workflows.linear))
     const t0 = performance.now()
     const finished = await Promise.all(

@@ -3,7 +3,8 @@
  * the reference orchestrator: linear tasks one at a time, counted in two windows after an idle
  * window for the timer-driven polls. Statements and buffers per task agree between the windows
  * (counts, not times); one extra statement per task shows as one more statement and round trip per
- * task; a server without the extension, not the suite's to change, gets one line and no counters.
+ * task; with vacuumBeforeWindows autovacuum is paused while the meter is open and restored when it
+ * closes; a server without the extension, not the suite's to change, gets one line and no counters.
  */
 import path from 'node:path'
 import pg from 'pg'
@@ -27,25 +28,26 @@ describe('work per task on a real server', () => {
   const o = useOrchestrator({ workers: 1 })
   const database = () => new URL(o.db.server.url).pathname.slice(1) || 'postgres'
 
-  async function meter(): Promise<WorkMeter> {
+  async function meter(options: { idleMs?: number; vacuumBeforeWindows?: boolean } = {}): Promise<WorkMeter> {
     const m = await openWorkMeter({
       statsUrl: o.db.server.url,
       owned: true,
       databases: [database()],
       root: ROOT,
       limits: LIMITS,
-      idleMs: 2000,
+      idleMs: options.idleMs ?? 2000,
       settleMs: 3000,
       otherActivity: 'none expected: a test server',
       selfName: 'node: test',
+      vacuumBeforeWindows: options.vacuumBeforeWindows,
     })
     if ('missing' in m) throw new Error(m.missing)
     return m
   }
 
   /** N linear tasks one at a time; `extra` runs after each. */
-  async function window(m: WorkMeter, extra?: () => Promise<unknown>): Promise<WorkMeasurement> {
-    const w = await m.start()
+  async function window(m: WorkMeter, extra?: () => Promise<unknown>, vacuum = false): Promise<WorkMeasurement> {
+    const w = await m.start({ vacuum })
     for (let i = 0; i < N; i++) {
       const id = await createTask(o.url, taskBody('linear'))
       await waitForTasks(o.db, [id])
@@ -81,6 +83,31 @@ describe('work per task on a real server', () => {
       await m.close()
     }
   }, 240_000)
+
+  async function autovacuumInAutoConf(): Promise<boolean> {
+    const c = new pg.Client({ connectionString: o.db.server.url })
+    await c.connect()
+    try {
+      const { rows } = await c.query(`SELECT 1 FROM pg_file_settings WHERE name = 'autovacuum' AND sourcefile LIKE '%postgresql.auto.conf'`)
+      return rows.length > 0
+    } finally {
+      await c.end()
+    }
+  }
+
+  test('vacuumBeforeWindows: autovacuum paused while the meter is open and back when it closes; a window that asks is vacuumed and says so', async () => {
+    const m = await meter({ idleMs: 0, vacuumBeforeWindows: true })
+    try {
+      const w = await window(m, undefined, true)
+      expect(w.preparation).toMatch(/^autovacuum paused/)
+      expect(await autovacuumInAutoConf()).toBe(true)
+      const { rows } = await o.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_user_tables WHERE relname = 'workflow_steps' AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL`)
+      expect(rows[0]!.n).toBe('1')
+    } finally {
+      await m.close()
+    }
+    expect(await autovacuumInAutoConf()).toBe(false)
+  }, 120_000)
 
   test('a server the suite does not own and without the extension in that database: one line, no counters', async () => {
     const admin = new pg.Client({ connectionString: o.db.server.url })

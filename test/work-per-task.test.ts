@@ -93,6 +93,22 @@ describe('background', () => {
     expect(subtractBackground(window, undefined)).toBe(window)
   })
 
+  test('a slow timer seen once in the idle window is removed whole however long or short the window, a statement far above its timer rate keeps the excess', () => {
+    // a sweep every 15 s of 5 namespaces (5 calls), seen once in a 16 s idle window: 5 in a 3 s
+    // window, 15 in a 46 s one, 30 in an 85 s one (a slower run)
+    const idle = diffSnapshots(snap(0, []), snap(16_000, [stat('sweep', 'SELECT sweep()', true, 5, { sharedBlksHit: 900 }), stat('read', 'SELECT pgmq.read($1)', true, 16)]))
+    for (const [ms, sweeps] of [[3_000, 5], [46_000, 15], [85_000, 30], [85_000, 35]] as const) {
+      const window = diffSnapshots(snap(0, []), snap(ms, [stat('sweep', 'SELECT sweep()', true, sweeps, { sharedBlksHit: 1000 * sweeps }), stat('read', 'SELECT pgmq.read($1)', true, 400)]))
+      const net = subtractBackground(window, idle)
+      expect(net.statements.find((s) => s.queryId === 'sweep'), `${sweeps} sweeps in ${ms} ms`).toBeUndefined()
+      // the fallback read: 1/s on its timer, the rest per task
+      expect(net.statements.find((s) => s.queryId === 'read')!.calls).toBeCloseTo(400 - ms / 1000, 6)
+    }
+    // beyond what the timer could have made (2 × 14.375 + 5 = 33.75 in 46 s) the calls above the rate stay
+    const many = diffSnapshots(snap(0, []), snap(46_000, [stat('sweep', 'SELECT sweep()', true, 60)]))
+    expect(subtractBackground(many, idle).statements[0]!.calls).toBeCloseTo(60 - 14.375, 6)
+  })
+
   test('a poll whose cost per call has grown since the idle window is removed at its current cost', () => {
     const idle = diffSnapshots(snap(0, []), snap(1000, [stat('sweep', 'SELECT tasker.sweep()', true, 1, { sharedBlksHit: 10 })]))
     const window = diffSnapshots(snap(0, []), snap(10_000, [stat('sweep', 'SELECT tasker.sweep()', true, 10, { sharedBlksHit: 500 })]))

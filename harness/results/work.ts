@@ -182,6 +182,8 @@ export interface WorkMeasurement {
    * "possible: external server, other clients of tasker_db would be counted".
    */
   otherActivity: string
+  /** what the suite did to the server before the window so that its blocks per task repeat (absent: nothing) */
+  preparation?: string
   /** where the counters came from, e.g. "pg_stat_statements 1.12 (track=all), pg_stat_database, /proc" */
   source: string
   /** which statements count as pgmq operations and NOTIFYs (for the reader of a surprising figure) */

@@ -20,8 +20,12 @@ import { annotateResult } from '../record.ts'
 import { pgLimits } from '../../db/limits.ts'
 import { openWorkMeter, type CpuAttribution, type WindowResult, type WorkMeter } from './work-meter.ts'
 
-/** Timer-driven statements are measured for this long before the file's first window. */
-export const IDLE_WINDOW_MS = 3000
+/**
+ * Timer-driven statements are measured for this long before the file's first window: longer than
+ * the reference orchestrator's slowest timer (lost-step recovery, every TASKER_STALE_ENQUEUED_S / 2
+ * = 15 s), so each timer is seen at least once and none is counted as work per task.
+ */
+export const IDLE_WINDOW_MS = 16_000
 /** Backends flush pg_stat_database when idle after at most 10 s (PostgreSQL's PGSTAT_IDLE_INTERVAL). */
 export const SETTLE_MAX_MS = 11_000
 
@@ -34,6 +38,14 @@ export interface BenchWork {
   measure(task: Task, name: string, body: () => Promise<number>): Promise<WorkMeasurement | undefined>
   /** the same for a body that returns something else: `tasks` says how many tasks it completed */
   around<T>(task: Task, name: string, body: () => Promise<T>, tasks: (value: T) => number): Promise<T>
+  /**
+   * Inside measure/around's body (e.g. in tinybench's beforeAll('run'), untimed): starts the open
+   * window again here, so the warm-up's work is not counted; with `vacuumBeforeWindows`, after a
+   * VACUUM (ANALYZE), except in the file's first window: its tables hold only the warm-up's tasks,
+   * and statistics of nearly empty tables give plans (seq scans) whose cost grows with the window,
+   * where the planner's guess for tables never analyzed does not. The body returns the tasks since.
+   */
+  restart(): Promise<void>
   /** the same for several systems in one window (baselines): body returns tasks per name */
   measureEach(task: Task, body: () => Promise<Record<string, { tasks: number; databases?: string[]; cpu?: CpuAttribution }>>): Promise<Record<string, WorkMeasurement>>
 }
@@ -46,8 +58,21 @@ export function recordWork(task: Task, name: string, work: WorkMeasurement): voi
   meta.work = { ...meta.work, [name]: JSON.parse(JSON.stringify(work)) as WorkMeasurement }
 }
 
-export function workPerTask(run: RunInfo, label: string, extraDatabases: () => string[] = () => []): BenchWork {
+export interface WorkPerTaskOptions {
+  /**
+   * Table state that depends on the tasks run, not on time, on a server the suite owns only
+   * (quiet-tables.ts): autovacuum paused from the first window until the file ends, VACUUM
+   * (ANALYZE) at restart(). For benches of windows of tasks (e2e latency) whose blocks per task
+   * must repeat on a loaded machine; not for long load windows, whose latency includes autovacuum.
+   */
+  vacuumBeforeWindows?: boolean
+}
+
+export function workPerTask(run: RunInfo, label: string, extraDatabases: () => string[] = () => [], options: WorkPerTaskOptions = {}): BenchWork {
   let meter: Promise<WorkMeter | { missing: string }> | undefined
+  /** the window measure/around has open (restart replaces it) */
+  let current: { stop(): Promise<WindowResult> } | undefined
+  let windows = 0
   let said = false
   const orchestratorDb = databaseName(run.databaseUrl)
   const databases = async () => [orchestratorDb, ...extraDatabases()]
@@ -65,6 +90,7 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
           ? `none expected: the suite's own ${run.postgres.mode} server, used only by the system under test and the suite (whose own probes are left out)`
           : `possible: ${redactUrl(run.targetDatabaseUrl)} is not the suite's server; other clients of ${dbs.join(', ')} would be counted`,
         selfName: `node: bench (${label})`,
+        vacuumBeforeWindows: options.vacuumBeforeWindows === true && run.postgres.owned,
       }),
     ))
   afterAll(async () => {
@@ -82,8 +108,17 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
     return m.start()
   }
   async function around<T>(task: Task, name: string, body: () => Promise<T>, count: (value: T) => number, seen?: (w: WorkMeasurement) => void): Promise<T> {
-    const w = await window(task)
-    const value = await body()
+    current = await window(task)
+    windows++
+    let value: T
+    try {
+      value = await body()
+    } catch (err) {
+      current = undefined
+      throw err
+    }
+    const w = current // restart() may have replaced it
+    current = undefined
     const tasks = count(value)
     if (!w) return value
     const result = await w.stop()
@@ -104,6 +139,11 @@ export function workPerTask(run: RunInfo, label: string, extraDatabases: () => s
       return work
     },
     around: (task, name, body, count) => around(task, name, body, count),
+    async restart() {
+      if (!current) return
+      const m = await open()
+      if (!('missing' in m)) current = await m.start({ vacuum: windows > 1 })
+    },
     async measureEach(task, body) {
       const w = await window(task)
       const systems = await body()

@@ -93,6 +93,13 @@ export function diffSnapshots(before: StatSnapshot, after: StatSnapshot): StatDe
  * that share of every figure goes (so a poll whose cost per call grows with the tables is removed
  * at today's cost, not the idle window's). A statement that runs both on a timer and per task (a
  * fallback poll with the same text as the event-driven read) keeps the calls beyond its timer rate.
+ *
+ * A slow timer (a recovery sweep every 15 s, one call per namespace) is seen once or twice in the
+ * idle window, so its rate is known only to a factor of two, and a sweep costs thousands of
+ * blocks: removing "rate × window" of it would leave a share that grows with the window's length,
+ * i.e. with latency. A statement whose window calls are within what its timer could have made is
+ * all background: a timer of period P ≤ the idle window I making bursts of b calls was seen
+ * c ≥ b·⌊I/P⌋ times, and makes at most b·(W/P + 1) ≤ 2·c·W/I + c calls in a window W.
  */
 export function subtractBackground(window: StatDelta, idle: StatDelta | undefined): StatDelta {
   if (!idle || idle.ms <= 0) return window
@@ -103,7 +110,8 @@ export function subtractBackground(window: StatDelta, idle: StatDelta | undefine
     const bg = idleByKey.get(statKey(s))
     const d = { ...s }
     if (bg) {
-      const share = Math.min(1, (bg.calls * factor) / s.calls)
+      const expected = bg.calls * factor
+      const share = s.calls <= 2 * expected + bg.calls ? 1 : expected / s.calls
       for (const f of STAT_FIELDS) d[f] = s[f] * (1 - share)
     }
     if (d.calls > 1e-9) statements.push(d)

@@ -8,6 +8,7 @@ import { WORK_FORMAT, type WorkCounter, type WorkMeasurement } from '../../resul
 import { connectPg } from '../../db/connect.ts'
 import type { PgLimits } from '../../db/limits.ts'
 import { openPgStats, type PgStatsReader } from './pg-stats.ts'
+import { QUIET_TABLES, quietTables, type QuietTables } from './quiet-tables.ts'
 import { cpuSince, cpuSnapshot, nodeServices, postgresBackends, type CpuSnapshot, type GroupCpu } from './process-cpu.ts'
 import {
   backgroundRates,
@@ -42,6 +43,8 @@ export interface WorkMeterOptions {
   otherActivity: string
   /** the measuring process's CPU group name */
   selfName: string
+  /** pause autovacuum while open, vacuum when a window asks (quiet-tables.ts): only on a server the suite owns */
+  vacuumBeforeWindows?: boolean
 }
 
 export interface CpuAttribution {
@@ -57,7 +60,8 @@ export interface WindowResult {
 }
 
 export interface WorkMeter {
-  start(): Promise<{ stop(): Promise<WindowResult> }>
+  /** `vacuum`: VACUUM (ANALYZE) first (only with vacuumBeforeWindows) */
+  start(options?: { vacuum?: boolean }): Promise<{ stop(): Promise<WindowResult> }>
   close(): Promise<void>
 }
 
@@ -80,6 +84,8 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
     await client.end().catch(() => {})
     return { missing: `work per task: cannot read pg_stat_statements (${(err as Error).message})` }
   }
+  if (o.vacuumBeforeWindows && !o.owned) throw new Error('work per task: vacuumBeforeWindows on a server the suite does not own')
+  const quiet: QuietTables | undefined = o.vacuumBeforeWindows ? quietTables(client, o.statsUrl, o.databases, o.limits) : undefined
   let idle: StatDelta | undefined
   const processes = async () => new Map([...nodeServices(o.root), ...(await postgresBackends(client))])
   const measureIdle = async () => {
@@ -88,7 +94,9 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
     idle = diffSnapshots(before, await reader.snapshot(o.databases))
   }
   return {
-    async start() {
+    async start(options = {}) {
+      await quiet?.pause()
+      if (options.vacuum) await quiet?.vacuum()
       if (idle === undefined && o.idleMs > 0) await measureIdle()
       const cpu0 = cpuSnapshot(await processes())
       const stats0 = await reader.snapshot(o.databases)
@@ -101,7 +109,10 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
         },
       }
     },
-    close: () => client.end().catch(() => {}),
+    async close() {
+      await quiet?.close()
+      await client.end().catch(() => {})
+    },
   }
 }
 
@@ -180,6 +191,7 @@ function measurement(o: WorkMeterOptions, reader: PgStatsReader, w: Window, task
     ...(Object.keys(unavailable).length > 0 ? { unavailable } : {}),
     pgStatDatabase: { settled: w.settle.settled, waitedMs: w.settle.waitedMs },
     otherActivity: o.otherActivity,
+    ...(o.vacuumBeforeWindows ? { preparation: QUIET_TABLES } : {}),
     source: `${reader.description}, /proc`,
     pgmqCounted: PGMQ_COUNTED,
     notifiesCounted: NOTIFIES_COUNTED,
