@@ -71,7 +71,9 @@ describe('work per task on a real server', () => {
       // the test's own completion check (waitForTasks) polls as often as timing allows: left out
       expect(Math.abs(ownWork(b, 'calls') - ownWork(a, 'calls')) / ownWork(a, 'calls')).toBeLessThan(0.02)
       expect(Math.abs(ownWork(b, 'sharedBlks') - ownWork(a, 'sharedBlks')) / ownWork(a, 'sharedBlks')).toBeLessThan(0.05)
-      expect(c.perTask.round_trips! - b.perTask.round_trips!).toBeGreaterThan(0.8)
+      // The extra statement shows as exactly one top-level call per task. (The window's total round
+      // trips are not compared: how many step results the orchestrator takes in one batch, and so
+      // its round trips per task, depends on timing by design, by more than one per task.)
       expect(c.statements.find((s) => s.query.includes('task_uuid IS NULL'))).toMatchObject({ calls: 1, toplevel: true })
       expect(a.perTask.pgmq_sent).toBeGreaterThan(0)
       expect(a.perTask.notifies).toBeGreaterThan(0)
