@@ -306,6 +306,84 @@ describe('BatchPipeline', () => {
     await pipeline.stop()
     expect(batches).toEqual([['a'], ['b', 'c']])
   })
+
+  test('an offered copy of a message read (leased) here is dropped; stop() hands back the leased copies it did not handle', async () => {
+    // 'x@1': message x read from the queue (leased); 'x@0': x offered by a notification.
+    const batches: string[][] = []
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const source: string[][] = []
+    let readDone!: () => void
+    let reads = new Promise<void>((r) => (readDone = r))
+    const pipeline = new BatchPipeline<string>({
+      maxBatch: 10,
+      concurrency: 1,
+      read: async () => {
+        const next = source.shift() ?? []
+        setImmediate(readDone)
+        return next
+      },
+      handle: async (batch) => {
+        batches.push(batch)
+        if (batches.length === 1) await gate
+      },
+      key: (m) => m.split('@')[0]!,
+      leases: (m) => m.endsWith('@1'),
+      onError: (err) => {
+        throw err
+      },
+    })
+    pipeline.offer('a@0') // handled at once, held at the gate
+    pipeline.offer('b@0') // buffered
+    source.push(['a@1', 'b@1'])
+    pipeline.trigger()
+    await reads
+    pipeline.offer('a@0') // a leased copy is buffered: dropped
+    pipeline.offer('b@0') // likewise
+    reads = new Promise<void>((r) => (readDone = r))
+    source.push(['c@1'])
+    pipeline.trigger()
+    await reads
+    pipeline.offer('d@0') // buffered at stop: an offered copy holds nothing
+    const stopped = pipeline.stop()
+    release()
+    // Buffered when stop() came: the leased copies are handed back (their leases to release).
+    expect(await stopped).toEqual(['a@1', 'b@1', 'c@1'])
+    expect(batches).toEqual([['a@0']])
+  })
+
+  test('the leased copies are handled after an offered copy of the same message', async () => {
+    const batches: string[][] = []
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let done!: () => void
+    const second = new Promise<void>((r) => (done = r))
+    let readOnce = false
+    const pipeline = new BatchPipeline<string>({
+      maxBatch: 10,
+      concurrency: 1,
+      read: async () => (readOnce ? [] : ((readOnce = true), ['a@1', 'b@1'])),
+      handle: async (batch) => {
+        batches.push(batch)
+        if (batches.length === 1) await gate
+        else done()
+      },
+      key: (m) => m.split('@')[0]!,
+      leases: (m) => m.endsWith('@1'),
+      onError: (err) => {
+        throw err
+      },
+    })
+    pipeline.offer('a@0')
+    pipeline.offer('b@0')
+    pipeline.trigger()
+    await new Promise((r) => setTimeout(r, 10))
+    release()
+    await second
+    await pipeline.stop()
+    // a@0 was being handled: a@1 joins the next batch; b@0 was buffered: b@1 took its place.
+    expect(batches).toEqual([['a@0'], ['a@1', 'b@1']])
+  })
 })
 
 describe('QueueDrainer', () => {
