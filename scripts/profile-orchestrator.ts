@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   onCleanup('embedded PostgreSQL', () => postgres.stop())
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'tasker-profile-logs-'))
   onCleanup(`log dir ${logDir}`, () => rmSync(logDir, { recursive: true, force: true }))
-  const orchestrator = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers, logDir })
+  const orchestrator = await startEmbeddedOrchestrator({ databaseUrl: postgres.url, workers, logDir, coordination: 'process' })
   const api = createTaskerClient(orchestrator.url)
   const watcher = await createEventWatcher(postgres.url, api)
   onCleanup('completion watcher', () => watcher.close())

@@ -20,6 +20,12 @@ export interface EmbeddedOrchestratorOptions {
   workers: number
   /** orchestration instances (default 1) */
   orchestrators?: number
+  /**
+   * How the orchestration instances keep evaluations of a task apart (TASKER_COORDINATION):
+   * `database` (default; any number of instances) or `process` (one instance only: no transaction
+   * per result batch). Asking `process` with several instances is refused.
+   */
+  coordination?: 'database' | 'process'
   logDir: string
   /** OTLP/HTTP base URL (http://127.0.0.1:4318); unset → tracing off in the children. */
   otlpEndpoint?: string
@@ -66,6 +72,7 @@ export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOption
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`workers must be a whole number ≥ 1 (got ${opts.workers})`)
   const instances = opts.orchestrators ?? 1
   if (!Number.isInteger(instances) || instances < 1) throw new Error(`orchestrators must be a whole number ≥ 1 (got ${instances})`)
+  if (instances > 1 && opts.coordination === 'process') throw new Error(`coordination 'process' keeps task evaluations apart inside one process only: it cannot serve ${instances} orchestration instances`)
   if (instances > 1 && opts.env?.TASKER_PORT) throw new Error('TASKER_PORT names one port: leave it unset with several orchestration instances (each gets its own)')
   mkdirSync(opts.logDir, { recursive: true })
   const log = opts.log ?? (() => {})
@@ -91,7 +98,7 @@ export async function startEmbeddedOrchestrator(opts: EmbeddedOrchestratorOption
     const service = await startService({
       label,
       entry: ORCHESTRATION_ENTRY,
-      env: { ...baseEnv, TASKER_PORT: port, OTEL_SERVICE_NAME: 'tasker-orchestration' },
+      env: { ...baseEnv, TASKER_PORT: port, OTEL_SERVICE_NAME: 'tasker-orchestration', ...(opts.coordination ? { TASKER_COORDINATION: opts.coordination } : {}) },
       logFile: path.join(opts.logDir, `${label}.log`),
       log,
     })

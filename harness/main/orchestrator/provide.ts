@@ -95,8 +95,10 @@ export async function provideOrchestrator({ settings, choice, postgres, runId, r
       const stepDelayMs = settings.BENCH_WORKER_STEP_DELAY_MS
       const orchestrators = settings.BENCH_ORCHESTRATORS
       const extraStatementsPerStep = settings.BENCH_WORKER_EXTRA_STATEMENTS
-      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, orchestrators, logDir, otlpEndpoint, log, stepDelayMs, extraStatementsPerStep })
-      const instances = orchestrators > 1 ? `${orchestrators} orchestration instances (round robin) and ` : ''
+      // One instance needs no database coordination (2 round trips fewer per result batch).
+      const coordination = orchestrators === 1 ? 'process' : 'database'
+      const started = await startEmbeddedOrchestrator({ databaseUrl, workers: settings.BENCH_WORKERS, orchestrators, coordination, logDir, otlpEndpoint, log, stepDelayMs, extraStatementsPerStep })
+      const instances = orchestrators > 1 ? `${orchestrators} orchestration instances (round robin, coordinated in the database) and ` : ''
       log(`orchestrator: embedded at ${started.url} with ${instances}${settings.BENCH_WORKERS} worker(s) (${choice.reason}); logs in ${logDir}`)
       if (extraStatementsPerStep > 0) log(`orchestrator: experiment knob BENCH_WORKER_EXTRA_STATEMENTS=${extraStatementsPerStep}: every step runs ${extraStatementsPerStep} extra statement(s) after its handler`)
       if (stepDelayMs > 0) log(`orchestrator: experiment knob BENCH_WORKER_STEP_DELAY_MS=${stepDelayMs}: every step waits ${stepDelayMs} ms before its handler`)

@@ -69,10 +69,11 @@ async function main(): Promise<void> {
 
   const enqueuer = new StepEnqueuer(pool, telemetry, log)
   const locks = new TaskLocks()
-  const retries = new RetryScheduler(pool, enqueuer, locks, log, config.pollIntervalMs)
+  const retries = new RetryScheduler(pool, enqueuer, locks, log, config.pollIntervalMs, config.coordination)
   const results = new ResultProcessor({
     pool,
     processorId,
+    coordination: config.coordination,
     templates: registry,
     enqueuer,
     retries,
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
   reportReady(log, `orchestration listening on ${server.url}`, {
     url: server.url,
     processor: processorId,
+    coordination: config.coordination,
     templates: registry.templates.map((t) => `${t.namespace}/${t.name}@${t.version}`),
     telemetry: telemetry.enabled,
   })
