@@ -34,6 +34,8 @@ function runOne(engine: LoadEngine, files: GeneratorFiles, hardLimitMs: number):
         ...process.env,
         ARTILLERY_DISABLE_TELEMETRY: 'true',
         ARTILLERY_PLUGIN_PATH: PLUGIN_PATH,
+        // no module compile cache left in the temp directory
+        NODE_DISABLE_COMPILE_CACHE: '1',
         // one worker thread: the arrivalCount phase runs there anyway, and each generator is its own process
         WORKERS: '1',
       },

@@ -43,6 +43,8 @@ export function ensureLoadEngine(dir: string, log: (line: string) => void): Load
     const result = spawnSync(npm, ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: dir,
       stdio: ['ignore', 'inherit', 'inherit'],
+      // npm 11 turns on Node's module compile cache, kept in the temp directory: leave nothing there
+      env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' },
       timeout: INSTALL_TIMEOUT_MS,
     })
     if (result.error || result.status !== 0) {
