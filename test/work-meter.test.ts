@@ -70,7 +70,11 @@ describe('work per task on a real server', () => {
       expect(a.perTask.round_trips).toBeGreaterThan(5)
       // the test's own completion check (waitForTasks) polls as often as timing allows: left out
       expect(Math.abs(ownWork(b, 'calls') - ownWork(a, 'calls')) / ownWork(a, 'calls')).toBeLessThan(0.02)
-      expect(Math.abs(ownWork(b, 'sharedBlks') - ownWork(a, 'sharedBlks')) / ownWork(a, 'sharedBlks')).toBeLessThan(0.05)
+      // Buffers of 15-task windows on this small test server (tiny tables, 250 ms–5 s timers, no
+      // vacuum between windows) move by up to ~10 % on a loaded machine (6.6 % seen beside a
+      // running bench): a wide bound here. The 2 % agreement is a property of the e2e bench's
+      // 200-task windows on the suite's server (docs/work-per-task.md), not of this window.
+      expect(Math.abs(ownWork(b, 'sharedBlks') - ownWork(a, 'sharedBlks')) / ownWork(a, 'sharedBlks')).toBeLessThan(0.15)
       // The extra statement shows as exactly one top-level call per task. (The window's total round
       // trips are not compared: how many step results the orchestrator takes in one batch, and so
       // its round trips per task, depends on timing by design, by more than one per task.)
