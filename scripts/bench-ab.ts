@@ -5,7 +5,7 @@
  * between jobs and within one: base and head of a round run back to back, so the machine's phase
  * hits both alike, and the rounds show how much the pairs still disagree.
  *
- *   node scripts/bench-ab.ts --base <ref> [--head <ref>] [--rounds 1] [--gate-rounds 3] [--out <dir>]
+ *   node scripts/bench-ab.ts --base <ref> [--head <ref>] [--rounds 1] [--gate-rounds 1] [--out <dir>]
  *                            [--margins <file>] [--informational] [--timeout-minutes 45]
  *                            [<vitest bench filters or files>…]
  *
@@ -14,7 +14,7 @@
  *                  package-lock.json is identical, else installed with npm ci
  * --rounds         1..20 rounds of every bench asked for; each runs base and head once, the order
  *                  alternating per round (base head, head base, …). More rounds: fairer and slower.
- * --gate-rounds    rounds in all for the gating benches (default 3, at least --rounds): the rounds
+ * --gate-rounds    rounds in all for the gating benches (default 1, at least --rounds): the rounds
  *                  after --rounds run only the files that hold a gating bench, with traces off and
  *                  the SQL dataset at 100K tasks only (BENCH_TRACES=off, BENCH_SQL_SCALES=100000,
  *                  unless set), the conditions bench:power measured the check's power under.
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
   })
   if (values.help || !values.base) {
-    console.log('usage: node scripts/bench-ab.ts --base <ref> [--head HEAD] [--rounds 1] [--gate-rounds 3] [--out dir] [--margins file] [--informational] [--timeout-minutes 45] [filters…]')
+    console.log('usage: node scripts/bench-ab.ts --base <ref> [--head HEAD] [--rounds 1] [--gate-rounds 1] [--out dir] [--margins file] [--informational] [--timeout-minutes 45] [filters…]')
     return values.help ? 0 : 2
   }
   const rounds = wholeNumber(values.rounds, '--rounds', 1, MAX_ROUNDS)

@@ -2,7 +2,7 @@
  * How well does the pull-request check catch a real regression, and how often does it cry wolf?
  * Measured on REAL reruns on this machine, never on simulated samples:
  *
- *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3]
+ *   npm run bench:power -- [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 1]
  *                          [--max-minutes 50] [--out results/power] [--analyse <dir>[,<dir>…]]
  *                          [--bench <id>] [--judge <id>] [filters…]
  *
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
   })
   if (values.help) {
-    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 3] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [--judge id] [filters…]')
+    console.log('usage: node scripts/bench-power.ts [--cycles 10] [--effects 10,20,30,40] [--samples 200] [--rounds 1] [--max-minutes 50] [--out dir] [--analyse dir[,dir…] [--since time]] [--bench id] [--judge id] [filters…]')
     return 0
   }
   const rounds = wholeNumber(values.rounds, '--rounds', 1, MAX_ROUNDS)
