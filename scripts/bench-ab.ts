@@ -50,6 +50,7 @@ import { compareRuns, hasRegression, type Comparison } from '../harness/offline/
 import { loadMargins, MarginBook, PAIRED_MARGINS } from '../harness/offline/compare/margins.ts'
 import { poolRounds } from '../harness/offline/compare/pool.ts'
 import { createProgress, formatDuration } from '../harness/offline/compare/progress.ts'
+import { stopAfterCurrentRun } from '../harness/offline/compare/interruption.ts'
 import { loadCompareSettings } from '../harness/offline/compare/settings.ts'
 import { addWorktree, provideNodeModules, removeWorktree, repositoryRoot, type Worktree } from '../harness/offline/compare/worktree.ts'
 import { readResultsFile } from '../harness/results/read.ts'
@@ -100,13 +101,7 @@ async function main(): Promise<number> {
 
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'tasker-bench-ab-'))
   const trees: Partial<Record<Side, Worktree>> = {}
-  let interrupted = false
-  const onSignal = () => {
-    interrupted = true
-    progress.warn('interrupted: stopping after the current run and removing the worktrees')
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const interruption = stopAfterCurrentRun(progress, 'and removing the worktrees')
   try {
     for (const side of ['base', 'head'] as const) {
       const ref = side === 'base' ? values.base : values.head!
@@ -124,7 +119,7 @@ async function main(): Promise<number> {
     // the gate rounds' files: those of the first rounds' results that hold a gating bench
     let gatingFiles: string[] | undefined
     for (const [i, step] of plan.entries()) {
-      if (interrupted) break
+      if (interruption.requested) break
       if (step.scope === 'gating' && gatingFiles === undefined) {
         gatingFiles = gatingModules([...runs.base, ...runs.head].flatMap((r) => r.doc?.results ?? []), compare.gates)
         if (gatingFiles.length === 0) {
@@ -201,11 +196,10 @@ async function main(): Promise<number> {
         console.log('regression reported only (informational)')
       }
     }
-    if (interrupted) return 130
+    if (interruption.requested) return 130
     return exitCode
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    interruption.dispose()
     for (const tree of Object.values(trees)) {
       if (!values['keep-worktrees']) removeWorktree(repo, tree)
     }

@@ -31,6 +31,7 @@ import { loadCompareSettings } from '../harness/offline/compare/settings.ts'
 import { readResultsFile } from '../harness/results/read.ts'
 import { comparisonLines, shownPath } from '../harness/offline/report/terminal.ts'
 import { writeReports } from '../harness/offline/report/write-reports.ts'
+import { runCommand } from '../harness/offline/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -81,9 +82,4 @@ function main(): number {
   return 1
 }
 
-try {
-  process.exitCode = main()
-} catch (err) {
-  console.error(`bench-compare: ${(err as Error).message}`)
-  process.exitCode = 2
-}
+runCommand('bench-compare', main)

@@ -56,6 +56,7 @@ import { analysePower, formatPowerTable, type PowerManifest, type PowerRunRecord
 import { powerPlan, sizingP50, stepDelayFor } from '../harness/offline/compare/power-plan.ts'
 import { DEFAULT_GATE_ROUNDS, MAX_ROUNDS } from '../harness/offline/compare/ab-plan.ts'
 import { createProgress, formatDuration } from '../harness/offline/compare/progress.ts'
+import { stopAfterCurrentRun } from '../harness/offline/compare/interruption.ts'
 import { readResultsFile } from '../harness/results/read.ts'
 import { shownPath } from '../harness/offline/report/terminal.ts'
 import { UsageError, runCommand, wholeNumber } from '../harness/offline/compare/command-line.ts'
@@ -134,13 +135,7 @@ async function main(): Promise<number> {
   const manifest: PowerManifest = { bench: values.bench!, ...(values.judge ? { judge: values.judge } : {}), filters, samples, startedAt: new Date(started).toISOString(), reference: { p50Ms: 0, steps: 0 }, runs: [] }
   const save = () => writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
 
-  let interrupted = false
-  const onSignal = () => {
-    interrupted = true
-    progress.warn('interrupted: stopping after the current run (its PostgreSQL and orchestrator stop with it)')
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const interruption = stopAfterCurrentRun(progress)
 
   let runIndex = 0
   const runOnce = async (cycle: number, effect: number, side: 'base' | 'head', delayMs: number): Promise<PowerRunRecord | undefined> => {
@@ -172,7 +167,7 @@ async function main(): Promise<number> {
     manifest.reference.steps = Number(entry.extra?.steps ?? 1)
     return entry.p50
   }
-  const reference = interrupted ? undefined : await runOnce(0, 0, 'base', 0)
+  const reference = interruption.requested ? undefined : await runOnce(0, 0, 'base', 0)
   if (!reference) return 1
   identicalP50s.push(p50Of(reference))
   manifest.reference.p50Ms = identicalP50s[0]!
@@ -187,7 +182,7 @@ async function main(): Promise<number> {
     const first = plan[i]!
     const second = plan[i + 1]!
     const expected = pairs > 0 ? pairMs / pairs : 0
-    if (interrupted) break
+    if (interruption.requested) break
     if (Date.now() + expected > deadline) {
       progress.warn(`--max-minutes ${maxMinutes} reached: stopping after ${pairs} pairs of ${plan.length / 2}`)
       break

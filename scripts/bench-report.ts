@@ -16,6 +16,7 @@ import { loadSettings } from '../harness/config/settings.ts'
 import { readResultsFile } from '../harness/results/read.ts'
 import { shownPath } from '../harness/offline/report/terminal.ts'
 import { writeReports } from '../harness/offline/report/write-reports.ts'
+import { runCommand } from '../harness/offline/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -31,9 +32,4 @@ function main(): number {
   return 0
 }
 
-try {
-  process.exitCode = main()
-} catch (err) {
-  console.error(`bench-report: ${(err as Error).message}`)
-  process.exitCode = 2
-}
+runCommand('bench-report', main)

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util'
 import { loadSettings } from '../harness/config/settings.ts'
 import { readResultsFile } from '../harness/results/read.ts'
 import type { ResultsDocument } from '../harness/results/schema.ts'
+import { runCommand } from '../harness/offline/compare/command-line.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
@@ -62,9 +63,4 @@ function normalise(doc: ResultsDocument): ResultsDocument {
 
 class UsageError extends Error {}
 
-try {
-  process.exitCode = main()
-} catch (err) {
-  console.error(`bench-save-baseline: ${(err as Error).message}`)
-  process.exitCode = 2
-}
+runCommand('bench-save-baseline', main)

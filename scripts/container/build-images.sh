@@ -109,6 +109,20 @@ image_label() { docker image inspect --format "{{ index .Config.Labels \"$LABEL\
 
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
 
+# True when image $1 was built from inputs $2 (its label) and --rebuild was not given: no build.
+is_current() { [[ "$REBUILD" == false && "$(image_label "$1")" == "$2" ]]; }
+
+# docker build of image $2 with its output in $LOG_DIR/$1, the rest of the arguments docker's; on
+# failure the log's last lines and where it is, and status 1.
+docker_build() {
+  local log="$LOG_DIR/$1" image="$2"
+  shift 2
+  docker build --quiet -t "$image" "$@" >"$log" 2>&1 && return 0
+  tail -n 10 "$log" >&2
+  say "docker build of $image failed (log: $log)"
+  return 1
+}
+
 # After a rebuild the previous image is untagged: remove it (unless a container still uses it).
 drop_superseded() {
   local old="$1" tag="$2"
@@ -215,17 +229,11 @@ build_postgres() {
   local inputs
   build_base
   inputs="$(postgres_inputs)"
-  if [[ "$REBUILD" == false && "$(image_label "$PG_IMAGE")" == "$inputs" ]]; then
-    say "$PG_IMAGE: up to date"
-    return 0
-  fi
+  is_current "$PG_IMAGE" "$inputs" && { say "$PG_IMAGE: up to date"; return 0; }
   local t0 old
   t0="$(now_ms)"
   old="$(image_id "$PG_IMAGE")"
-  if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$PG_IMAGE" "$dir" >"$LOG_DIR/postgres-build.log" 2>&1; then
-    tail -n 10 "$LOG_DIR/postgres-build.log" >&2
-    fail "docker build of $PG_IMAGE failed (log: $LOG_DIR/postgres-build.log)"
-  fi
+  docker_build postgres-build.log "$PG_IMAGE" --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$BASE_IMAGE" "$dir" || exit 1
   drop_superseded "$old" "$PG_IMAGE"
   say "$PG_IMAGE: built in $(elapsed "$t0")"
 }
@@ -238,10 +246,7 @@ build_postgres_pgmq() {
   fi
   local inputs
   inputs="$(pgmq_inputs)"
-  if [[ "$REBUILD" == false && "$(image_label "$PG_PGMQ_IMAGE")" == "$inputs" ]]; then
-    say "$PG_PGMQ_IMAGE: up to date (pgmq $PGMQ_VERSION from $PGMQ_DIR)"
-    return 0
-  fi
+  is_current "$PG_PGMQ_IMAGE" "$inputs" && { say "$PG_PGMQ_IMAGE: up to date (pgmq $PGMQ_VERSION from $PGMQ_DIR)"; return 0; }
   local t0 old ctx f
   t0="$(now_ms)"
   old="$(image_id "$PG_PGMQ_IMAGE")"
@@ -253,12 +258,8 @@ build_postgres_pgmq() {
   cp "$PGMQ_DIR/pgmq.control" "$ctx/extension/"
   cp "$PGMQ_DIR/sql/pgmq.sql" "$ctx/extension/pgmq--$PGMQ_VERSION.sql"
   for f in "$PGMQ_DIR"/sql/pgmq--*--*.sql; do [[ -f "$f" ]] && cp "$f" "$ctx/extension/"; done
-  if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$PG_IMAGE" --build-arg "PGMQ_VERSION=$PGMQ_VERSION" \
-    -f "$ROOT/scripts/container/postgres/pgmq.Dockerfile" -t "$PG_PGMQ_IMAGE" "$ctx" >"$LOG_DIR/postgres-pgmq-build.log" 2>&1; then
-    tail -n 10 "$LOG_DIR/postgres-pgmq-build.log" >&2
-    rm -rf "$ctx"
-    fail "docker build of $PG_PGMQ_IMAGE failed (log: $LOG_DIR/postgres-pgmq-build.log)"
-  fi
+  docker_build postgres-pgmq-build.log "$PG_PGMQ_IMAGE" --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$PG_IMAGE" --build-arg "PGMQ_VERSION=$PGMQ_VERSION" \
+    -f "$ROOT/scripts/container/postgres/pgmq.Dockerfile" "$ctx" || { rm -rf "$ctx"; exit 1; }
   rm -rf "$ctx"
   drop_superseded "$old" "$PG_PGMQ_IMAGE"
   say "$PG_PGMQ_IMAGE: built in $(elapsed "$t0") with pgmq $PGMQ_VERSION from $PGMQ_DIR; use BENCH_POSTGRES=container BENCH_PG_IMAGE=$PG_PGMQ_IMAGE"
@@ -274,10 +275,7 @@ build_orchestrator() {
   local inputs
   build_base
   inputs="$(orchestrator_inputs)"
-  if [[ "$REBUILD" == false && "$(image_label "$ORCH_IMAGE")" == "$inputs" ]]; then
-    say "$ORCH_IMAGE: up to date (inputs $inputs)"
-    return 0
-  fi
+  is_current "$ORCH_IMAGE" "$inputs" && { say "$ORCH_IMAGE: up to date (inputs $inputs)"; return 0; }
   local t0 ctx old
   t0="$(now_ms)"
   old="$(image_id "$ORCH_IMAGE")"
@@ -293,11 +291,8 @@ build_orchestrator() {
   (cd "$ROOT" && tar --exclude=node_modules -cf - orchestrator fixtures/templates) | tar -C "$ctx/app" -xf -
   cp "$ROOT/orchestrator/docker/entrypoint.sh" "$ctx/entrypoint.sh"
   say "building $ORCH_IMAGE ($(echo "$packages" | wc -l) packages, context $(du -sh "$ctx" | cut -f1))…"
-  if ! docker build --quiet --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-    -f "$ROOT/orchestrator/docker/Dockerfile" -t "$ORCH_IMAGE" "$ctx" >"$LOG_DIR/orchestrator-build.log" 2>&1; then
-    tail -n 10 "$LOG_DIR/orchestrator-build.log" >&2
-    fail "docker build of $ORCH_IMAGE failed (log: $LOG_DIR/orchestrator-build.log)"
-  fi
+  docker_build orchestrator-build.log "$ORCH_IMAGE" --label "$LABEL=$inputs" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+    -f "$ROOT/orchestrator/docker/Dockerfile" "$ctx" || exit 1
   rm -rf "$ctx"
   # The image must start: Node runs and finds its packages.
   docker run --rm --entrypoint node "$ORCH_IMAGE" -e "await import('pg'); await import('yaml')" >/dev/null ||

@@ -1,4 +1,5 @@
 /** What the bench asks of a baseline (the floor, the peer): run one task of a shape, time it. */
+import { processPgLimits, type PgLimits } from '../../db/limits.ts'
 import type { Shape } from '../tasker/workflows.ts'
 import type { TaskCompletion } from './completion-listener.ts'
 
@@ -31,3 +32,8 @@ export interface BaselineOptions {
 /** The reference worker's default concurrency per process (TASKER_CONCURRENCY). */
 export const WORKER_CONCURRENCY = 8
 export const TASK_INPUT = 6
+
+/** A baseline's connections: the run's statement timeout; this process's defaults for the rest (a worker process applied none of its own). */
+export function baselineLimits(statementTimeoutMs: number): PgLimits {
+  return { ...processPgLimits(), statementTimeoutMs, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' }
+}

@@ -72,6 +72,18 @@ export const roots = (dag: Dag): DagStep[] => dag.steps.filter((s) => s.parents.
 export const joins = (dag: Dag): DagStep[] => dag.steps.filter((s) => s.parents.length > 1)
 export const sinks = (dag: Dag): DagStep[] => dag.steps.filter((s) => s.children.length === 0)
 
+/** The join counters a new task starts with: each join step and its number of parents. */
+export function joinCounters(dag: Dag): { steps: string[]; remaining: number[] } {
+  const counters = joins(dag)
+  return { steps: counters.map((s) => s.name), remaining: counters.map((s) => s.parents.length) }
+}
+
+/** For a baseline that announces a task's completion from its last step: every DAG must have one. */
+export function requireOneLastStep(dags: Record<Shape, Dag>, baseline: string): void {
+  const several = Object.values(dags).find((d) => sinks(d).length !== 1)
+  if (several) throw new Error(`${baseline}: ${several.shape} has ${sinks(several).length} last steps; the ${baseline} runs DAGs that end in one step`)
+}
+
 export function stepOf(dag: Dag, name: string): DagStep {
   const step = dag.steps.find((s) => s.name === name)
   if (!step) throw new Error(`${dag.shape}: no step named ${name}`)

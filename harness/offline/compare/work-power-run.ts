@@ -16,6 +16,7 @@ import { readResultsFile } from '../../results/read.ts'
 import { logTail, runBenchChild } from './bench-child.ts'
 import { UsageError } from './command-line.ts'
 import { createProgress, formatDuration } from './progress.ts'
+import { stopAfterCurrentRun } from './interruption.ts'
 import { analyseWorkPower, formatWorkPowerTable, type WorkPowerRun } from './work-power.ts'
 
 export interface WorkPowerOptions {
@@ -45,13 +46,7 @@ export async function runWorkPower(o: WorkPowerOptions): Promise<number> {
   const manifest: WorkPowerManifest = { kind: 'work-power', bench: o.bench, filters: o.filters, samples: o.samples, runs: [] }
   const save = () => writeFileSync(path.join(o.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
   const deadline = Date.now() + o.maxMinutes * 60_000
-  let interrupted = false
-  const onSignal = () => {
-    interrupted = true
-    progress.warn('interrupted: stopping after the current run')
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const interruption = stopAfterCurrentRun(progress)
   let runMs = 0
   try {
     for (let cycle = 1; cycle <= o.cycles; cycle++) {
@@ -59,10 +54,10 @@ export async function runWorkPower(o: WorkPowerOptions): Promise<number> {
         const order = cycle % 2 === 1 ? [0, 1] : [1, 0]
         for (const extra of order) {
           const average = manifest.runs.length > 0 ? runMs / manifest.runs.length : 0
-          if (interrupted) break
+          if (interruption.requested) break
           if (Date.now() + average > deadline) {
             progress.warn(`--max-minutes ${o.maxMinutes} reached after ${manifest.runs.length} runs`)
-            interrupted = true
+            interruption.stop()
             break
           }
           const name = `run-${String(manifest.runs.length + 1).padStart(3, '0')}-c${cycle}-${hog ? 'hog' : 'quiet'}-extra${extra}`
@@ -90,11 +85,10 @@ export async function runWorkPower(o: WorkPowerOptions): Promise<number> {
           progress.step(`${name}: ${formatDuration(result.durationMs)}`)
         }
       }
-      if (interrupted) break
+      if (interruption.requested) break
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    interruption.dispose()
   }
   save()
   for (const line of formatWorkPowerTable(analyseWorkPower(readWorkPowerRuns(o.out), o.bench))) console.log(line)

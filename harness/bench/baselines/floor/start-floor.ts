@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Shape } from '../../tasker/workflows.ts'
 import { withClient } from '../../../db/with-client.ts'
-import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
-import { roots, type Dag } from '../dag.ts'
+import { type Baseline, type BaselineOptions } from '../baseline.ts'
+import type { Dag } from '../dag.ts'
 import { runBaseline } from '../run-baseline.ts'
-import type { FloorMessage } from './messages.ts'
+import { startWorkerProcesses } from '../worker-processes.ts'
 import { initialCounters } from './run-step.ts'
 import { CREATE_QUEUE, DONE_CHANNEL, QUEUE, START_TASK, WAKE_CHANNEL } from './statements.ts'
 import { joinCountersTable } from '../join-counters.ts'
@@ -32,7 +32,6 @@ export async function installFloor(databaseUrl: string): Promise<void> {
 
 export async function startFloor(dags: Record<Shape, Dag>, options: BaselineOptions): Promise<Baseline> {
   await installFloor(options.databaseUrl)
-  const input = options.input ?? TASK_INPUT
   const config: FloorWorkerConfig = {
     databaseUrl: options.databaseUrl,
     dags: Object.values(dags),
@@ -45,15 +44,13 @@ export async function startFloor(dags: Record<Shape, Dag>, options: BaselineOpti
       name: 'floor',
       description: `pgmq ${QUEUE} + LISTEN/NOTIFY, ${options.workers} worker process(es) × ${options.concurrency} concurrent steps`,
       doneChannel: DONE_CHANNEL,
-      workerEntry: WORKER_ENTRY,
-      workerConfig: config,
-      start(starter, shape, t) {
-        const dag = dags[shape]
-        const counters = initialCounters(dag)
-        const messages = roots(dag).map((r): FloorMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
-        return starter.query(START_TASK, [QUEUE, t, counters.steps, counters.remaining, messages.map((m) => JSON.stringify(m)), WAKE_CHANNEL])
+      startRunners: () => startWorkerProcesses('floor', WORKER_ENTRY, options.workers, config),
+      start(starter, task) {
+        const counters = initialCounters(task.dag)
+        return starter.query(START_TASK, [QUEUE, task.id, counters.steps, counters.remaining, task.roots, WAKE_CHANNEL])
       },
     },
+    dags,
     options,
   )
 }

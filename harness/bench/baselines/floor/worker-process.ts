@@ -1,11 +1,12 @@
 /**
  * A floor worker process: LISTENs on the wake channel, and on every notification (and once a
- * second, for a wake-up lost to a reconnect) drains the queue: pgmq.read claims up to its free
- * slots, each message runs on its own connection (runFloorStep), and reading goes on until the
- * queue has nothing visible. Concurrency per process: the same as the reference worker's default.
+ * second, for a wake-up lost to a reconnect) drains the queue (claim-loop.ts): pgmq.read claims
+ * up to its free slots, each message runs on its own connection (runFloorStep). Concurrency per
+ * process: the same as the reference worker's default.
  */
 import { connectPg, openPool } from '../../../db/connect.ts'
-import { processPgLimits } from '../../../db/limits.ts'
+import { baselineLimits } from '../baseline.ts'
+import { claimLoop } from '../claim-loop.ts'
 import type { Dag } from '../dag.ts'
 import { onWorkerStop, reportReady, workerConfig } from '../worker-processes.ts'
 import type { FloorMessage } from './messages.ts'
@@ -25,8 +26,7 @@ const SAFETY_POLL_MS = 1_000
 
 const config = workerConfig<FloorWorkerConfig>()
 const dags = new Map(config.dags.map((d) => [d.shape, d]))
-// A child process applied no limits of its own: the run's statement timeout, the defaults for the rest.
-const limits = { ...processPgLimits(), statementTimeoutMs: config.statementTimeoutMs, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' as const }
+const limits = baselineLimits(config.statementTimeoutMs)
 const pool = openPool(config.databaseUrl, 'floor worker', limits, { max: config.concurrency })
 const [reader, listener] = await Promise.all([connectPg(config.databaseUrl, 'floor worker reader', limits), connectPg(config.databaseUrl, 'floor worker listener', limits)])
 const logError = (err: Error) => console.error(`[floor worker ${process.pid}] ${err.message}`)
@@ -34,69 +34,30 @@ pool.on('error', logError)
 reader.on('error', logError)
 listener.on('error', logError)
 
-let inFlight = 0
-let wanted = false
-let draining = false
-let starved = false
-
-function wake(): void {
-  wanted = true
-  if (!draining) void drain()
-}
-
-async function drain(): Promise<void> {
-  draining = true
-  try {
-    while (wanted) {
-      wanted = false
-      for (;;) {
-        const free = config.concurrency - inFlight
-        if (free === 0) {
-          starved = true // a finishing step wakes the loop again
-          break
-        }
-        const { rows } = await reader.query<{ msg_id: string; message: FloorMessage }>(READ, [QUEUE, config.visibilityTimeoutS, free])
-        for (const row of rows) start(row.msg_id, row.message)
-        // Fewer than asked: nothing else was visible. Reading again would find nothing (one wasted
-        // round trip per wake-up); a message sent from now on NOTIFYs, which sets `wanted`.
-        if (rows.length < free) break
-      }
-    }
-  } catch (err) {
-    console.error(`[floor worker ${process.pid}] reading ${QUEUE}: ${(err as Error).message}`)
-  } finally {
-    draining = false
-  }
-}
-
-function start(msgId: string, message: FloorMessage): void {
-  inFlight++
-  void (async () => {
+type Claimed = { msg_id: string; message: FloorMessage }
+const loop = claimLoop<Claimed>({
+  slots: config.concurrency,
+  claim: async (free) => (await reader.query<Claimed>(READ, [QUEUE, config.visibilityTimeoutS, free])).rows,
+  async run({ msg_id, message }) {
+    const dag = dags.get(message.d)
+    if (!dag) throw new Error(`message ${msg_id} names an unknown shape ${message.d}`)
     const client = await pool.connect()
     try {
-      const dag = dags.get(message.d)
-      if (!dag) throw new Error(`message ${msgId} names an unknown shape ${message.d}`)
-      await runFloorStep(client, dag, msgId, message)
+      await runFloorStep(client, dag, msg_id, message)
     } finally {
       client.release()
     }
-  })()
-    .catch((err: Error) => console.error(`[floor worker ${process.pid}] step ${message.s} of task ${message.t}: ${err.message}`))
-    .finally(() => {
-      inFlight--
-      if (starved) {
-        starved = false
-        wake()
-      }
-    })
-}
+  },
+  report: (err, item) => logError(new Error(item ? `step ${item.message.s} of task ${item.message.t}: ${err.message}` : `reading ${QUEUE}: ${err.message}`)),
+})
 
-listener.on('notification', wake)
+listener.on('notification', loop.wake)
 await listener.query(`LISTEN ${WAKE_CHANNEL}`)
-const poll = setInterval(wake, SAFETY_POLL_MS)
+const poll = setInterval(loop.wake, SAFETY_POLL_MS)
 onWorkerStop(async () => {
   clearInterval(poll)
+  loop.stop()
   await Promise.allSettled([listener.end(), reader.end(), pool.end()])
 })
 reportReady()
-wake()
+loop.wake()

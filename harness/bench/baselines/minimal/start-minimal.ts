@@ -10,17 +10,17 @@
  * worker, and its delete in the step's transaction keeps the effect exactly-once), and no
  * process boundary between the one starting tasks and the ones running steps.
  */
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type pg from 'pg'
 import { newClient, openPool } from '../../../db/connect.ts'
-import { processPgLimits } from '../../../db/limits.ts'
 import type { Shape } from '../../tasker/workflows.ts'
 import { withClient } from '../../../db/with-client.ts'
-import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
-import { listenForCompletions, type TaskCompletion } from '../completion-listener.ts'
-import { roots, sinks, joins, stepOf, stepValue, type Dag } from '../dag.ts'
-import { mergeTrails, type FloorMessage as StepMessage } from '../floor/messages.ts'
+import { baselineLimits, type Baseline, type BaselineOptions } from '../baseline.ts'
+import { claimLoop } from '../claim-loop.ts'
+import { joinCounters, requireOneLastStep, type Dag } from '../dag.ts'
+import { finishedStep } from '../finished-step.ts'
+import type { FloorMessage as StepMessage } from '../floor/messages.ts'
+import { runBaseline } from '../run-baseline.ts'
 import { CLAIM, DONE_CHANNEL, FINISH_STEP, START_TASK, WAKE_CHANNEL } from './statements.ts'
 import { joinCountersTable } from '../join-counters.ts'
 
@@ -35,80 +35,46 @@ export async function installMinimalChain(databaseUrl: string): Promise<void> {
 
 /** One step: compute it, then one statement counts down the joins, inserts the children, NOTIFYs. */
 export async function finishMinimalStep(client: pg.ClientBase, dag: Dag, message: StepMessage): Promise<void> {
-  const step = stepOf(dag, message.s)
-  const value = stepValue(message.pv, message.in)
-  // a join's trail is its parents' trails end to end: each ancestor once
-  const trail = [...mergeTrails([message.tr]), step.name]
-  const isJoin = (name: string) => stepOf(dag, name).parents.length > 1
-  const next = step.children.filter((c) => !isJoin(c)).map((c): StepMessage => ({ ...message, s: c, pv: [value], tr: trail }))
-  const completion: TaskCompletion | null = step.children.length === 0 ? { t: message.t, v: { [step.name]: value }, tr: trail } : null
-  await client.query(FINISH_STEP, [
-    message.t,
-    step.children.filter(isJoin),
-    value,
-    JSON.stringify(trail),
-    next.map((m) => JSON.stringify(m)),
-    JSON.stringify({ t: message.t, d: message.d, in: message.in }),
-    completion && JSON.stringify(completion),
-    WAKE_CHANNEL,
-    DONE_CHANNEL,
-  ])
+  const { joinChildren, tail } = finishedStep(dag, message, { wake: WAKE_CHANNEL, done: DONE_CHANNEL })
+  await client.query(FINISH_STEP, [message.t, joinChildren, ...tail])
 }
 
 export async function startMinimalChain(dags: Record<Shape, Dag>, options: BaselineOptions): Promise<Baseline> {
-  const several = Object.values(dags).find((d) => sinks(d).length !== 1)
-  if (several) throw new Error(`minimal chain: ${several.shape} has ${sinks(several).length} last steps; the minimal chain runs DAGs that end in one step`)
+  requireOneLastStep(dags, 'minimal chain')
   await installMinimalChain(options.databaseUrl)
-  const input = options.input ?? TASK_INPUT
   // as many steps at once as the floor's worker processes together
   const slots = options.workers * options.concurrency
-  const limits = { ...processPgLimits(), statementTimeoutMs: options.statementTimeoutMs, statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' as const }
-  const url = options.databaseUrl
-  const starter = openPool(url, 'minimal chain starter', limits, { max: 4 })
-  const steps = openPool(url, 'minimal chain steps', limits, { max: slots })
-  const claimer = newClient(url, 'minimal chain claimer', limits)
-  const listener = newClient(url, 'minimal chain listener', limits)
+  return runBaseline(
+    {
+      name: 'minimal',
+      description: `one process, a plain table + LISTEN/NOTIFY, ${slots} concurrent steps`,
+      doneChannel: DONE_CHANNEL,
+      startRunners: () => runStepsInProcess(dags, options, slots),
+      start(starter, task) {
+        const counters = joinCounters(task.dag)
+        return starter.query(START_TASK, [task.id, counters.steps, counters.remaining, task.roots, WAKE_CHANNEL])
+      },
+    },
+    dags,
+    options,
+  )
+}
+
+/** The step runner: in this process, claiming rows on one connection and finishing each on a pool's. */
+async function runStepsInProcess(dags: Record<Shape, Dag>, options: BaselineOptions, slots: number): Promise<{ stop(): Promise<void> }> {
+  const limits = baselineLimits(options.statementTimeoutMs)
+  const steps = openPool(options.databaseUrl, 'minimal chain steps', limits, { max: slots })
+  const claimer = newClient(options.databaseUrl, 'minimal chain claimer', limits)
+  const listener = newClient(options.databaseUrl, 'minimal chain listener', limits)
   const report = (err: Error) => console.error(`[minimal chain] ${err.message}`)
-  starter.on('error', report)
   steps.on('error', report)
   claimer.on('error', report)
   listener.on('error', report)
-
-  let inFlight = 0
-  let wanted = false
-  let draining = false
-  let starved = false
-  let stopped = false
-  const wake = () => {
-    wanted = true
-    if (!draining && !stopped) void drain()
-  }
-  const drain = async () => {
-    draining = true
-    try {
-      while (wanted && !stopped) {
-        wanted = false
-        for (;;) {
-          const free = slots - inFlight
-          if (free === 0) {
-            starved = true // a finishing step wakes the loop again
-            break
-          }
-          const { rows } = await claimer.query<{ id: string; message: StepMessage }>(CLAIM, [free])
-          for (const row of rows) run(row.message)
-          // fewer than asked: nothing else was visible; a later insert NOTIFYs (sets `wanted`)
-          if (rows.length < free) break
-        }
-      }
-    } catch (err) {
-      if (!stopped) report(err as Error)
-    } finally {
-      draining = false
-    }
-  }
-  const run = (message: StepMessage) => {
-    inFlight++
-    void (async () => {
+  type Claimed = { id: string; message: StepMessage }
+  const loop = claimLoop<Claimed>({
+    slots,
+    claim: async (free) => (await claimer.query<Claimed>(CLAIM, [free])).rows,
+    async run({ message }) {
       const dag = dags[message.d]
       if (!dag) throw new Error(`a row names an unknown shape ${message.d}`)
       const client = await steps.connect()
@@ -117,49 +83,21 @@ export async function startMinimalChain(dags: Record<Shape, Dag>, options: Basel
       } finally {
         client.release()
       }
-    })()
-      .catch((err: Error) => report(new Error(`step ${message.s} of task ${message.t}: ${err.message}`)))
-      .finally(() => {
-        inFlight--
-        if (starved) {
-          starved = false
-          wake()
-        }
-      })
+    },
+    report: (err, item) => report(item ? new Error(`step ${item.message.s} of task ${item.message.t}: ${err.message}`) : err),
+  })
+  const stop = async () => {
+    loop.stop()
+    await Promise.allSettled([listener.end(), claimer.end()])
+    await steps.end()
   }
-
-  const completions = await listenForCompletions(options.databaseUrl, DONE_CHANNEL, 'minimal chain')
   try {
-    await Promise.all([starter.query('SELECT 1'), claimer.connect(), listener.connect()])
-    listener.on('notification', wake)
+    await Promise.all([claimer.connect(), listener.connect()])
+    listener.on('notification', loop.wake)
     await listener.query(`LISTEN ${WAKE_CHANNEL}`)
   } catch (err) {
-    await Promise.allSettled([completions.close(), starter.end(), steps.end(), claimer.end(), listener.end()])
+    await stop().catch(() => {})
     throw err
   }
-  return {
-    name: 'minimal',
-    description: `one process, a plain table + LISTEN/NOTIFY, ${slots} concurrent steps`,
-    async runTask(shape, timeoutMs) {
-      const dag = dags[shape]
-      const t = randomUUID()
-      const done = completions.expect(t, timeoutMs)
-      const t0 = performance.now() // as the floor's and the peer's: building the start statement counts
-      try {
-        const counters = joins(dag)
-        const messages = roots(dag).map((r): StepMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
-        await starter.query(START_TASK, [t, counters.map((s) => s.name), counters.map((s) => s.parents.length), messages.map((m) => JSON.stringify(m)), WAKE_CHANNEL])
-      } catch (err) {
-        done.catch(() => {}) // it can only time out now; the start's error says why
-        throw err
-      }
-      const { at, completion } = await done
-      return { ms: at - t0, completion }
-    },
-    async close() {
-      stopped = true
-      await Promise.allSettled([listener.end(), claimer.end()])
-      await Promise.allSettled([completions.close(), starter.end(), steps.end()])
-    },
-  }
+  return { stop }
 }

@@ -10,10 +10,10 @@ import { Logger, runMigrations } from 'graphile-worker'
 import type { Shape } from '../../tasker/workflows.ts'
 import { openPool } from '../../../db/connect.ts'
 import { withClient } from '../../../db/with-client.ts'
-import { TASK_INPUT, type Baseline, type BaselineOptions } from '../baseline.ts'
-import { joins, roots, sinks, type Dag } from '../dag.ts'
-import type { FloorMessage as StepMessage } from '../floor/messages.ts'
+import { type Baseline, type BaselineOptions } from '../baseline.ts'
+import { joinCounters, requireOneLastStep, type Dag } from '../dag.ts'
 import { runBaseline } from '../run-baseline.ts'
+import { startWorkerProcesses } from '../worker-processes.ts'
 import { DONE_CHANNEL, START_TASK, TASK_IDENTIFIER } from './statements.ts'
 import { joinCountersTable } from '../join-counters.ts'
 import type { PeerWorkerConfig } from './worker-process.ts'
@@ -39,25 +39,21 @@ export async function installPeer(databaseUrl: string): Promise<void> {
 }
 
 export async function startPeer(dags: Record<Shape, Dag>, options: BaselineOptions): Promise<Baseline> {
-  const several = Object.values(dags).find((d) => sinks(d).length !== 1)
-  if (several) throw new Error(`peer: ${several.shape} has ${sinks(several).length} last steps; the peer runs DAGs that end in one step`)
+  requireOneLastStep(dags, 'peer')
   await installPeer(options.databaseUrl)
-  const input = options.input ?? TASK_INPUT
   const config: PeerWorkerConfig = { databaseUrl: options.databaseUrl, dags: Object.values(dags), concurrency: options.concurrency }
   return runBaseline(
     {
       name: 'peer',
       description: `graphile-worker, ${options.workers} worker process(es) × concurrency ${options.concurrency}`,
       doneChannel: DONE_CHANNEL,
-      workerEntry: WORKER_ENTRY,
-      workerConfig: config,
-      start(starter, shape, t) {
-        const dag = dags[shape]
-        const counters = joins(dag)
-        const payloads = roots(dag).map((r): StepMessage => ({ t, d: shape, s: r.name, in: input, pv: [], tr: [] }))
-        return starter.query(START_TASK, [t, counters.map((s) => s.name), counters.map((s) => s.parents.length), TASK_IDENTIFIER, payloads.map((p) => JSON.stringify(p))])
+      startRunners: () => startWorkerProcesses('peer', WORKER_ENTRY, options.workers, config),
+      start(starter, task) {
+        const counters = joinCounters(task.dag)
+        return starter.query(START_TASK, [task.id, counters.steps, counters.remaining, TASK_IDENTIFIER, task.roots])
       },
     },
+    dags,
     options,
   )
 }
