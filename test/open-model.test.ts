@@ -7,10 +7,15 @@ function fakeClock() {
   return { now: () => t, sleep: async (ms: number) => void (t += ms), advance: (ms: number) => (t += ms) }
 }
 
+/** runOpenModel on a fresh fake clock; `start` returns when arrival `i`'s task completes (or throws). */
+function runOnFakeClock(ratePerSecond: number, durationMs: number, start: (i: number, clock: ReturnType<typeof fakeClock>) => number) {
+  const clock = fakeClock()
+  return runOpenModel({ ratePerSecond, durationMs, now: clock.now, sleep: clock.sleep, start: async (i) => start(i, clock) })
+}
+
 describe('runOpenModel', () => {
   test('arrivals follow the rate, independent of completions', async () => {
-    const clock = fakeClock()
-    const result = await runOpenModel({ ratePerSecond: 50, durationMs: 1000, now: clock.now, sleep: clock.sleep, start: async () => clock.now() + 5 })
+    const result = await runOnFakeClock(50, 1000, (_, clock) => clock.now() + 5)
     expect(result.arrivals).toHaveLength(50)
     const gaps = result.arrivals.slice(1).map((a, i) => a.intendedAt - result.arrivals[i]!.intendedAt)
     expect(new Set(gaps.map((g) => g.toFixed(6)))).toEqual(new Set(['20.000000']))
@@ -18,17 +23,10 @@ describe('runOpenModel', () => {
   })
 
   test('a stall is counted from the intended start (coordinated omission corrected)', async () => {
-    const clock = fakeClock()
-    const result = await runOpenModel({
-      ratePerSecond: 10,
-      durationMs: 500,
-      now: clock.now,
-      sleep: clock.sleep,
-      // arrival 2 blocks the generator for 300 ms (a stall); every task takes 1 ms once sent
-      start: async (i) => {
-        if (i === 2) clock.advance(300)
-        return clock.now() + 1
-      },
+    // arrival 2 blocks the generator for 300 ms (a stall); every task takes 1 ms once sent
+    const result = await runOnFakeClock(10, 500, (i, clock) => {
+      if (i === 2) clock.advance(300)
+      return clock.now() + 1
     })
     const latencies = correctedLatencies(result)
     expect(result.arrivals).toHaveLength(5)
@@ -38,16 +36,9 @@ describe('runOpenModel', () => {
   })
 
   test('failures are kept, not counted as latencies', async () => {
-    const clock = fakeClock()
-    const result = await runOpenModel({
-      ratePerSecond: 20,
-      durationMs: 200,
-      now: clock.now,
-      sleep: clock.sleep,
-      start: async (i) => {
-        if (i % 2 === 0) throw new Error(`task ${i} failed`)
-        return clock.now() + 2
-      },
+    const result = await runOnFakeClock(20, 200, (i, clock) => {
+      if (i % 2 === 0) throw new Error(`task ${i} failed`)
+      return clock.now() + 2
     })
     expect(result.arrivals.filter((a) => a.error)).toHaveLength(2)
     expect(correctedLatencies(result)).toHaveLength(2)
