@@ -156,6 +156,16 @@ async function context(q: Queryable, taskUuid: string): Promise<ContextRow> {
   return rows[0]!
 }
 
+/** Expected step counts of an execution context (the function returns them as text). */
+function stepCounts(counts: Partial<Record<'total' | 'pending' | 'in_progress' | 'completed' | 'failed' | 'ready' | 'enqueued', number>>): Partial<ContextRow> {
+  return Object.fromEntries(Object.entries(counts).map(([state, n]) => [`${state}_steps`, String(n)]))
+}
+
+/** What an execution context concludes about its task. */
+function verdict(execution_status: string, recommended_action: string, health_status: string): Partial<ContextRow> {
+  return { execution_status, recommended_action, health_status }
+}
+
 describe('tasker SQL: transitions, readiness, execution context, dependencies', () => {
   const db = usePostgres(migrateTasker)
 
@@ -415,17 +425,9 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       expect(await context(db.pool, taskUuid)).toMatchObject({
         task_uuid: taskUuid,
         status: 'pending',
-        total_steps: '4',
-        pending_steps: '4',
-        in_progress_steps: '0',
-        completed_steps: '0',
-        failed_steps: '0',
-        ready_steps: '1',
-        execution_status: 'has_ready_steps',
-        recommended_action: 'execute_ready_steps',
+        ...stepCounts({ total: 4, pending: 4, in_progress: 0, completed: 0, failed: 0, ready: 1, enqueued: 0 }),
+        ...verdict('has_ready_steps', 'execute_ready_steps', 'healthy'),
         completion_percentage: '0.00',
-        health_status: 'healthy',
-        enqueued_steps: '0',
       })
     })
 
@@ -438,15 +440,10 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       expect(await stepTo(db.pool, steps.diamond_branch_c!, ['pending'], 'enqueued')).toBe(true)
       expect(await stepTo(db.pool, steps.diamond_branch_c!, ['enqueued'], 'in_progress')).toBe(true)
       expect(await context(db.pool, taskUuid)).toMatchObject({
-        in_progress_steps: '2',
-        enqueued_steps: '1', // branch b (tasker-core's definition: enqueued, also for orchestration)
-        completed_steps: '1',
-        pending_steps: '1',
-        ready_steps: '0',
-        execution_status: 'processing',
-        recommended_action: 'wait_for_completion',
+        // enqueued: branch b (tasker-core's definition: enqueued, also for orchestration)
+        ...stepCounts({ in_progress: 2, enqueued: 1, completed: 1, pending: 1, ready: 0 }),
+        ...verdict('processing', 'wait_for_completion', 'healthy'),
         completion_percentage: '25.00',
-        health_status: 'healthy',
       })
     })
 
@@ -455,11 +452,8 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       await completeStep(db.pool, steps.diamond_start!)
       expect(await stepTo(db.pool, steps.diamond_branch_b!, null, 'error')).toBe(true)
       expect(await context(db.pool, taskUuid)).toMatchObject({
-        failed_steps: '1',
-        ready_steps: '1', // branch c
-        execution_status: 'blocked_by_failures',
-        recommended_action: 'handle_failures',
-        health_status: 'blocked',
+        ...stepCounts({ failed: 1, ready: 1 }), // ready: branch c
+        ...verdict('blocked_by_failures', 'handle_failures', 'blocked'),
       })
     })
 
@@ -468,12 +462,8 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       await failAttempt(db.pool, steps.linear_step_1!)
       await db.pool.query(`UPDATE tasker.workflow_steps SET backoff_request_seconds = 3600 WHERE workflow_step_uuid = $1`, [steps.linear_step_1])
       expect(await context(db.pool, taskUuid)).toMatchObject({
-        pending_steps: '4',
-        ready_steps: '0',
-        failed_steps: '0',
-        execution_status: 'waiting_for_dependencies',
-        recommended_action: 'wait_for_dependencies',
-        health_status: 'recovering',
+        ...stepCounts({ pending: 4, ready: 0, failed: 0 }),
+        ...verdict('waiting_for_dependencies', 'wait_for_dependencies', 'recovering'),
       })
     })
 
@@ -481,13 +471,9 @@ describe('tasker SQL: transitions, readiness, execution context, dependencies', 
       const { taskUuid, steps } = await buildTask(db.pool, 'diamond')
       for (const name of SHAPES.diamond.steps) await completeStep(db.pool, steps[name]!)
       expect(await context(db.pool, taskUuid)).toMatchObject({
-        total_steps: '4',
-        completed_steps: '4',
-        ready_steps: '0',
-        execution_status: 'all_complete',
-        recommended_action: 'finalize_task',
+        ...stepCounts({ total: 4, completed: 4, ready: 0 }),
+        ...verdict('all_complete', 'finalize_task', 'healthy'),
         completion_percentage: '100.00',
-        health_status: 'healthy',
       })
     })
 
