@@ -36,29 +36,34 @@ function span(name: string, start: number, end: number, attributes: Record<strin
 
 const step = (uuid: string, name: string, worker?: string) => ({ step_uuid: uuid, step_name: name, ...(worker ? { worker_id: worker } : {}) })
 
+type SpanMaker = (name: string, start: number, end: number, attributes?: Record<string, string>) => NormalisedSpan
+type Interval = [start: number, end: number]
+
+/**
+ * One step's five spans, each at [start, end] ms: its enqueue and result processing (orchestration),
+ * the worker's claim, handler and result submission.
+ */
+function stepSpans(uuid: string, name: string, worker: string, t: Record<'enqueue' | 'claim' | 'execute' | 'submit' | 'process', Interval>, make: SpanMaker = span): NormalisedSpan[] {
+  return [
+    make('step.enqueue', ...t.enqueue, step(uuid, name)),
+    make('step.claim', ...t.claim, step(uuid, name, worker)),
+    make('step.execute', ...t.execute, step(uuid, name, worker)),
+    make('step.submit_result', ...t.submit, step(uuid, name, worker)),
+    make('result.process', ...t.process, step(uuid, name)),
+  ]
+}
+
 /**
  * linear: s1 → s2 → s3. The next step's enqueue happens inside the previous step's result
  * processing; finalization inside the last one's.
  */
 function linearSpans(corr = 'corr-1', shift = 0): NormalisedSpan[] {
-  const at = (name: string, a: number, b: number, attrs: Record<string, string> = {}) => span(name, a + shift, b + shift, attrs, [], corr)
+  const at: SpanMaker = (name, a, b, attrs = {}) => span(name, a + shift, b + shift, attrs, [], corr)
   return [
     at('task.create', 0, 10),
-    at('step.enqueue', 6, 8, step('s1', 'linear_step_1')),
-    at('step.claim', 12, 13, step('s1', 'linear_step_1', 'w1')),
-    at('step.execute', 14, 24, step('s1', 'linear_step_1', 'w1')),
-    at('step.submit_result', 25, 28, step('s1', 'linear_step_1', 'w1')),
-    at('result.process', 30, 40, step('s1', 'linear_step_1')),
-    at('step.enqueue', 37, 38, step('s2', 'linear_step_2')),
-    at('step.claim', 41, 42, step('s2', 'linear_step_2', 'w2')),
-    at('step.execute', 42, 52, step('s2', 'linear_step_2', 'w2')),
-    at('step.submit_result', 53, 55, step('s2', 'linear_step_2', 'w2')),
-    at('result.process', 56, 64, step('s2', 'linear_step_2')),
-    at('step.enqueue', 62, 63, step('s3', 'linear_step_3')),
-    at('step.claim', 65, 66, step('s3', 'linear_step_3', 'w1')),
-    at('step.execute', 66, 76, step('s3', 'linear_step_3', 'w1')),
-    at('step.submit_result', 77, 80, step('s3', 'linear_step_3', 'w1')),
-    at('result.process', 81, 90, step('s3', 'linear_step_3')),
+    ...stepSpans('s1', 'linear_step_1', 'w1', { enqueue: [6, 8], claim: [12, 13], execute: [14, 24], submit: [25, 28], process: [30, 40] }, at),
+    ...stepSpans('s2', 'linear_step_2', 'w2', { enqueue: [37, 38], claim: [41, 42], execute: [42, 52], submit: [53, 55], process: [56, 64] }, at),
+    ...stepSpans('s3', 'linear_step_3', 'w1', { enqueue: [62, 63], claim: [65, 66], execute: [66, 76], submit: [77, 80], process: [81, 90] }, at),
     at('task.finalize', 86, 89),
   ]
 }
@@ -108,11 +113,7 @@ describe('one task, reference span names', () => {
   it('reports time on the path that no span covers as orchestration.gap', () => {
     const b = analyseTask('corr-1', [
       span('task.create', 0, 5),
-      span('step.enqueue', 2, 3, step('s1', 'only')),
-      span('step.claim', 4, 5, step('s1', 'only', 'w1')),
-      span('step.execute', 5, 6, step('s1', 'only', 'w1')),
-      span('step.submit_result', 6, 7, step('s1', 'only', 'w1')),
-      span('result.process', 8, 9, step('s1', 'only')),
+      ...stepSpans('s1', 'only', 'w1', { enqueue: [2, 3], claim: [4, 5], execute: [5, 6], submit: [6, 7], process: [8, 9] }),
       span('task.finalize', 12, 13),
     ])
     expect(b.complete).toBe(true)
@@ -125,11 +126,7 @@ describe('one task, reference span names', () => {
     // sub-millisecond duration, so submission can appear to start 0.3 ms before the handler ended.
     const b = analyseTask('corr-1', [
       span('task.create', 0, 5),
-      span('step.enqueue', 2, 3, step('s1', 'only')),
-      span('step.claim', 34, 41, step('s1', 'only', 'w1')),
-      span('step.execute', 41, 342.313, step('s1', 'only', 'w1')),
-      span('step.submit_result', 342, 348, step('s1', 'only', 'w1')),
-      span('result.process', 351, 382, step('s1', 'only')),
+      ...stepSpans('s1', 'only', 'w1', { enqueue: [2, 3], claim: [34, 41], execute: [41, 342.313], submit: [342, 348], process: [351, 382] }),
       span('task.finalize', 376, 380),
     ])
     expect(b.budget['worker.execute']).toBe(301) // the overlapping 0.313 ms goes to the shorter submission
@@ -142,26 +139,11 @@ describe('one task, reference span names', () => {
   it('follows the branch that finished last through a diamond', () => {
     const spans = [
       span('task.create', 0, 5),
-      span('step.enqueue', 2, 3, step('a', 'diamond_start')),
-      span('step.claim', 4, 5, step('a', 'diamond_start', 'w1')),
-      span('step.execute', 5, 6, step('a', 'diamond_start', 'w1')),
-      span('step.submit_result', 6, 7, step('a', 'diamond_start', 'w1')),
-      span('result.process', 8, 12, step('a', 'diamond_start')),
-      span('step.enqueue', 10, 11, step('b', 'diamond_branch_b')),
-      span('step.enqueue', 10, 11, step('c', 'diamond_branch_c')),
-      span('step.claim', 12, 13, step('b', 'diamond_branch_b', 'w1')),
-      span('step.claim', 12, 13, step('c', 'diamond_branch_c', 'w2')),
-      span('step.execute', 13, 40, step('b', 'diamond_branch_b', 'w1')), // the slow branch
-      span('step.execute', 13, 15, step('c', 'diamond_branch_c', 'w2')),
-      span('step.submit_result', 41, 42, step('b', 'diamond_branch_b', 'w1')),
-      span('step.submit_result', 16, 17, step('c', 'diamond_branch_c', 'w2')),
-      span('result.process', 18, 20, step('c', 'diamond_branch_c')),
-      span('result.process', 43, 47, step('b', 'diamond_branch_b')),
-      span('step.enqueue', 45, 46, step('d', 'diamond_end')),
-      span('step.claim', 47, 48, step('d', 'diamond_end', 'w2')),
-      span('step.execute', 48, 49, step('d', 'diamond_end', 'w2')),
-      span('step.submit_result', 49, 50, step('d', 'diamond_end', 'w2')),
-      span('result.process', 51, 55, step('d', 'diamond_end')),
+      ...stepSpans('a', 'diamond_start', 'w1', { enqueue: [2, 3], claim: [4, 5], execute: [5, 6], submit: [6, 7], process: [8, 12] }),
+      // b is the slow branch (a 27 ms handler), c the quick one
+      ...stepSpans('b', 'diamond_branch_b', 'w1', { enqueue: [10, 11], claim: [12, 13], execute: [13, 40], submit: [41, 42], process: [43, 47] }),
+      ...stepSpans('c', 'diamond_branch_c', 'w2', { enqueue: [10, 11], claim: [12, 13], execute: [13, 15], submit: [16, 17], process: [18, 20] }),
+      ...stepSpans('d', 'diamond_end', 'w2', { enqueue: [45, 46], claim: [47, 48], execute: [48, 49], submit: [49, 50], process: [51, 55] }),
       span('task.finalize', 53, 54),
     ]
     const b = analyseTask('corr-1', spans, { expectSteps: ['diamond_start', 'diamond_branch_b', 'diamond_branch_c', 'diamond_end'] })
