@@ -12,6 +12,7 @@ import { chooseTraceMode, exporterEnvironment, provideTraces } from '../harness/
 import { createTraceQuery } from '../harness/bench/traces/query.ts'
 import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/receiver.ts'
 import type { OtlpTraceRequest } from '../harness/results/traces/otlp-json.ts'
+import { base64Ids, tempoBatches } from './support/tempo-json.ts'
 
 afterAll(async () => {
   await runCleanups() // receivers started through provideTraces register themselves there
@@ -258,36 +259,15 @@ describe('Jaeger', () => {
 
 describe('Tempo', () => {
   const traceHex = '0af7651916cd43dd8448eb211c80319c'
-  const tempoTrace = {
-    batches: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'tasker-worker' } }] },
-        scopeSpans: [
-          {
-            spans: [
-              {
-                traceId: Buffer.from(traceHex, 'hex').toString('base64'),
-                spanId: Buffer.from('b7ad6b7169203331', 'hex').toString('base64'),
-                name: 'step.claim',
-                kind: 'SPAN_KIND_INTERNAL',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: '1700000000002000000',
-                attributes: [{ key: 'correlation_id', value: { stringValue: 'corr-t' } }],
-              },
-              {
-                traceId: Buffer.from(traceHex, 'hex').toString('base64'),
-                spanId: Buffer.from('00000000000000ff', 'hex').toString('base64'),
-                name: 'step.claim',
-                startTimeUnixNano: '1700000000000000000',
-                endTimeUnixNano: '1700000000002000000',
-                attributes: [{ key: 'correlation_id', value: { stringValue: 'someone-else' } }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  }
+  const claim = (spanHex: string, correlationId: string, fields: Record<string, unknown> = {}) => ({
+    ...base64Ids(traceHex, spanHex),
+    name: 'step.claim',
+    ...fields,
+    startTimeUnixNano: '1700000000000000000',
+    endTimeUnixNano: '1700000000002000000',
+    attributes: [{ key: 'correlation_id', value: { stringValue: correlationId } }],
+  })
+  const tempoTrace = tempoBatches('tasker-worker', [claim('b7ad6b7169203331', 'corr-t', { kind: 'SPAN_KIND_INTERNAL' }), claim('00000000000000ff', 'someone-else')])
 
   it('searches with TraceQL, fetches each trace and keeps only this task’s spans', async () => {
     const tempo = await fakeServer((url, res) => {

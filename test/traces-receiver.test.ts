@@ -15,6 +15,7 @@ import { startTraceReceiver, type TraceReceiver } from '../harness/main/traces/r
 import { varint as encodeVarint } from '../harness/main/traces/otlp-response.ts'
 import type { NormalisedSpan } from '../harness/results/traces/types.ts'
 import type { OtlpAnyValue, OtlpKeyValue, OtlpTraceRequest } from '../harness/results/traces/otlp-json.ts'
+import { base64Ids, tempoBatches } from './support/tempo-json.ts'
 
 // ---- a tiny protobuf encoder for the ExportTraceServiceRequest subset -------------------------
 
@@ -386,29 +387,16 @@ describe('bounds and errors', () => {
 
   it('reads base64 ids and named enums (proto3 JSON as Tempo answers)', async () => {
     const r = await receiver()
-    const body = {
-      batches: [
-        {
-          resource: { attributes: [{ key: 'service.name', value: s('svc') }] },
-          instrumentationLibrarySpans: [
-            {
-              spans: [
-                {
-                  traceId: Buffer.from(TRACE, 'hex').toString('base64'),
-                  spanId: Buffer.from('0102030405060708', 'hex').toString('base64'),
-                  name: 'x',
-                  kind: 'SPAN_KIND_CONSUMER',
-                  startTimeUnixNano: 1_000_000,
-                  endTimeUnixNano: '3000000',
-                  attributes: [{ key: 'correlation_id', value: s('corr-t') }],
-                  status: { code: 'STATUS_CODE_ERROR' },
-                },
-              ],
-            },
-          ],
-        },
-      ],
+    const span = {
+      ...base64Ids(TRACE, '0102030405060708'),
+      name: 'x',
+      kind: 'SPAN_KIND_CONSUMER',
+      startTimeUnixNano: 1_000_000,
+      endTimeUnixNano: '3000000',
+      attributes: [{ key: 'correlation_id', value: s('corr-t') }],
+      status: { code: 'STATUS_CODE_ERROR' },
     }
+    const body = tempoBatches('svc', [span], 'instrumentationLibrarySpans')
     expect((await post(r, JSON.stringify(body), { 'content-type': 'application/json' })).status).toBe(200)
     expect(await spans(r, 'correlation_id=corr-t')).toMatchObject([{ traceId: TRACE, spanId: '0102030405060708', kind: 5, startMs: 1, endMs: 3, durationMs: 2, status: { code: 2 } }])
   })
