@@ -7,7 +7,7 @@
 import pg from 'pg'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { type Logger, LostStepRecovery } from '../orchestrator/index.ts'
-import { createTask, taskBody, useOrchestrator, waitForRow, waitForTasks, type TestOrchestrator } from './support/orchestrator.ts'
+import { createTask, killWorkerMidStep, stepTransitionCounts, taskBody, useOrchestrator, waitForTasks, type TestOrchestrator } from './support/orchestrator.ts'
 
 const NAMESPACE = 'linear_workflow'
 const QUEUE = 'pgmq.q_worker_linear_workflow_queue'
@@ -132,17 +132,8 @@ describe('a backlog of more than 500 steps, lost sends and a worker killed mid-s
 
   test('every step completes exactly once, each root step with one message', async () => {
     // A worker is killed while it runs a step; the other stops too, so a backlog builds.
-    const slow = await createTask(o.url, taskBody('linear', { bench_sleep_ms: { linear_step_2: 3000 } }))
-    const claim = await waitForRow<{ worker_id: string }>(
-      o.db,
-      `SELECT tr.metadata->>'worker_id' AS worker_id FROM tasker.workflow_step_transitions tr
-       JOIN tasker.workflow_steps ws USING (workflow_step_uuid) JOIN tasker.named_steps ns USING (named_step_uuid)
-       WHERE ws.task_uuid = $1 AND ns.name = 'linear_step_2' AND tr.to_state = 'in_progress' AND tr.most_recent`,
-      [slow],
-    )
-    const victim = o.orchestrator.workers.findIndex((w) => w.id === claim.worker_id)
-    expect(victim).toBeGreaterThanOrEqual(0)
-    await o.orchestrator.killWorker(victim, 'SIGKILL')
+    const killed = await killWorkerMidStep(o)
+    const slow = killed.taskUuid
     await o.orchestrator.killWorker(0, 'SIGTERM')
 
     const ids = await createMany(o, 600)
@@ -165,25 +156,11 @@ describe('a backlog of more than 500 steps, lost sends and a worker killed mid-s
     const all = [slow, ...ids]
     await waitForTasks(o.db, all, ['complete'], 300_000)
 
-    const { rows } = await o.db.pool.query<{ step_uuid: string; completes: number; submits: number; claims: number }>(
-      `SELECT ws.workflow_step_uuid::text AS step_uuid,
-              count(*) FILTER (WHERE tr.to_state = 'complete')::int AS completes,
-              count(*) FILTER (WHERE tr.to_state = 'enqueued_for_orchestration')::int AS submits,
-              count(*) FILTER (WHERE tr.to_state = 'in_progress')::int AS claims
-       FROM tasker.workflow_steps ws JOIN tasker.workflow_step_transitions tr USING (workflow_step_uuid)
-       WHERE ws.task_uuid = ANY ($1::uuid[])
-       GROUP BY ws.workflow_step_uuid`,
-      [all],
-    )
+    const rows = await stepTransitionCounts(o.db, all)
     expect(rows.length).toBe(601 * 3)
     expect(rows.filter((r) => r.completes !== 1 || r.submits !== 1)).toEqual([])
     // The killed worker's step was taken over by another worker (claimed at least twice).
-    const taken = await o.db.pool.query<{ step_uuid: string }>(
-      `SELECT ws.workflow_step_uuid::text AS step_uuid FROM tasker.workflow_steps ws JOIN tasker.named_steps ns USING (named_step_uuid)
-       WHERE ws.task_uuid = $1 AND ns.name = 'linear_step_2'`,
-      [slow],
-    )
-    expect(rows.find((r) => r.step_uuid === taken.rows[0]!.step_uuid)!.claims).toBeGreaterThanOrEqual(2)
+    expect(rows.find((r) => r.step_uuid === killed.stepUuid)!.claims).toBeGreaterThanOrEqual(2)
     const counts = await messageCounts(o, roots, true)
     expect(roots.filter((s) => counts.get(s) !== 1), 'root steps sent more or less than once').toEqual([])
     expect((await o.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${QUEUE}`)).rows[0]!.n).toBe(0)

@@ -4,7 +4,7 @@
  * nothing, and a burst of concurrent tasks completes with every step handled exactly once.
  */
 import { describe, expect, test } from 'vitest'
-import { createTask, errorLines, stepResults, taskBody, useOrchestrator, waitForRow, waitForTasks } from './support/orchestrator.ts'
+import { createTask, errorLines, killWorkerMidStep, stepResults, stepTransitionCounts, taskBody, useOrchestrator, waitForTasks } from './support/orchestrator.ts'
 
 const P = 1_000_000_007n
 const sq = (x: bigint) => (x * x) % P
@@ -84,18 +84,8 @@ describe('reference orchestrator flows', () => {
   })
 
   test('a worker killed mid-step: another worker takes the step over after the visibility timeout', async () => {
-    const id = await createTask(o.url, taskBody('linear', { bench_sleep_ms: { linear_step_2: 3000 } }))
-    const claim = await waitForRow<{ worker_id: string; step_uuid: string }>(
-      o.db,
-      `SELECT tr.metadata->>'worker_id' AS worker_id, ws.workflow_step_uuid AS step_uuid
-       FROM tasker.workflow_step_transitions tr
-       JOIN tasker.workflow_steps ws USING (workflow_step_uuid) JOIN tasker.named_steps ns USING (named_step_uuid)
-       WHERE ws.task_uuid = $1 AND ns.name = 'linear_step_2' AND tr.to_state = 'in_progress' AND tr.most_recent`,
-      [id],
-    )
-    const victim = o.orchestrator.workers.findIndex((w) => w.id === claim.worker_id)
-    expect(victim).toBeGreaterThanOrEqual(0)
-    await o.orchestrator.killWorker(victim, 'SIGKILL')
+    const killed = await killWorkerMidStep(o)
+    const id = killed.taskUuid
     try {
       await waitForTasks(o.db, [id], ['complete'], 60_000)
     } finally {
@@ -103,12 +93,12 @@ describe('reference orchestrator flows', () => {
     }
     const { rows } = await o.db.pool.query<{ to_state: string; worker_id: string | null }>(
       `SELECT to_state, metadata->>'worker_id' AS worker_id FROM tasker.workflow_step_transitions WHERE workflow_step_uuid = $1 ORDER BY sort_key`,
-      [claim.step_uuid],
+      [killed.stepUuid],
     )
     const claims = rows.filter((r) => r.to_state === 'in_progress')
     expect(claims).toHaveLength(2)
-    expect(claims[0]!.worker_id).toBe(claim.worker_id)
-    expect(claims[1]!.worker_id).not.toBe(claim.worker_id)
+    expect(claims[0]!.worker_id).toBe(killed.workerId)
+    expect(claims[1]!.worker_id).not.toBe(killed.workerId)
     expect(rows.filter((r) => r.to_state === 'enqueued_for_orchestration')).toHaveLength(1)
     expect(rows.filter((r) => r.to_state === 'complete')).toHaveLength(1)
     const results = await stepResults(o.db, id)
@@ -137,15 +127,7 @@ describe('reference orchestrator flows', () => {
     )
     expect(ids).toHaveLength(1000)
     await waitForTasks(o.db, ids, ['complete'], 300_000)
-    const { rows } = await o.db.pool.query<{ step_uuid: string; completes: number; submits: number }>(
-      `SELECT ws.workflow_step_uuid AS step_uuid,
-              count(*) FILTER (WHERE tr.to_state = 'complete')::int AS completes,
-              count(*) FILTER (WHERE tr.to_state = 'enqueued_for_orchestration')::int AS submits
-       FROM tasker.workflow_steps ws JOIN tasker.workflow_step_transitions tr USING (workflow_step_uuid)
-       WHERE ws.task_uuid = ANY ($1::uuid[])
-       GROUP BY ws.workflow_step_uuid`,
-      [ids],
-    )
+    const rows = await stepTransitionCounts(o.db, ids)
     expect(rows.filter((r) => r.completes !== 1 || r.submits !== 1)).toEqual([])
     // 250 each of linear (3 steps), diamond (4), tree (8) and mixed (7): every step was handled.
     expect(rows.length).toBe(250 * (3 + 4 + 8 + 7))

@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { startEmbeddedOrchestrator, type EmbeddedOrchestrator } from '../../harness/main/orchestrator/embedded.ts'
 import type { TaskRequest } from '../../harness/tasker/api-client.ts'
 import { usePostgres, type TestPostgres } from './postgres.ts'
@@ -150,6 +150,41 @@ export async function waitForRow<T extends Record<string, unknown>>(db: TestPost
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`no row after ${timeoutMs} ms for: ${query.trim().split('\n')[0]}`)
+}
+
+/**
+ * Creates a linear task whose second step sleeps `sleepMs`, waits until a worker has claimed that
+ * step and SIGKILLs that worker mid-step. Returns the task, the step and the killed worker's id.
+ */
+export async function killWorkerMidStep(o: TestOrchestrator, sleepMs = 3000): Promise<{ taskUuid: string; stepUuid: string; workerId: string }> {
+  const taskUuid = await createTask(o.url, taskBody('linear', { bench_sleep_ms: { linear_step_2: sleepMs } }))
+  const claim = await waitForRow<{ worker_id: string; step_uuid: string }>(
+    o.db,
+    `SELECT tr.metadata->>'worker_id' AS worker_id, ws.workflow_step_uuid::text AS step_uuid
+     FROM tasker.workflow_step_transitions tr
+     JOIN tasker.workflow_steps ws USING (workflow_step_uuid) JOIN tasker.named_steps ns USING (named_step_uuid)
+     WHERE ws.task_uuid = $1 AND ns.name = 'linear_step_2' AND tr.to_state = 'in_progress' AND tr.most_recent`,
+    [taskUuid],
+  )
+  const victim = o.orchestrator.workers.findIndex((w) => w.id === claim.worker_id)
+  expect(victim, `the claiming worker ${claim.worker_id} is one of ours`).toBeGreaterThanOrEqual(0)
+  await o.orchestrator.killWorker(victim, 'SIGKILL')
+  return { taskUuid, stepUuid: claim.step_uuid, workerId: claim.worker_id }
+}
+
+/** Per step of the given tasks, how often it reached complete, was submitted (enqueued_for_orchestration) and was claimed (in_progress). */
+export async function stepTransitionCounts(db: TestPostgres, taskUuids: string[]): Promise<{ step_uuid: string; completes: number; submits: number; claims: number }[]> {
+  const { rows } = await db.pool.query<{ step_uuid: string; completes: number; submits: number; claims: number }>(
+    `SELECT ws.workflow_step_uuid::text AS step_uuid,
+            count(*) FILTER (WHERE tr.to_state = 'complete')::int AS completes,
+            count(*) FILTER (WHERE tr.to_state = 'enqueued_for_orchestration')::int AS submits,
+            count(*) FILTER (WHERE tr.to_state = 'in_progress')::int AS claims
+     FROM tasker.workflow_steps ws JOIN tasker.workflow_step_transitions tr USING (workflow_step_uuid)
+     WHERE ws.task_uuid = ANY ($1::uuid[])
+     GROUP BY ws.workflow_step_uuid`,
+    [taskUuids],
+  )
+  return rows
 }
 
 /** Step results of a task by step name. */
