@@ -5,20 +5,16 @@
  * is left in the queue or the join counters. Plus the exactly-once guard itself: two runners of
  * one message, one effect.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { installPgmq } from '../orchestrator/index.ts'
 import { usePostgres } from './support/postgres.ts'
-import { buildDag, joins, loadDags, SHAPES } from '../harness/bench/baselines/dag.ts'
+import { buildDag } from '../harness/bench/baselines/dag.ts'
 import { installFloor, startFloor } from '../harness/bench/baselines/floor/start-floor.ts'
 import { initialCounters, runFloorStep } from '../harness/bench/baselines/floor/run-step.ts'
 import { QUEUE, READ } from '../harness/bench/baselines/floor/statements.ts'
 import type { Baseline } from '../harness/bench/baselines/baseline.ts'
-import { expectCorrectRun, INPUT } from './support/baseline-run.ts'
-import type { Shape } from '../harness/bench/tasker/workflows.ts'
-
-const TEMPLATES = new URL('../fixtures/templates/', import.meta.url).pathname
-const TASKS = 12
+import { expectCorrectRun, INPUT, itRunsEveryShape, joinCountersAfterShapeRuns, loadE2eDags, twoSinkTree, useBaseline } from './support/baseline-run.ts'
 
 const db = usePostgres(async (pool) => {
   const client = await pool.connect()
@@ -30,21 +26,12 @@ const db = usePostgres(async (pool) => {
 })
 
 describe('floor on the E2E shapes', () => {
-  const dags = loadDags(TEMPLATES)
+  const dags = loadE2eDags()
   // A fifth DAG with two sinks (the completion then waits for both), run under the tree's name.
-  const twoSinks = buildDag('tree', [
-    { name: 'a', dependencies: [] },
-    { name: 'b', dependencies: ['a'] },
-    { name: 'c', dependencies: ['a'] },
-  ])
-  let floor: Baseline
-  let twoSinkFloor: Baseline
-
-  beforeAll(async () => {
-    floor = await startFloor(dags, { databaseUrl: db.server.url, workers: 2, concurrency: 8, statementTimeoutMs: 30_000, input: INPUT })
-  }, 120_000)
+  const twoSinks = twoSinkTree()
+  const floor = useBaseline(() => startFloor(dags, { databaseUrl: db.server.url, workers: 2, concurrency: 8, statementTimeoutMs: 30_000, input: INPUT }))
+  let twoSinkFloor: Baseline | undefined
   afterAll(async () => {
-    await floor?.close()
     await twoSinkFloor?.close()
   }, 60_000)
 
@@ -55,17 +42,7 @@ describe('floor on the E2E shapes', () => {
     expect(dags.mixed_dag.steps.find((s) => s.name === 'dag_finalize')?.parents).toHaveLength(3)
   })
 
-  it.each(SHAPES)('%s: tasks one at a time and all at once, every step once and in dependency order', async (shape: Shape) => {
-    const dag = dags[shape]
-    for (let i = 0; i < 3; i++) {
-      const sample = await floor.runTask(shape, 30_000)
-      expect(sample.ms).toBeGreaterThan(0)
-      expectCorrectRun(dag, sample.completion)
-    }
-    const together = await Promise.all(Array.from({ length: TASKS }, () => floor.runTask(shape, 60_000)))
-    for (const sample of together) expectCorrectRun(dag, sample.completion)
-    expect(new Set(together.map((s) => s.completion.t)).size).toBe(TASKS)
-  }, 120_000)
+  itRunsEveryShape(floor, dags)
 
   it('leaves no message and no unfinished join counter behind', async () => {
     const { rows } = await db.pool.query<{ queued: number; open: number; joins: number }>(
@@ -73,12 +50,11 @@ describe('floor on the E2E shapes', () => {
               (SELECT count(*)::int FROM floor_baseline.joins WHERE remaining <> 0) AS open,
               (SELECT count(*)::int FROM floor_baseline.joins) AS joins`,
     )
-    const joinsPerRound = SHAPES.reduce((n, shape) => n + joins(dags[shape]).length, 0)
-    expect(rows[0]).toEqual({ queued: 0, open: 0, joins: (TASKS + 3) * joinsPerRound })
+    expect(rows[0]).toEqual({ queued: 0, open: 0, joins: joinCountersAfterShapeRuns(dags) })
   })
 
   it('a task with two sinks completes once, after both', async () => {
-    await floor.close() // its workers would claim this floor's messages from the shared queue
+    await floor().close() // its workers would claim this floor's messages from the shared queue
     twoSinkFloor = await startFloor({ ...dags, tree: twoSinks }, { databaseUrl: db.server.url, workers: 1, concurrency: 2, statementTimeoutMs: 30_000, input: INPUT })
     const sample = await twoSinkFloor.runTask('tree', 30_000)
     expectCorrectRun(twoSinks, sample.completion)

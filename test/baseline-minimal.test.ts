@@ -4,62 +4,35 @@
  * after all its parents, each task completes once with the right value, tasks started together
  * stay apart, and the claim hands a row to one claimer only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { usePostgres } from './support/postgres.ts'
-import { expectCorrectRun, INPUT } from './support/baseline-run.ts'
-import { buildDag, joins, loadDags, SHAPES } from '../harness/bench/baselines/dag.ts'
+import { INPUT, itRunsEveryShape, joinCountersAfterShapeRuns, loadE2eDags, TASKS_PER_SHAPE, twoSinkTree, useBaseline } from './support/baseline-run.ts'
+import { SHAPES } from '../harness/bench/baselines/dag.ts'
 import { installMinimalChain, startMinimalChain } from '../harness/bench/baselines/minimal/start-minimal.ts'
 import { CLAIM } from '../harness/bench/baselines/minimal/statements.ts'
-import type { Baseline } from '../harness/bench/baselines/baseline.ts'
-import type { Shape } from '../harness/bench/tasker/workflows.ts'
-
-const TEMPLATES = new URL('../fixtures/templates/', import.meta.url).pathname
-const TASKS = 12
 
 const db = usePostgres()
 
 describe('minimal chain on the E2E shapes', () => {
-  const dags = loadDags(TEMPLATES)
-  let chain: Baseline
+  const dags = loadE2eDags()
+  const chain = useBaseline(() => startMinimalChain(dags, { databaseUrl: db.server.url, workers: 2, concurrency: 8, statementTimeoutMs: 30_000, input: INPUT }))
 
-  beforeAll(async () => {
-    chain = await startMinimalChain(dags, { databaseUrl: db.server.url, workers: 2, concurrency: 8, statementTimeoutMs: 30_000, input: INPUT })
-  }, 120_000)
-  afterAll(async () => {
-    await chain?.close()
-  }, 60_000)
-
-  it.each(SHAPES)('%s: tasks one at a time and all at once, every step once and in dependency order', async (shape: Shape) => {
-    const dag = dags[shape]
-    for (let i = 0; i < 3; i++) {
-      const sample = await chain.runTask(shape, 30_000)
-      expect(sample.ms).toBeGreaterThan(0)
-      expectCorrectRun(dag, sample.completion)
-    }
-    const together = await Promise.all(Array.from({ length: TASKS }, () => chain.runTask(shape, 60_000)))
-    for (const sample of together) expectCorrectRun(dag, sample.completion)
-    expect(new Set(together.map((s) => s.completion.t)).size).toBe(TASKS)
-  }, 120_000)
+  itRunsEveryShape(chain, dags)
 
   it('claims every row once and leaves no unfinished join counter behind', async () => {
-    const steps = (TASKS + 3) * SHAPES.reduce((n, s) => n + dags[s].steps.length, 0)
+    const steps = TASKS_PER_SHAPE * SHAPES.reduce((n, s) => n + dags[s].steps.length, 0)
     const { rows } = await db.pool.query<{ rows: number; unclaimed: number; open: number; joins: number }>(
       `SELECT (SELECT count(*)::int FROM minimal_chain.steps) AS rows,
               (SELECT count(*)::int FROM minimal_chain.steps WHERE NOT claimed) AS unclaimed,
               (SELECT count(*)::int FROM minimal_chain.joins WHERE remaining <> 0) AS open,
               (SELECT count(*)::int FROM minimal_chain.joins) AS joins`,
     )
-    expect(rows[0]).toEqual({ rows: steps, unclaimed: 0, open: 0, joins: (TASKS + 3) * SHAPES.reduce((n, s) => n + joins(dags[s]).length, 0) })
+    expect(rows[0]).toEqual({ rows: steps, unclaimed: 0, open: 0, joins: joinCountersAfterShapeRuns(dags) })
   })
 
   it('refuses a DAG with two last steps (it would announce two completions)', async () => {
-    const twoSinks = buildDag('tree', [
-      { name: 'a', dependencies: [] },
-      { name: 'b', dependencies: ['a'] },
-      { name: 'c', dependencies: ['a'] },
-    ])
-    await expect(startMinimalChain({ ...dags, tree: twoSinks }, { databaseUrl: db.server.url, workers: 1, concurrency: 1, statementTimeoutMs: 30_000 })).rejects.toThrow(/tree has 2 last steps/)
+    await expect(startMinimalChain({ ...dags, tree: twoSinkTree() }, { databaseUrl: db.server.url, workers: 1, concurrency: 1, statementTimeoutMs: 30_000 })).rejects.toThrow(/tree has 2 last steps/)
   })
 })
 
