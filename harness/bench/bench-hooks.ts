@@ -11,7 +11,7 @@
 import { afterEach, beforeEach, inject, type TestContext } from 'vitest'
 import { checkTestResults } from '../results/budgets/check-test.ts'
 import { runBudgets } from '../results/budgets/load.ts'
-import { REMEASURE_MARK, rememberFirstAttempt, settleRerun, startRerun, violatedTimeBudget } from '../results/budgets/rerun.ts'
+import { REMEASURE_MARK, rememberFirstAttempt, settleRerun, startRerun, violatedRemeasurableBudget } from '../results/budgets/rerun.ts'
 import { benchFileStem } from '../results/file-stem.ts'
 import { taskerMeta } from '../results/meta.ts'
 
@@ -55,7 +55,7 @@ afterEach((ctx) => {
   const count = `${violations.length} budget${violations.length > 1 ? 's' : ''} violated`
   const meta = taskerMeta(task)
   // Only a test that ran cleanly is measured again: any other failure is not noise.
-  const again = attempt === 0 && task.result?.state !== 'fail' && retriesAllowed(task) > 0 && violatedTimeBudget(meta)
+  const again = attempt === 0 && task.result?.state !== 'fail' && retriesAllowed(task) > 0 && violatedRemeasurableBudget(meta)
   if (again) rememberFirstAttempt(meta)
   const confirmed = meta.measurements.every((m) => (m.budgets ?? []).every((b) => b.passed || b.target || b.rerun?.verdict === 'violated, confirmed on rerun'))
   const verdict = again ? `; ${REMEASURE_MARK}` : attempt > 0 ? (confirmed ? ', confirmed on rerun' : ' on rerun') : ''
