@@ -19,12 +19,15 @@ export interface PgLimits {
   connectTimeoutMs: number
   /** the setting that sets statementTimeoutMs, named in errors */
   statementVariable: 'BENCH_STATEMENT_TIMEOUT_MS' | 'BENCH_SETUP_STATEMENT_TIMEOUT_MS'
+  /** how much longer than statementTimeoutMs the client waits for an answer (default 30 s; the tests shorten it) */
+  readGraceMs?: number
 }
 
 type LimitSettings = Pick<Settings, 'BENCH_STATEMENT_TIMEOUT_MS' | 'BENCH_LOCK_TIMEOUT_MS' | 'BENCH_CONNECT_TIMEOUT_MS' | 'BENCH_SETUP_STATEMENT_TIMEOUT_MS'>
 
 /** The client waits this much longer than the server's own statement_timeout before giving up on it. */
 const READ_GRACE_MS = 30_000
+const readGrace = (limits: PgLimits) => limits.readGraceMs ?? READ_GRACE_MS
 
 export function pgLimits(settings: LimitSettings, kind: 'bench' | 'setup' = 'bench'): PgLimits {
   return kind === 'setup'
@@ -37,7 +40,7 @@ export function pgLimitConfig(limits: PgLimits): Pick<pg.ClientConfig, 'statemen
   return {
     statement_timeout: limits.statementTimeoutMs,
     lock_timeout: limits.lockTimeoutMs,
-    query_timeout: limits.statementTimeoutMs + READ_GRACE_MS,
+    query_timeout: limits.statementTimeoutMs + readGrace(limits),
     connectionTimeoutMillis: limits.connectTimeoutMs,
   }
 }
@@ -112,7 +115,7 @@ export function explainPgError(err: unknown, context: { purpose: string; stateme
   }
   if (/Query read timeout/.test(e.message)) {
     return new PgTimeoutError(
-      `${purpose}: PostgreSQL${at} sent no answer within ${limits.statementTimeoutMs + READ_GRACE_MS} ms (${limits.statementVariable} + ${READ_GRACE_MS / 1000} s)${statement}`,
+      `${purpose}: PostgreSQL${at} sent no answer within ${limits.statementTimeoutMs + readGrace(limits)} ms (${limits.statementVariable} + ${readGrace(limits) / 1000} s)${statement}`,
       e,
     )
   }
