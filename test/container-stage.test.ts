@@ -11,6 +11,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
+import { childEnded } from './support/child-ended.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const STAGE = path.join(ROOT, '.ci/container-stage.sh')
@@ -74,7 +75,7 @@ function runStage(env: Record<string, string>): Promise<StageRun> {
       child.kill('SIGTERM')
       reject(new Error(`container-stage.sh did not finish within 90 s:\n${output.slice(-2000)}`))
     }, 90_000)
-    child.on('exit', (code) => {
+    void childEnded(child).then(({ code }) => {
       clearTimeout(timer)
       resolve({ code, output, dockerCalls: readFileSync(log, 'utf8').split('\n').filter(Boolean) })
     })

@@ -13,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { portsInOutput, portsOfRun, removeLeftovers, type RunMarks } from './left-behind.ts'
 import { benchEnvironment, privateTmpDir } from './run-bench.ts'
+import { childEnded } from './child-ended.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs')
@@ -132,7 +133,7 @@ export function interruptRun(args: string[], steps: InterruptStep[], env: Record
       fail(new Error(`run did not ${waiting} within ${timeoutMs} ms`))
     }, timeoutMs)
     // A run that ends before all steps were taken is resolved too: what it left is the finding.
-    child.on('exit', (code, signal) => {
+    void childEnded(child).then(({ code, signal }) => {
       clearTimeout(timer)
       clearTimeout(poll)
       if (failed) return reject(new Error(`${failed.message}:\n${output.slice(-3000)}`))

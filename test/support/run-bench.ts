@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { childEnded } from './child-ended.ts'
 
 export interface BenchRun {
   code: number | null
@@ -66,7 +67,7 @@ export function runBench(files: string[], env: Record<string, string> = {}, time
       child.kill('SIGINT')
       reject(new Error(`vitest bench ${files.join(' ')} did not finish within ${timeoutMs} ms:\n${output.slice(-3000)}`))
     }, timeoutMs)
-    child.on('exit', (code, signal) => {
+    void childEnded(child).then(({ code, signal }) => {
       clearTimeout(timer)
       resolve({ code, signal, output, resultsDir, tmpDir })
     })
