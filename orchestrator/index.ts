@@ -35,7 +35,8 @@ export { PGMQ_ARCHIVE_TABLE, PGMQ_FUNCTIONS, PGMQ_QUEUE_TABLE, PGMQ_RELATIONS, r
 // ---- parts the suite's tests of the orchestrator drive directly ----------------------------------
 export { ConfigError, loadOrchestrationConfig, loadWorkerConfig } from './src/config.ts'
 export { createPool, DEFAULT_DB_LIMITS } from './src/db/pool.ts'
-export type { StepState } from './src/db/sql/enqueue-ready-steps.ts'
+export { completeSteps } from './src/db/sql/complete-steps.ts'
+export { enqueueReadySteps, type StepState } from './src/db/sql/enqueue-ready-steps.ts'
 export { getTaskViews } from './src/db/sql/get-task-views.ts'
 export { isUuid, uuidv7 } from './src/ids.ts'
 export { createLogger, type Logger } from './src/log.ts'
