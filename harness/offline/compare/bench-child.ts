@@ -35,6 +35,7 @@ export interface BenchChildResult {
 }
 
 const KILL_GRACE_MS = 60_000
+const PIPE_GRACE_MS = 10_000
 
 export function runBenchChild(options: BenchChildOptions): Promise<BenchChildResult> {
   const vitest = path.join(options.cwd, 'node_modules', 'vitest', 'vitest.mjs')
@@ -71,13 +72,22 @@ export function runBenchChild(options: BenchChildOptions): Promise<BenchChildRes
       log.end()
       reject(new Error(`could not start vitest in ${options.cwd}: ${err.message}`))
     })
-    child.on('exit', (code, signal) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer)
       if (killTimer) clearTimeout(killTimer)
-      log.end(() => {
-        const latest = path.join(options.resultsDir, 'latest.json')
-        resolve({ code, signal, timedOut, durationMs: performance.now() - started, latest: existsSync(latest) ? latest : undefined, logFile: options.logFile })
-      })
+      const durationMs = performance.now() - started
+      // The log ends once the pipes have closed ('exit' can come before the last output was
+      // read), or PIPE_GRACE_MS after the exit if a process the child left behind holds them.
+      const finish = () => {
+        clearTimeout(grace)
+        child.removeListener('close', finish)
+        log.end(() => {
+          const latest = path.join(options.resultsDir, 'latest.json')
+          resolve({ code, signal, timedOut, durationMs, latest: existsSync(latest) ? latest : undefined, logFile: options.logFile })
+        })
+      }
+      const grace = setTimeout(finish, PIPE_GRACE_MS)
+      child.once('close', finish)
     })
   })
 }
