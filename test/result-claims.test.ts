@@ -11,10 +11,10 @@
  * 2. A notification is only a hint: a claim holds only if the queued message names the same task
  *    and step.
  */
-import { randomUUID } from 'node:crypto'
 import { expect, test } from 'vitest'
 import type pg from 'pg'
 import { completeSteps, enqueueReadySteps } from '../orchestrator/index.ts'
+import { backendPid, blockedOnLock, insertTask, stepState } from './support/handmade-task.ts'
 import { migrateTasker, usePostgres } from './support/postgres.ts'
 
 const QUEUE = 'orchestration_step_results'
@@ -23,52 +23,14 @@ const db = usePostgres(async (pool) => {
   await pool.query(`SELECT pgmq.create($1)`, [QUEUE])
 })
 
-let unique = 0
-
-/** A task with two steps, both waiting for orchestration (a worker reported each); returns their ids. */
-async function insertTask(q: pg.Pool): Promise<{ taskUuid: string; steps: [string, string] }> {
-  const name = `claims_${++unique}`
-  const { rows } = await q.query<{ task_uuid: string; steps: [string, string] }>(
-    `WITH ns AS (INSERT INTO tasker.task_namespaces (name) VALUES ($1) RETURNING task_namespace_uuid),
-          nt AS (INSERT INTO tasker.named_tasks (task_namespace_uuid, name, version) SELECT task_namespace_uuid, $1, '1.0.0' FROM ns RETURNING named_task_uuid),
-          t AS (INSERT INTO tasker.tasks (named_task_uuid, context, identity_hash, initiator, source_system, reason)
-                SELECT named_task_uuid, '{}', $2, 'test', 'test', 'test' FROM nt RETURNING task_uuid),
-          nst AS (INSERT INTO tasker.named_steps (name) SELECT $1 || '_' || n FROM generate_series(1, 2) n RETURNING named_step_uuid),
-          ws AS (INSERT INTO tasker.workflow_steps (task_uuid, named_step_uuid) SELECT t.task_uuid, nst.named_step_uuid FROM t, nst RETURNING workflow_step_uuid)
-     SELECT (SELECT task_uuid FROM t) AS task_uuid, ARRAY(SELECT workflow_step_uuid::text FROM ws) AS steps`,
-    [name, randomUUID()],
-  )
-  const { task_uuid: taskUuid, steps } = rows[0]!
-  for (const step of steps) {
-    for (const [from, to] of [[null, 'pending'], [['pending'], 'enqueued'], [['enqueued'], 'in_progress'], [['in_progress'], 'enqueued_for_orchestration']] as const) {
-      await q.query(`SELECT tasker.transition_step($1, $2, $3)`, [step, from, to])
-    }
-  }
-  return { taskUuid, steps }
-}
-
-async function stepState(q: pg.Pool, stepUuid: string): Promise<string> {
-  const { rows } = await q.query<{ to_state: string }>(`SELECT to_state FROM tasker.workflow_step_transitions WHERE workflow_step_uuid = $1 AND most_recent`, [stepUuid])
-  return rows[0]!.to_state
-}
-
 async function sendResult(q: pg.Pool, taskUuid: string, stepUuid: string): Promise<string> {
   const { rows } = await q.query<{ id: string }>(`SELECT pgmq.send($1, $2::jsonb) AS id`, [QUEUE, JSON.stringify({ task_uuid: taskUuid, step_uuid: stepUuid })])
   return rows[0]!.id
 }
 
-/** Resolves when the backend `pid` waits for a lock; never resolves otherwise (race it). */
-async function blockedOnLock(q: pg.Pool, pid: number, settled: () => boolean): Promise<void> {
-  while (!settled()) {
-    const { rows } = await q.query<{ waiting: boolean }>(`SELECT coalesce(bool_or(wait_event_type = 'Lock'), false) AS waiting FROM pg_stat_activity WHERE pid = $1`, [pid])
-    if (rows[0]!.waiting) return
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 test('a notified copy of a message another instance read (lease run out) is not claimed, so the reader archives it without waiting', async () => {
-  const { taskUuid, steps } = await insertTask(db.pool)
-  const msgId = await sendResult(db.pool, taskUuid, steps[0])
+  const { taskUuid, steps } = await insertTask(db.pool, 'claims', 2, 'enqueued_for_orchestration')
+  const msgId = await sendResult(db.pool, taskUuid, steps[0]!)
   // Instance B reads (leases) it; a zero-second lease stands for one that ran out.
   const read = await db.pool.query<{ read_ct: number }>(`SELECT read_ct FROM pgmq.read($1, 0, 1)`, [QUEUE])
   expect(read.rows).toEqual([{ read_ct: 1 }])
@@ -76,10 +38,10 @@ test('a notified copy of a message another instance read (lease run out) is not 
   const b = await db.pool.connect()
   const a = await db.pool.connect()
   try {
-    const aPid = (await a.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+    const aPid = await backendPid(a)
     await b.query('BEGIN')
     await a.query('BEGIN')
-    const step = { taskUuid, stepUuid: steps[0], msgId }
+    const step = { taskUuid, stepUuid: steps[0]!, msgId }
     // B's batch: the read message is B's already; the task is locked.
     await completeSteps(b, [{ ...step, notified: false }], 'orchestration-b')
     // A's batch: the same message, offered by its notification.
@@ -104,13 +66,13 @@ test('a notified copy of a message another instance read (lease run out) is not 
 }, 60_000)
 
 test('a notification naming a queued message with another step (any role may NOTIFY) completes nothing and leaves the message for the poll', async () => {
-  const { taskUuid, steps } = await insertTask(db.pool)
-  const msgId = await sendResult(db.pool, taskUuid, steps[0])
-  const forged = await completeSteps(db.pool, [{ taskUuid, stepUuid: steps[1], msgId, notified: true }], 'orchestration-a')
+  const { taskUuid, steps } = await insertTask(db.pool, 'claims', 2, 'enqueued_for_orchestration')
+  const msgId = await sendResult(db.pool, taskUuid, steps[0]!)
+  const forged = await completeSteps(db.pool, [{ taskUuid, stepUuid: steps[1]!, msgId, notified: true }], 'orchestration-a')
   expect(forged.map((r) => r.claimed)).toEqual([false])
-  expect(await stepState(db.pool, steps[1])).toBe('enqueued_for_orchestration')
+  expect(await stepState(db.pool, steps[1]!)).toBe('enqueued_for_orchestration')
   // The real notification still claims it and completes the step the message names.
-  const real = await completeSteps(db.pool, [{ taskUuid, stepUuid: steps[0], msgId, notified: true }], 'orchestration-a')
+  const real = await completeSteps(db.pool, [{ taskUuid, stepUuid: steps[0]!, msgId, notified: true }], 'orchestration-a')
   expect(real.map((r) => [r.claimed, r.completed])).toEqual([[true, true]])
-  expect(await stepState(db.pool, steps[0])).toBe('complete')
+  expect(await stepState(db.pool, steps[0]!)).toBe('complete')
 })
