@@ -65,6 +65,10 @@ export async function connectPg(url: string, purpose: string, limits: PgLimits =
 /** A pool whose every connection has the limits; pool.query's failures name `purpose`. */
 export function openPool(url: string, purpose: string, limits: PgLimits = processPgLimits(), options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({ ...options, connectionString: url, application_name: applicationName(purpose), ...pgLimitConfig(limits) })
+  // A connection lost while idle is emitted on the pool, one lost while checked out on its client:
+  // either way the query in flight fails with the reason, and an unheard 'error' event must not
+  // end the process (graphile-worker, which the peer gives this pool, checks for both).
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   return explainQueries(pool, url, purpose, limits)
 }
