@@ -2,7 +2,8 @@
  * The work comparison (harness/offline/compare/work-compare.ts) on synthetic results documents:
  * one extra statement per step in `e2e linear` is a gating work regression from one run each,
  * named in the SQL diff that leads the PR comment; identical work, or counters that move less
- * than 2 % / half a unit per task, pass; a bench that does not gate only informs. And a trace
+ * than 2 % / half a unit per task, pass; a bench that does not gate only informs, and so does a
+ * pgmq or NOTIFY counter that base and head counted another way. And a trace
  * phase that sees a change far more surely than the E2E time is named in the gate's verdict.
  */
 import { describe, expect, test } from 'vitest'
@@ -112,6 +113,17 @@ describe('work per task, base vs head from one run each', () => {
     ])
     const row = compareWork(runWith(base), runWith(head), HEADLINE_GATES).benches[0]!
     expect(sqlDiffLines(row)).toEqual(['-0.50 calls/step     SELECT 1 (gone)', '-0.50 calls/step     (nested) SELECT 1 (gone)'])
+  })
+
+  test('pgmq counters counted another way on one side (a base from before a change of method) inform, and say why', () => {
+    const base = workOf(LINEAR_STATEMENTS, { pgmq_sent: 3, pgmq_archived: 6 })
+    const head = { ...workOf(LINEAR_STATEMENTS, { pgmq_sent: 6, pgmq_archived: 6 }), pgmqCounted: 'from the queues' }
+    const row = compareWork(runWith(base), runWith(head), HEADLINE_GATES).benches[0]!
+    expect(row.verdict).toBe('unchanged')
+    expect(row.counters.find((k) => k.counter === 'pgmq_sent')).toMatchObject({ changed: true, gates: false, informsBecause: 'counted differently by base and head (pgmqCounted)' })
+    expect(row.reason).toBe('no gating counter moved beyond 2 % / 0.5 per task; informs only, counted differently by base and head (pgmqCounted): pgmq_sent +3.00 messages/task (3.00 → 6.00)')
+    // counted the same way, the same change gates
+    expect(compareWork(runWith(base), runWith({ ...head, pgmqCounted: base.pgmqCounted }), HEADLINE_GATES).benches[0]!.verdict).toBe('regressed')
   })
 
   test('a side without work (a base from before the counters) is named, not compared', () => {

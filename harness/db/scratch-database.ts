@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { redactUrl } from '../config/settings.ts'
+import { withDatabase } from './database-url.ts'
 import { withClient } from './with-client.ts'
 
 /** What a scratch database may be called: checked again right before it is created or dropped. */
@@ -152,17 +153,6 @@ export async function countTaskerRows(client: pg.ClientBase): Promise<{ tasks: n
     'SELECT (SELECT count(*) FROM tasker.tasks) AS tasks, (SELECT count(*) FROM tasker.workflow_steps) AS steps',
   )
   return { tasks: Number(rows[0]!.tasks), steps: Number(rows[0]!.steps) }
-}
-
-export function databaseName(url: string): string {
-  const path = new URL(url).pathname.replace(/^\//, '')
-  return decodeURIComponent(path) || 'postgres'
-}
-
-export function withDatabase(url: string, name: string): string {
-  const u = new URL(url)
-  u.pathname = `/${encodeURIComponent(name)}`
-  return u.toString()
 }
 
 

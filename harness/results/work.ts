@@ -50,10 +50,11 @@ export const WORK_FORMAT = 1
  *   so the end snapshot waits until they stop moving (bounded; `pgStatDatabase.settled` says
  *   whether they did). Not background-subtracted per query; the idle window's per-second rates
  *   are subtracted as a whole.
- * - pgmq_sent / pgmq_read / pgmq_deleted / pgmq_archived: messages, from the `rows` of
- *   statements calling pgmq.send/send_batch, pgmq.read/read_with_poll, pgmq.delete,
- *   pgmq.archive (and the same-named functions of the system under test that wrap them, see
- *   `pgmqCounted`); for a batch call the rows are the messages
+ * - pgmq_sent / pgmq_archived: messages, from pgmq's own state (harness/bench/work/pgmq-messages.ts):
+ *   the growth of the queues' msg_id sequences, and archive rows with archived_at in the window
+ * - pgmq_read / pgmq_deleted: messages, the `rows` of the statements on pgmq's queue tables that
+ *   read (`read_ct = read_ct + …`) or delete without archiving, nested in pgmq's functions or not;
+ *   `pgmqCounted` says which way each figure was counted
  * - notifies: calls of statements that NOTIFY (pg_notify(…), NOTIFY …, and functions named
  *   *notify*); see `notifiesCounted`
  * - cpu_ms: CPU milliseconds (user + system) of every visible process group, summed; per group

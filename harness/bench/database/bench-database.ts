@@ -17,7 +17,8 @@ import { redactUrl } from '../../config/settings.ts'
 import { withClient } from '../../db/with-client.ts'
 import type { RunInfo } from '../../results/run-info.ts'
 import { copySchema } from './copy-schema.ts'
-import { createScratchDatabase, databaseName } from '../../db/scratch-database.ts'
+import { databaseName } from '../../db/database-url.ts'
+import { createScratchDatabase } from '../../db/scratch-database.ts'
 import { findTaskerFunctions, type TaskerFunctions } from '../../db/tasker-functions.ts'
 
 export interface BenchDatabase {

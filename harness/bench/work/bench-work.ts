@@ -17,6 +17,7 @@ import type { RunInfo } from '../../results/run-info.ts'
 import type { WorkMeasurement } from '../../results/work.ts'
 import { workLine } from '../../results/work-line.ts'
 import { annotateResult } from '../record.ts'
+import { databaseName } from '../../db/database-url.ts'
 import { pgLimits } from '../../db/limits.ts'
 import { openWorkMeter, type CpuAttribution, type WindowResult, type WorkMeter } from './work-meter.ts'
 
@@ -54,8 +55,6 @@ export interface BenchWork {
   /** the same for several systems in one window (baselines): body returns tasks per name */
   measureEach(task: Task, body: () => Promise<Record<string, { tasks: number; databases?: string[]; cpu?: CpuAttribution }>>): Promise<Record<string, WorkMeasurement>>
 }
-
-export const databaseName = (url: string): string => decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres'
 
 /** Records `work` under the measurement `name` of this test (the hooks attach it to the measurement). */
 export function recordWork(task: Task, name: string, work: WorkMeasurement): void {

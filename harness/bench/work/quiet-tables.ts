@@ -12,6 +12,7 @@
  */
 import type pg from 'pg'
 import { connectPg } from '../../db/connect.ts'
+import { withDatabase } from '../../db/database-url.ts'
 import type { PgLimits } from '../../db/limits.ts'
 
 export const QUIET_TABLES = 'autovacuum paused while the file measures, VACUUM (ANALYZE) of the database(s) after the warm-up of every window but the first (the suite’s own server)'
@@ -25,13 +26,6 @@ export interface QuietTables {
   close(): Promise<void>
 }
 
-/** `url` with its database replaced by `database`. */
-export function urlFor(url: string, database: string): string {
-  const u = new URL(url)
-  u.pathname = `/${encodeURIComponent(database)}`
-  return u.toString()
-}
-
 /**
  * `admin`: a superuser session on the server (ALTER SYSTEM); one session per database is opened
  * for the VACUUM (it must run in the database it cleans) and kept, so its statistics are flushed
@@ -42,7 +36,7 @@ export function quietTables(admin: pg.Client, serverUrl: string, databases: read
   const session = (db: string) => {
     let s = sessions.get(db)
     if (!s) {
-      s = connectPg(urlFor(serverUrl, db), 'work per task (vacuum)', limits)
+      s = connectPg(withDatabase(serverUrl, db), 'work per task (vacuum)', limits)
       sessions.set(db, s)
     }
     return s

@@ -1,13 +1,16 @@
 /**
- * A work meter on one PostgreSQL server: snapshots of pg_stat_statements, pg_stat_database and
- * the processes' CPU at the start and end of a measured window, an idle window (once per meter,
+ * A work meter on one PostgreSQL server: snapshots of pg_stat_statements, pg_stat_database, the
+ * pgmq queues' message ids and archives (pgmq-messages.ts) and the processes' CPU at the start and
+ * end of a measured window, an idle window (once per meter,
  * before the first measured one) for the timer-driven background, and the WorkMeasurement of
  * harness/results/work.ts for the database(s) a system under test works in.
  */
 import { WORK_FORMAT, type WorkCounter, type WorkMeasurement } from '../../results/work.ts'
 import { connectPg } from '../../db/connect.ts'
+import { withDatabase } from '../../db/database-url.ts'
 import type { PgLimits } from '../../db/limits.ts'
 import { openPgStats, type PgStatsReader } from './pg-stats.ts'
+import { openPgmqMessages, PGMQ_MESSAGES_COUNTED, type MessageCounts } from './pgmq-messages.ts'
 import { QUIET_TABLES, quietTables, type QuietTables } from './quiet-tables.ts'
 import { cpuSince, cpuSnapshot, nodeServices, postgresBackends, type CpuSnapshot, type GroupCpu } from './process-cpu.ts'
 import {
@@ -86,6 +89,7 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
   }
   if (o.vacuumBeforeWindows && !o.owned) throw new Error('work per task: vacuumBeforeWindows on a server the suite does not own')
   const quiet: QuietTables | undefined = o.vacuumBeforeWindows ? quietTables(client, o.statsUrl, o.databases, o.limits) : undefined
+  const messages = openPgmqMessages((db) => withDatabase(o.statsUrl, db), o.databases, o.limits)
   let idle: StatDelta | undefined
   const processes = async () => new Map([...nodeServices(o.root), ...(await postgresBackends(client))])
   const measureIdle = async () => {
@@ -99,18 +103,21 @@ export async function openWorkMeter(o: WorkMeterOptions): Promise<WorkMeter | { 
       if (options.vacuum) await quiet?.vacuum()
       if (idle === undefined && o.idleMs > 0) await measureIdle()
       const cpu0 = cpuSnapshot(await processes())
+      const mark = await messages.mark()
       const stats0 = await reader.snapshot(o.databases)
       return {
         async stop() {
           const stats1 = await reader.snapshot(o.databases)
           const cpu = cpuSince(cpu0, o.selfName)
+          const sent = await messages.since(mark)
           const settle = await settleDatabases(reader, o.databases, stats1, o.settleMs, idle)
-          return { measure: (tasks, databases, attribution) => measurement(o, reader, { stats0, stats1, cpu, cpu0, settle, idle }, tasks, databases ?? o.databases, attribution) }
+          return { measure: (tasks, databases, attribution) => measurement(o, reader, { stats0, stats1, cpu, cpu0, settle, idle, messages: sent }, tasks, databases ?? o.databases, attribution) }
         },
       }
     },
     async close() {
       await quiet?.close()
+      await messages.close()
       await client.end().catch(() => {})
     },
   }
@@ -148,6 +155,7 @@ interface Window {
   cpu: Map<string, GroupCpu>
   settle: Awaited<ReturnType<typeof settleDatabases>>
   idle: StatDelta | undefined
+  messages: Map<string, MessageCounts>
 }
 
 function measurement(o: WorkMeterOptions, reader: PgStatsReader, w: Window, tasks: number, databases: readonly string[], attribution: CpuAttribution = { shared: true }): WorkMeasurement {
@@ -157,6 +165,8 @@ function measurement(o: WorkMeterOptions, reader: PgStatsReader, w: Window, task
   const statements = subtractBackground(onlyDatabases(diffSnapshots(w.stats0, w.stats1), databases), idle)
   const dbDelta = subtractBackground(onlyDatabases(diffSnapshots(w.stats0, { ...w.stats1, at: w.settle.at, databases: w.settle.databases }), databases), idle)
   const totals = workTotals({ ...statements, databases: dbDelta.databases })
+  const counted = messageCounts(w.messages, databases)
+  if (counted.ok) Object.assign(totals, { pgmq_sent: counted.sent, pgmq_archived: counted.archived })
   const cpuMsPerTask: Record<string, number> = {}
   let cpuTotal = 0
   for (const [group, g] of [...w.cpu].sort((a, b) => b[1].ms - a[1].ms)) {
@@ -193,9 +203,22 @@ function measurement(o: WorkMeterOptions, reader: PgStatsReader, w: Window, task
     otherActivity: o.otherActivity,
     ...(o.vacuumBeforeWindows ? { preparation: QUIET_TABLES } : {}),
     source: `${reader.description}, /proc`,
-    pgmqCounted: PGMQ_COUNTED,
+    pgmqCounted: counted.ok ? PGMQ_MESSAGES_COUNTED : `${PGMQ_COUNTED} (sent and archived from statements too: ${counted.why})`,
     notifiesCounted: NOTIFIES_COUNTED,
   }
+}
+
+/** Sent and archived over `databases`, when every one of them could be counted. */
+function messageCounts(counts: Map<string, MessageCounts>, databases: readonly string[]): { ok: true; sent: number; archived: number } | { ok: false; why: string } {
+  let sent = 0
+  let archived = 0
+  for (const db of databases) {
+    const c = counts.get(db) ?? { ok: false, why: `${db} was not counted` }
+    if (!c.ok) return { ok: false, why: `${db}: ${c.why}` }
+    sent += c.sent
+    archived += c.archived
+  }
+  return { ok: true, sent, archived }
 }
 
 function pick<T extends Record<string, unknown>>(o: T, keys: readonly (keyof T)[]): Partial<T> {

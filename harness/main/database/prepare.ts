@@ -9,7 +9,7 @@
 import type { StartedPostgres } from '../postgres/types.ts'
 import { applyMigrations, detectPgmq } from '../../../orchestrator/index.ts'
 import { connectPg } from '../../db/connect.ts'
-import { databaseName } from '../../db/scratch-database.ts'
+import { databaseName } from '../../db/database-url.ts'
 import { findTaskerFunctions, missingFunctions, type TaskerFunctionName, type TaskerFunctions } from '../../db/tasker-functions.ts'
 
 export interface PreparedDatabase {

@@ -34,6 +34,19 @@ export const BLOCKS_MARGIN: Readonly<WorkMargin> = Object.freeze({ relative: 0.1
  */
 export const GATING_COUNTERS: readonly WorkCounter[] = ['statements', 'round_trips', 'rows', 'pgmq_sent', 'pgmq_read', 'pgmq_deleted', 'pgmq_archived', 'notifies']
 
+/**
+ * Counters whose way of counting the measurement names (`pgmqCounted`, `notifiesCounted`): they
+ * gate only when both sides counted them the same way (a base from before a change of method, or a
+ * deployment role that could read less on one side, would otherwise read as a change of the code).
+ */
+const COUNTED_BY: Partial<Record<WorkCounter, 'pgmqCounted' | 'notifiesCounted'>> = {
+  pgmq_sent: 'pgmqCounted',
+  pgmq_read: 'pgmqCounted',
+  pgmq_deleted: 'pgmqCounted',
+  pgmq_archived: 'pgmqCounted',
+  notifies: 'notifiesCounted',
+}
+
 export type WorkVerdict = 'regressed' | 'improved' | 'unchanged'
 
 export interface CounterChange {
@@ -47,6 +60,8 @@ export interface CounterChange {
   relative: number
   changed: boolean
   gates: boolean
+  /** why a gating counter does not gate here (counted differently by base and head) */
+  informsBecause?: string
 }
 
 export interface StatementChange {
@@ -115,6 +130,8 @@ function compareBench(id: string, b: ResultEntry, c: ResultEntry, gate: boolean)
     const y = head.perTask[counter]
     if (x === undefined || y === undefined) continue
     const delta = y - x
+    const method = COUNTED_BY[counter]
+    const sameMethod = method === undefined || base[method] === head[method]
     counters.push({
       counter,
       unit: WORK_UNITS[counter],
@@ -123,7 +140,8 @@ function compareBench(id: string, b: ResultEntry, c: ResultEntry, gate: boolean)
       delta,
       relative: x === 0 ? (delta === 0 ? 0 : Infinity) : delta / x,
       changed: beyond(x, y, WORK_MARGIN),
-      gates: gate && GATING_COUNTERS.includes(counter),
+      gates: gate && GATING_COUNTERS.includes(counter) && sameMethod,
+      ...(gate && GATING_COUNTERS.includes(counter) && !sameMethod ? { informsBecause: `counted differently by base and head (${method})` } : {}),
     })
   }
   const grew = counters.filter((k) => k.gates && k.changed && k.delta > 0)
@@ -131,12 +149,14 @@ function compareBench(id: string, b: ResultEntry, c: ResultEntry, gate: boolean)
   const verdict: WorkVerdict = grew.length > 0 ? 'regressed' : shrank.length > 0 ? 'improved' : 'unchanged'
   const steps = Number(c.extra?.steps ?? b.extra?.steps)
   const shown = verdict === 'regressed' ? grew : verdict === 'improved' ? shrank : []
+  const movedBy = (k: CounterChange) => `${k.counter} ${formatSigned(k.delta)} ${k.unit}/task (${formatNumber(k.baseline)} → ${formatNumber(k.current)})`
+  const recounted = counters.filter((k) => k.informsBecause && k.changed)
   const reason =
-    shown.length > 0
-      ? shown.map((k) => `${k.counter} ${formatSigned(k.delta)} ${k.unit}/task (${formatNumber(k.baseline)} → ${formatNumber(k.current)})`).join(', ')
+    (shown.length > 0
+      ? shown.map(movedBy).join(', ')
       : gate
         ? `no gating counter moved beyond ${formatMargin(WORK_MARGIN)}`
-        : 'informs only (not a gating bench)'
+        : 'informs only (not a gating bench)') + (recounted.length > 0 ? `; informs only, ${recounted[0]!.informsBecause}: ${recounted.map(movedBy).join(', ')}` : '')
   return {
     id,
     file: c.file,
